@@ -1,0 +1,136 @@
+"""Engine configuration: one frozen, validated object.
+
+Every knob of the engine lives here so that tests can shrink backoff to milliseconds and the CLI
+can load the same object from TOML and environment variables. Unknown keys are errors
+(``extra="forbid"``), so a typo in a config file is reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RetryConfig(_Frozen):
+    """Backoff for retryable failures (network, timeouts, 5xx, 429): full jitter, exponential."""
+
+    base_s: float = Field(1.0, gt=0, description="first backoff ceiling, seconds")
+    multiplier: float = Field(2.0, ge=1.0, description="growth of the ceiling per attempt")
+    cap_s: float = Field(300.0, gt=0, description="largest backoff ceiling, seconds")
+    attempts_before_cap: int = Field(
+        20,
+        ge=1,
+        description="after this many attempts a submission stays pending at the cap interval "
+        "(it is never dropped)",
+    )
+
+
+class BreakerConfig(_Frozen):
+    """Circuit breaker around the server."""
+
+    failure_threshold: int = Field(5, ge=1, description="consecutive retryable failures to open")
+    reset_timeout_s: float = Field(30.0, gt=0, description="open -> half-open after this long")
+
+
+class RateLimitConfig(_Frozen):
+    """Token bucket, per engine instance (per process). See docs/operations.md."""
+
+    rate_per_s: float = Field(20.0, gt=0)
+    burst: int = Field(20, ge=1)
+
+
+class TimeoutConfig(_Frozen):
+    """HTTP timeouts handed to pywats.Client."""
+
+    connect_s: float = Field(5.0, gt=0)
+    read_s: float = Field(30.0, gt=0)
+    write_s: float = Field(30.0, gt=0)
+    pool_s: float = Field(5.0, gt=0)
+
+
+class HealthHttpConfig(_Frozen):
+    """Optional loopback HTTP endpoint with /healthz and Prometheus /metrics."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+
+
+class WatchFolder(_Frozen):
+    """One folder the station's test software writes report files into."""
+
+    path: Path
+    converter: str = Field("auto", description="converter name, or 'auto' to pick by validate()")
+    patterns: tuple[str, ...] = Field((), description="glob patterns; empty = the converter's own")
+    done_action: Literal["move", "delete", "keep"] = "move"
+    done_dir: Path | None = Field(None, description="default: <path>/done")
+    error_dir: Path | None = Field(None, description="default: <path>/error")
+    stable_s: float = Field(1.0, ge=0, description="size and mtime unchanged this long first")
+    recursive: bool = False
+    options: dict[str, object] = Field(default_factory=dict, description="converter options")
+
+    @property
+    def effective_done_dir(self) -> Path:
+        """Where converted source files go when ``done_action == "move"``."""
+        return self.done_dir if self.done_dir is not None else self.path / "done"
+
+    @property
+    def effective_error_dir(self) -> Path:
+        """Where files that could not be converted go, with a ``.error.txt`` sidecar."""
+        return self.error_dir if self.error_dir is not None else self.path / "error"
+
+
+class EngineConfig(_Frozen):
+    """Everything a SyncEngine needs. Only ``server_url``, ``token``, ``journal_path`` are required."""
+
+    server_url: str
+    token: SecretStr
+    journal_path: Path
+    station_name: str | None = None
+    status_path: Path | None = Field(None, description="default: <journal_path>.status.json")
+    lock_path: Path | None = Field(None, description="default: <journal_path>.lock")
+    journal_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    concurrency: int = Field(4, ge=1, le=64)
+    grace_period_s: float = Field(10.0, ge=0)
+    idle_poll_s: float = Field(0.5, gt=0, description="longest sleep when nothing is due")
+    probe_interval_s: float = Field(5.0, gt=0, description="connectivity probe while offline")
+    status_interval_s: float = Field(2.0, gt=0, description="status file refresh period")
+    stuck_after_s: float = Field(600.0, gt=0, description="no ack for this long while due => stuck")
+    retry: RetryConfig = RetryConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    timeouts: TimeoutConfig = TimeoutConfig()
+    health_http: HealthHttpConfig = HealthHttpConfig()
+    watch: tuple[WatchFolder, ...] = ()
+    converter_paths: tuple[str, ...] = Field((), description="extra converter modules/files")
+    converter_timeout_s: float = Field(60.0, gt=0)
+    converter_memory_mb: int | None = Field(1024, ge=16, description="POSIX only; None = no limit")
+    converter_workers: int = Field(2, ge=1, le=32)
+
+    @field_validator("server_url")
+    @classmethod
+    def _strip_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("server_url must start with http:// or https://")
+        return value
+
+    @property
+    def effective_status_path(self) -> Path:
+        """The status snapshot file that ``syncengine status`` reads."""
+        if self.status_path is not None:
+            return self.status_path
+        return self.journal_path.with_name(self.journal_path.name + ".status.json")
+
+    @property
+    def effective_lock_path(self) -> Path:
+        """The lock file that makes one engine drain a journal at a time."""
+        if self.lock_path is not None:
+            return self.lock_path
+        return self.journal_path.with_name(self.journal_path.name + ".lock")
