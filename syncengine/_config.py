@@ -74,6 +74,12 @@ class WatchFolder(_Frozen):
     stable_s: float = Field(1.0, ge=0, description="size and mtime unchanged this long first")
     recursive: bool = False
     options: dict[str, object] = Field(default_factory=dict, description="converter options")
+    rescan_s: float = Field(
+        30.0, gt=0, description="full rescan period backing up file events (network shares)"
+    )
+    max_file_mb: float = Field(
+        256.0, gt=0, description="larger files go to the error folder unconverted"
+    )
 
     @property
     def effective_done_dir(self) -> Path:
