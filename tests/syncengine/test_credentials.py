@@ -1,0 +1,237 @@
+"""Credentials: the stdlib cipher, the encrypted file store, keyring adapter, the provider."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from syncengine._credentials import (
+    CredentialsError,
+    CredentialsNotFoundError,
+    CredentialsStoreError,
+    EncryptedFileStore,
+    KeyringStore,
+    StoredCredentials,
+    StoredToken,
+    decrypt,
+    encrypt,
+    normalize_server_url,
+    open_store,
+)
+
+KEY = bytes(range(32))
+SERVER = "http://127.0.0.1:9"
+TOKEN = "b3BlcmF0b3I6c3VwZXItc2VjcmV0LWFwaS1rZXk="
+posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> EncryptedFileStore:
+    return EncryptedFileStore(tmp_path / "creds" / "credentials.enc")
+
+
+def entry(token: str = TOKEN) -> StoredToken:
+    return StoredToken(user="operator", token=token, stored_at=1_700_000_000.0)
+
+
+class FakeKeyring:
+    """The three functions of the keyring module, in memory."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, user: str) -> str | None:
+        return self.items.get((service, user))
+
+    def set_password(self, service: str, user: str, password: str) -> None:
+        self.items[(service, user)] = password
+
+    def delete_password(self, service: str, user: str) -> None:
+        del self.items[(service, user)]
+
+
+@given(st.binary(max_size=600))
+def test_decrypt_inverts_encrypt(plaintext: bytes) -> None:
+    assert decrypt(KEY, encrypt(KEY, plaintext)) == plaintext
+
+
+def test_encryption_uses_a_fresh_nonce_each_time() -> None:
+    assert encrypt(KEY, b"same") != encrypt(KEY, b"same")
+
+
+def test_ciphertext_does_not_contain_the_plaintext() -> None:
+    assert TOKEN.encode() not in encrypt(KEY, TOKEN.encode())
+
+
+@pytest.mark.parametrize("position", [0, 5, 25, -1])
+def test_any_flipped_byte_is_rejected(position: int) -> None:
+    blob = bytearray(encrypt(KEY, b"some secret text"))
+    blob[position] ^= 0x01
+    with pytest.raises(ValueError):
+        decrypt(KEY, bytes(blob))
+
+
+def test_wrong_key_is_rejected() -> None:
+    with pytest.raises(ValueError, match="authentication failed"):
+        decrypt(bytes(32), encrypt(KEY, b"secret"))
+
+
+def test_truncated_blob_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        decrypt(KEY, encrypt(KEY, b"secret")[:20])
+
+
+def test_file_store_returns_what_was_put(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    assert store.get(SERVER) == entry()
+
+
+def test_file_store_holds_one_entry_per_server(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry("one"))
+    store.put("http://127.0.0.1:10", entry("two"))
+    assert store.get(SERVER) == entry("one")
+
+
+def test_file_store_get_without_file_is_none(store: EncryptedFileStore) -> None:
+    assert store.get(SERVER) is None
+
+
+def test_file_store_keys_by_normalized_url(store: EncryptedFileStore) -> None:
+    store.put(SERVER + "/api/", entry())
+    assert store.get(SERVER) == entry()
+
+
+def test_normalize_strips_trailing_slash_and_api() -> None:
+    assert normalize_server_url(" https://x.wats.com/api/ ") == "https://x.wats.com"
+
+
+def test_stored_file_contains_neither_token_nor_user(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    raw = store.path.read_bytes() + store.key_path.read_bytes()
+    assert TOKEN.encode() not in raw
+    assert b"operator" not in raw
+
+
+@posix_only
+def test_store_files_are_owner_only(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.key_path.stat().st_mode) == 0o600
+
+
+@posix_only
+def test_group_readable_key_file_is_refused(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    store.key_path.chmod(0o640)
+    with pytest.raises(CredentialsStoreError, match="chmod 600"):
+        store.get(SERVER)
+
+
+def test_missing_key_file_is_a_clear_error(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    store.key_path.unlink()
+    with pytest.raises(CredentialsStoreError, match=r"key file .* is missing"):
+        store.get(SERVER)
+
+
+def test_tampered_store_file_is_a_clear_error(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    data = bytearray(store.path.read_bytes())
+    data[-1] ^= 0xFF
+    store.path.write_bytes(bytes(data))
+    with pytest.raises(CredentialsStoreError, match="cannot decrypt"):
+        store.get(SERVER)
+
+
+def test_delete_forgets_the_entry(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    assert store.delete(SERVER) is True
+    assert store.get(SERVER) is None
+
+
+def test_delete_of_unknown_server_is_false(store: EncryptedFileStore) -> None:
+    assert store.delete(SERVER) is False
+
+
+def test_keyring_store_returns_what_was_put() -> None:
+    keyring_store = KeyringStore(FakeKeyring())
+    keyring_store.put(SERVER, entry())
+    assert keyring_store.get(SERVER) == entry()
+
+
+def test_keyring_store_delete_forgets_the_entry() -> None:
+    keyring_store = KeyringStore(FakeKeyring())
+    keyring_store.put(SERVER, entry())
+    keyring_store.delete(SERVER)
+    assert keyring_store.get(SERVER) is None
+
+
+def test_explicit_path_opens_the_file_store(tmp_path: Path) -> None:
+    opened = open_store("auto", tmp_path / "c.enc")
+    assert isinstance(opened, EncryptedFileStore)
+
+
+def test_unknown_store_kind_is_an_error() -> None:
+    with pytest.raises(CredentialsError, match="unknown credentials store"):
+        open_store("vault")
+
+
+def test_keyring_store_without_keyring_package_is_an_error() -> None:
+    if _keyring_importable():
+        pytest.skip("keyring is installed here")
+    with pytest.raises(CredentialsStoreError, match="keyring"):
+        open_store("keyring")
+
+
+def _keyring_importable() -> bool:
+    try:
+        import keyring  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_provider_without_stored_login_says_to_log_in(store: EncryptedFileStore) -> None:
+    with pytest.raises(CredentialsNotFoundError, match="syncengine login"):
+        StoredCredentials(store, SERVER).token()
+
+
+def test_provider_returns_the_stored_token(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    assert StoredCredentials(store, SERVER).token() == TOKEN
+
+
+def test_provider_refresh_is_none_when_nothing_changed(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    provider = StoredCredentials(store, SERVER)
+    provider.token()
+    assert provider.refresh() is None
+
+
+def test_provider_refresh_returns_a_newly_stored_token(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    provider = StoredCredentials(store, SERVER)
+    provider.token()
+    store.put(SERVER, entry("bmV3LXRva2Vu"))
+    assert provider.refresh() == "bmV3LXRva2Vu"
+
+
+def test_provider_refresh_switches_the_current_token(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    provider = StoredCredentials(store, SERVER)
+    store.put(SERVER, entry("bmV3LXRva2Vu"))
+    provider.refresh()
+    assert provider.token() == "bmV3LXRva2Vu"
+
+
+def test_provider_and_entry_reprs_hide_the_token(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    provider = StoredCredentials(store, SERVER)
+    provider.token()
+    assert TOKEN not in repr(provider)
+    assert TOKEN not in repr(entry())
