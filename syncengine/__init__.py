@@ -1,0 +1,59 @@
+"""wats-sync's client layer: the sync engine station software embeds.
+
+``from syncengine import SyncEngine, EngineConfig``::
+
+    config = EngineConfig(server_url="https://x.wats.com", token="...", journal_path="q.db")
+    with SyncEngine(config) as engine:
+        key = engine.submit(report)       # returns after the journal commit
+        engine.wait_idle(30)
+
+Signals live in :mod:`syncengine.signals` (blinker); see docs/engine.md.
+"""
+
+from __future__ import annotations
+
+from . import _signals as signals
+from ._config import (
+    BreakerConfig,
+    EngineConfig,
+    HealthHttpConfig,
+    RateLimitConfig,
+    RetryConfig,
+    TimeoutConfig,
+    WatchFolder,
+)
+from ._engine import CredentialProvider, SyncEngine, install_signal_handlers
+from ._errors import (
+    EngineLockedError,
+    EngineNotRunningError,
+    EngineStateError,
+    EngineStoppingError,
+    ReportInputError,
+    SyncEngineError,
+    UnknownSubmissionError,
+)
+from ._metrics import Metrics
+from ._status import read_status
+
+__all__ = [
+    "BreakerConfig",
+    "CredentialProvider",
+    "EngineConfig",
+    "EngineLockedError",
+    "EngineNotRunningError",
+    "EngineStateError",
+    "EngineStoppingError",
+    "HealthHttpConfig",
+    "Metrics",
+    "RateLimitConfig",
+    "ReportInputError",
+    "RetryConfig",
+    "SyncEngine",
+    "SyncEngineError",
+    "TimeoutConfig",
+    "UnknownSubmissionError",
+    "WatchFolder",
+    "install_signal_handlers",
+    "read_status",
+    "signals",
+]

@@ -1,0 +1,670 @@
+"""SyncEngine: the facade station software embeds, and the engine's lifecycle.
+
+``with SyncEngine(config) as engine: engine.submit(report)`` is the whole embedded API: submit
+returns the key only after the journal committed the report; from then on the engine owns
+getting it to the server exactly once (in effect), through crashes, outages and bad answers.
+
+Lifecycle: ``new`` -> ``start()`` -> ``running`` -> ``stop()`` -> ``stopping`` -> ``stopped``.
+An engine is started once; make a new one to start again.
+
+Shutdown order (``stop``): 1 stop the folder watchers, 2 refuse new submissions
+(:class:`EngineStoppingError`), 3 let in-flight uploads finish within the grace period (the rest
+stay ``in_flight`` and are replayed at the next start), 4 write the final status snapshot,
+5 close the journal and release the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from ._breaker import CircuitBreaker
+from ._config import EngineConfig
+from ._connection import (
+    PROBE_AUTH,
+    PROBE_ERROR,
+    PROBE_NO_ANSWER,
+    PROBE_OK,
+    ConnectionService,
+)
+from ._errors import (
+    EngineNotRunningError,
+    EngineStateError,
+    EngineStoppingError,
+    ReportInputError,
+    UnknownSubmissionError,
+)
+from ._lock import JournalLock
+from ._metrics import Metrics
+from ._outbox import JournalAccess, Outbox
+from ._ratelimit import TokenBucket
+from ._retry import AUTH, RetryPolicy
+from ._signals import emit, engine_started, engine_stopped, engine_stopping, submission_appended
+from ._status import classify_health, write_status
+
+log = logging.getLogger("syncengine.engine")
+
+
+@runtime_checkable
+class CredentialProvider(Protocol):
+    """Supplies the WATS API token; implemented by the CLI's stored-credential provider."""
+
+    def token(self) -> str:
+        """The token to use now."""
+
+    def refresh(self) -> str | None:
+        """A fresh token after the server rejected the current one, or None if none can be had."""
+
+
+def _payload_of(report: object) -> dict[str, Any]:
+    if isinstance(report, Mapping):
+        return dict(report)
+    to_wsjf = getattr(report, "to_wsjf", None)
+    if callable(to_wsjf):
+        try:
+            payload = to_wsjf(for_submit=True)
+        except TypeError:
+            payload = to_wsjf()
+        if isinstance(payload, Mapping):
+            return dict(payload)
+    raise ReportInputError(
+        "submit() takes a pywats UUTReport/UURReport or a WSJF dict, "
+        f"got {type(report).__module__}.{type(report).__qualname__}"
+    )
+
+
+def _key_of(payload: Mapping[str, Any], key: str | None, where: str) -> str:
+    if key is None:
+        key = payload.get("id")
+        if not isinstance(key, str) or not key.strip():
+            raise ReportInputError(
+                f"{where}: the report has no string 'id' to use as its key; pass key=..."
+            )
+    if not isinstance(key, str) or not key.strip():
+        raise ReportInputError(f"{where}: key must be a non-empty string, got {key!r}")
+    return key
+
+
+class _Clients:
+    """The current pywats client and its token; swaps both when the token changes."""
+
+    def __init__(
+        self,
+        make: Callable[[str], Any],
+        token: str,
+        credentials: CredentialProvider | None,
+        metrics: Metrics,
+    ) -> None:
+        self._make = make
+        self._credentials = credentials
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._token = token
+        self._client = make(token)
+        self._generation = 0
+        self._refreshed_for = -1
+        self._retired: list[Any] = []
+
+    def current(self) -> tuple[int, Any]:
+        with self._lock:
+            return self._generation, self._client
+
+    def _swap(self, token: str, client: Any) -> None:
+        self._retired.append(self._client)  # closed at stop: uploads may still be using it
+        self._token, self._client = token, client
+        self._generation += 1
+
+    def reauthenticate(self, rejected_generation: int) -> bool:
+        with self._lock:
+            if rejected_generation != self._generation:
+                return True  # another worker already swapped in a fresh token
+            if self._refreshed_for == rejected_generation or self._credentials is None:
+                return False  # asked once for this token already
+            self._refreshed_for = rejected_generation
+            try:
+                fresh = self._credentials.refresh()
+            except Exception as exc:  # a provider failure is an auth failure, not a crash
+                log.warning("credential provider refresh() failed: %s", type(exc).__name__)
+                fresh = None
+            if not fresh or fresh == self._token:
+                return False
+            self._swap(fresh, self._make(fresh))
+            self._metrics.inc("auth_refreshes")
+            return True
+
+    def candidate(self) -> tuple[str, bool]:
+        """The token to try while auth_failed: the provider's current one, else ours."""
+        with self._lock:
+            token = self._token
+        if self._credentials is not None:
+            try:
+                offered = self._credentials.token()
+            except Exception as exc:
+                log.warning("credential provider token() failed: %s", type(exc).__name__)
+                offered = None
+            if offered and offered != token:
+                return offered, True
+        return token, False
+
+    def adopt(self, token: str, client: Any) -> None:
+        with self._lock:
+            if token != self._token:
+                self._swap(token, client)
+                self._metrics.inc("auth_refreshes")
+            self._refreshed_for = -1
+
+    def close(self) -> None:
+        with self._lock:
+            clients = [*self._retired, self._client]
+            self._retired = []
+        for client in clients:
+            try:
+                client.close()
+            except Exception:
+                log.debug("closing a pywats client failed", exc_info=True)
+
+
+def _probe_outcome(client: Any) -> str:
+    from pywats import PyWATSError, TransportError
+
+    try:
+        client.app.version()
+    except TransportError:
+        return PROBE_NO_ANSWER
+    except AUTH:
+        return PROBE_AUTH
+    except PyWATSError:
+        return PROBE_ERROR
+    return PROBE_OK
+
+
+class SyncEngine:
+    """Drains one journal to one WATS server; the facade station software and GUIs use.
+
+    ``credentials`` supplies and refreshes the token (default: ``config.token``). ``clock``
+    (monotonic seconds) drives the breaker and rate limiter, for tests.
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        *,
+        credentials: CredentialProvider | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not isinstance(config, EngineConfig):
+            raise TypeError(f"config must be an EngineConfig, got {type(config).__name__}")
+        self.config = config
+        self._credentials = credentials
+        self._clock = clock or time.monotonic
+        self.metrics = Metrics()
+        """The engine's counters, gauges and timings (see docs/engine.md)."""
+        self._state = "new"
+        self._state_lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._progress = threading.Condition()
+        self._lock = JournalLock(config.effective_lock_path, journal_path=config.journal_path)
+        self._journal: JournalAccess | None = None
+        self._clients: _Clients | None = None
+        self._breaker = CircuitBreaker(config.breaker, clock=self._clock)
+        self._connection: ConnectionService | None = None
+        self._outbox: Outbox | None = None
+        self._watcher: Any = None
+        self._health_server: Any = None
+        self._status_thread: threading.Thread | None = None
+        self._status_stop = threading.Event()
+        self._started_at: float | None = None
+        self._last_error: dict[str, Any] | None = None
+        self._last_ack_seen: float | None = None
+        self._abandoned = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"<SyncEngine {self._state} server={self.config.server_url!r} "
+            f"journal={str(self.config.journal_path)!r}>"
+        )
+
+    # --- lifecycle --------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        """``new``, ``running``, ``stopping`` or ``stopped``."""
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        """True between a successful ``start()`` and the beginning of ``stop()``."""
+        return self._state == "running"
+
+    def __enter__(self) -> SyncEngine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _make_client(self, token: str) -> Any:
+        from pywats import Client, Timeout
+
+        t = self.config.timeouts
+        return Client(
+            self.config.server_url,
+            token,
+            timeout=Timeout(connect=t.connect_s, read=t.read_s, write=t.write_s, pool=t.pool_s),
+        )
+
+    def _initial_token(self) -> str:
+        if self._credentials is not None:
+            token = self._credentials.token()
+            if token:
+                return token
+        return self.config.token.get_secret_value()
+
+    def start(self) -> None:
+        """Take the journal lock, open the journal and start sending.
+
+        Raises :class:`EngineLockedError` when another engine drains the same journal.
+        """
+        with self._state_lock:
+            if self._state != "new":
+                raise EngineStateError(
+                    f"start() on an engine that is {self._state}; make a new one"
+                )
+            self._state = "starting"
+        try:
+            self._start()
+        except BaseException:
+            self._state = "new"
+            self._teardown()
+            raise
+        emit(engine_started, self)
+        self._start_watcher()
+
+    def _start(self) -> None:
+        from journal import Journal
+
+        cfg = self.config
+        self._lock.acquire()
+        cfg.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        self._journal = JournalAccess(
+            Journal(cfg.journal_path, synchronous=cfg.journal_synchronous)
+        )
+        self._clients = _Clients(
+            self._make_client, self._initial_token(), self._credentials, self.metrics
+        )
+        clients = self._clients
+        self._connection = ConnectionService(
+            self._breaker,
+            self.metrics,
+            probe=lambda: _probe_outcome(clients.current()[1]),
+            recover_auth=self._recover_auth,
+            probe_interval_s=cfg.probe_interval_s,
+            clock=self._clock,
+        )
+        self._outbox = Outbox(
+            sender=self,
+            journal=self._journal,
+            clients=clients,
+            policy=RetryPolicy(cfg.retry),
+            breaker=self._breaker,
+            bucket=TokenBucket(cfg.rate_limit, clock=self._clock),
+            connection=self._connection,
+            metrics=self.metrics,
+            concurrency=cfg.concurrency,
+            idle_poll_s=cfg.idle_poll_s,
+            on_error=self._note_error,
+            on_ack=self._note_ack,
+        )
+        outbox = self._outbox
+        self._connection.on_change = lambda _state: outbox.wake()
+        self._started_at = time.time()
+        with self._state_lock:
+            self._state = "running"
+        self._outbox.start()
+        self._connection.start()
+        self._status_thread = threading.Thread(
+            target=self._status_loop, name="syncengine-status", daemon=True
+        )
+        self._status_thread.start()
+        if cfg.health_http.enabled:
+            from ._health_http import HealthServer
+
+            self._health_server = HealthServer(cfg.health_http, self)
+            self._health_server.start()
+
+    def _start_watcher(self) -> None:
+        if not self.config.watch:
+            return
+        from ._watcher import WatchService
+
+        self._watcher = WatchService(self.config, self.submit_many, self.metrics)
+        self._watcher.start()
+
+    def stop(self, grace: float | None = None) -> None:
+        """Shut down gracefully (see the module docstring); idempotent.
+
+        ``grace`` (default ``config.grace_period_s``) bounds the wait for in-flight uploads.
+        """
+        grace_s = self.config.grace_period_s if grace is None else max(0.0, float(grace))
+        with self._state_lock:
+            if self._state != "running":
+                return
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            try:
+                watcher.stop(grace_s)
+            except Exception:
+                log.exception("stopping the folder watcher failed")
+        with self._state_lock:  # waits for a submit that is committing right now
+            self._state = "stopping"
+        emit(engine_stopping, self, grace_s=grace_s)
+        if self._outbox is not None:
+            self._abandoned = self._outbox.stop(grace_s)
+        if self._abandoned:
+            log.warning(
+                "%d upload(s) did not finish within %.1fs; they stay in_flight and are "
+                "replayed at the next start",
+                self._abandoned,
+                grace_s,
+            )
+        if self._connection is not None:
+            self._connection.stop()
+        self._status_stop.set()
+        if self._status_thread is not None:
+            self._status_thread.join(5.0)
+        self._state = "stopped"
+        try:
+            self._write_status()
+        except Exception:
+            log.exception("writing the final status snapshot failed")
+        self._teardown()
+        self._stopped.set()
+        emit(engine_stopped, self, abandoned=self._abandoned)
+
+    def _teardown(self) -> None:
+        if self._health_server is not None:
+            try:
+                self._health_server.stop()
+            except Exception:
+                log.exception("stopping the health endpoint failed")
+            self._health_server = None
+        if self._journal is not None:
+            self._journal.close()
+        if self._clients is not None:
+            self._clients.close()
+        self._lock.release()
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        """Block until the engine has stopped (for a CLI main loop); False on timeout."""
+        return self._stopped.wait(timeout)
+
+    # --- submitting -------------------------------------------------------------------------
+    def _check_running(self) -> None:
+        if self._state == "running":
+            return
+        if self._state in ("stopping", "stopped"):
+            raise EngineStoppingError(
+                f"the engine is {self._state} and accepts no new submissions; "
+                "keep the report and submit it to a running engine"
+            )
+        raise EngineNotRunningError("start the engine (or use 'with SyncEngine(...)') first")
+
+    def _access(self) -> JournalAccess:
+        if self._journal is None:
+            raise EngineNotRunningError("the engine's journal is not open; start the engine first")
+        return self._journal
+
+    def submit(
+        self, report: object, *, key: str | None = None, source: dict[str, Any] | None = None
+    ) -> str:
+        """Commit ``report`` (a pywats report or a WSJF dict) to the journal; return its key.
+
+        Returns only after the journal transaction committed (fsynced). The key defaults to the
+        report id and is the upload's ``Idempotency-Key``. Submitting the same key with the same
+        payload again is a no-op; with a different payload it raises the journal's conflict
+        error. Raises :class:`EngineStoppingError` while or after the engine stops.
+        """
+        payload = _payload_of(report)
+        key = _key_of(payload, key, "submit()")
+        with self._state_lock:
+            self._check_running()
+            self._access().call(lambda j: j.submit(key, payload, source=source))
+        emit(submission_appended, self, key=key, source=source)
+        if self._outbox is not None:
+            self._outbox.wake()
+        return key
+
+    def submit_many(
+        self, items: Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]
+    ) -> list[str]:
+        """Commit several ``(key, payload, source)`` submissions in one journal transaction.
+
+        Used by the folder watcher. Returns the keys in order. Raises
+        :class:`EngineStoppingError` (nothing written) when the engine refuses submissions.
+        """
+        rows: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+        for index, item in enumerate(items):
+            try:
+                key, payload, source = item
+            except (TypeError, ValueError) as exc:
+                raise ReportInputError(
+                    f"submit_many() item {index}: expected (key, payload, source), got {item!r:.80}"
+                ) from exc
+            if not isinstance(payload, Mapping):
+                raise ReportInputError(
+                    f"submit_many() item {index}: payload must be a WSJF dict, "
+                    f"got {type(payload).__name__}"
+                )
+            rows.append(
+                (_key_of(payload, key, f"submit_many() item {index}"), dict(payload), source)
+            )
+        if not rows:
+            return []
+        with self._state_lock:
+            self._check_running()
+            self._access().call(lambda j: j.submit_many(rows))
+        for key, _payload, source in rows:
+            emit(submission_appended, self, key=key, source=source)
+        if self._outbox is not None:
+            self._outbox.wake()
+        return [key for key, _payload, _source in rows]
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until nothing is pending or in flight; False if ``timeout`` passes first.
+
+        Submissions that failed permanently do not count (they wait for an operator). A
+        submission backing off after a retryable error is still pending, so this waits for it.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = self.counts()
+            if counts.get("pending", 0) == 0 and counts.get("in_flight", 0) == 0:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._progress:
+                self._progress.wait(min(remaining, 0.05))
+
+    # --- facade reads -------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Submissions per state: ``{"pending", "in_flight", "acked", "failed"}``."""
+        return dict(self._access().call(lambda j: j.counts()))
+
+    def history(self, key: str) -> list[Any]:
+        """Every journal event of one submission, oldest first."""
+        return list(self._access().call(lambda j: j.history(key)))
+
+    def requeue(self, key: str, *, reason: str = "requeued by operator") -> None:
+        """Make a failed (or pending) submission due again now."""
+        access = self._access()
+
+        def _do(j: Any) -> None:
+            if j.submission(key) is None:
+                raise UnknownSubmissionError(f"no submission with key {key!r} in the journal")
+            j.requeue(key, reason=reason)
+
+        access.call(_do)
+        if self._outbox is not None:
+            self._outbox.wake()
+
+    def requeue_failed(self, *, reason: str = "requeued by operator") -> list[str]:
+        """Requeue every failed submission; returns their keys."""
+        access = self._access()
+        keys: list[str] = access.call(lambda j: list(j.failed_keys()))
+        for key in keys:
+            access.call(lambda j, k=key: j.requeue(k, reason=reason))
+        if keys and self._outbox is not None:
+            self._outbox.wake()
+        return keys
+
+    @property
+    def connection_state(self) -> str:
+        """online, offline, circuit_open or auth_failed (``stopped`` when not running)."""
+        return self._connection.state if self._connection is not None else "stopped"
+
+    def status(self) -> dict[str, Any]:
+        """The health snapshot (the same dict the status file holds)."""
+        now = time.time()
+        running = self._state == "running"
+        facts: dict[str, Any] = {"counts": {}, "oldest_pending_at": None, "last_ack_at": None}
+        if self._journal is not None:
+            try:
+                facts = self._journal.call(
+                    lambda j: {
+                        "counts": dict(j.counts()),
+                        "oldest_pending_at": j.oldest_pending_at(),
+                        "last_ack_at": j.last_ack_at(),
+                        "next_due_at": j.next_due_at(),
+                    }
+                )
+            except Exception:
+                log.debug("status: journal unavailable", exc_info=True)
+        counts = facts["counts"]
+        self.metrics.set_gauge("queue_depth", counts.get("pending", 0) + counts.get("in_flight", 0))
+        connection = self.connection_state if running else "stopped"
+        breaker = self._breaker.state
+        last_error = self._last_error
+        oldest = facts.get("oldest_pending_at")
+        health = classify_health(
+            running=running,
+            connection=connection,
+            breaker=breaker,
+            counts=counts,
+            last_ack_at=facts.get("last_ack_at"),
+            oldest_pending_at=oldest,
+            started_at=self._started_at,
+            last_error_at=None if last_error is None else last_error.get("at"),
+            stuck_after_s=self.config.stuck_after_s,
+            now=now,
+        )
+        return {
+            "health": health,
+            "running": running,
+            "state": self._state,
+            "pid": os.getpid(),
+            "started_at": self._started_at,
+            "updated_at": now,
+            "server_url": self.config.server_url,
+            "journal_path": str(self.config.journal_path),
+            "lock_path": str(self.config.effective_lock_path),
+            "counts": counts,
+            "oldest_pending_at": oldest,
+            "oldest_pending_age_s": None if oldest is None else max(0.0, now - oldest),
+            "last_ack_at": facts.get("last_ack_at"),
+            "next_due_at": facts.get("next_due_at"),
+            "connection": connection,
+            "connection_reason": self._connection.reason if self._connection else None,
+            "offline_for_s": self._connection.offline_for() if self._connection else 0.0,
+            "breaker": breaker,
+            "last_error": last_error,
+            "abandoned_at_stop": self._abandoned,
+            "stuck_after_s": self.config.stuck_after_s,
+            "metrics": self.metrics.snapshot(),
+        }
+
+    # --- internals ----------------------------------------------------------------------------
+    def _note_error(self, error: dict[str, Any]) -> None:
+        self._last_error = error
+        self._notify_progress()
+
+    def _note_ack(self, at: float) -> None:
+        self._last_ack_seen = at
+        self._notify_progress()
+
+    def _notify_progress(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
+    def _recover_auth(self) -> bool:
+        clients = self._clients
+        if clients is None:
+            return False
+        token, is_new = clients.candidate()
+        client = self._make_client(token) if is_new else clients.current()[1]
+        outcome = _probe_outcome(client)
+        if outcome in (PROBE_OK, PROBE_ERROR):
+            if is_new:
+                clients.adopt(token, client)
+            else:
+                clients.adopt(token, None)
+            if self._outbox is not None:
+                self._outbox.wake()
+            return True
+        if is_new:
+            client.close()
+        return False
+
+    def _write_status(self) -> None:
+        write_status(self.config.effective_status_path, self.status())
+
+    def _status_loop(self) -> None:
+        while not self._status_stop.wait(self.config.status_interval_s):
+            try:
+                self._write_status()
+            except Exception:
+                log.exception("writing the status snapshot failed")
+
+
+def install_signal_handlers(
+    engine: SyncEngine, *, grace: float | None = None
+) -> Callable[[], None]:
+    """Make SIGTERM, SIGINT (Ctrl-C) and, on Windows, SIGBREAK (Ctrl-Break) stop ``engine``.
+
+    The handler only starts a thread that calls ``engine.stop(grace)``: stopping inside the
+    handler could deadlock on a lock the interrupted main thread holds. Wait with
+    ``engine.wait_stopped()``. A second signal while stopping is ignored (the shutdown is
+    already bounded by the grace period). Must be called from the main thread. Returns a
+    function that restores the previous handlers.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("install_signal_handlers() must be called from the main thread")
+    started = threading.Event()
+
+    def _handler(signum: int, _frame: object) -> None:
+        if started.is_set():
+            return
+        started.set()
+        log.info("signal %s received: stopping the engine", signum)
+        threading.Thread(
+            target=engine.stop, kwargs={"grace": grace}, name="syncengine-signal-stop"
+        ).start()
+
+    names = ["SIGTERM", "SIGINT", "SIGBREAK"]
+    previous: dict[int, Any] = {}
+    for name in names:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        previous[signum] = signal.signal(signum, _handler)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore

@@ -1,0 +1,408 @@
+"""The outbox: pick due submissions, send them with a few workers, record every outcome.
+
+One dispatcher thread picks due submissions in journal order (including ``in_flight`` ones left
+by a crashed run, which are due again), takes a rate-limiter token and a breaker permit for each,
+records ``UploadStarted`` for the batch in one transaction, and hands them to ``concurrency``
+worker threads. A worker POSTs one report (the key is the ``Idempotency-Key``), then records
+``Acknowledged`` / ``RetryScheduled`` / ``Failed`` with the server's answer, and only then fires
+the signals. Workers never decide policy themselves: :mod:`._retry` classifies, the breaker and
+:class:`~._connection.ConnectionService` are told, the journal holds the truth.
+
+When the engine stops past its grace period, workers still waiting on the server are
+*abandoned*: they record nothing, so their submissions stay ``in_flight`` and are sent again at
+the next start (safe: the server upserts by report id).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from ._breaker import CircuitBreaker
+from ._connection import ConnectionService
+from ._metrics import Metrics
+from ._ratelimit import TokenBucket
+from ._retry import Action, Decision, RetryPolicy
+from ._signals import (
+    emit,
+    retry_scheduled,
+    submission_failed,
+    upload_failed,
+    upload_started,
+    upload_succeeded,
+)
+
+log = logging.getLogger("syncengine.outbox")
+
+T = TypeVar("T")
+
+
+class JournalClosedError(RuntimeError):
+    """The engine closed its journal; the caller's work is abandoned (it will be replayed)."""
+
+
+class JournalAccess:
+    """Serialises every use of the engine's one Journal connection across threads."""
+
+    def __init__(self, journal: Any) -> None:
+        self._journal: Any = journal
+        self._lock = threading.Lock()
+
+    def call(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(journal)`` holding the lock; raises JournalClosedError after close()."""
+        with self._lock:
+            if self._journal is None:
+                raise JournalClosedError("the engine's journal is closed")
+            return fn(self._journal)
+
+    def close(self) -> None:
+        """Close the journal once no call is running; later calls raise JournalClosedError."""
+        with self._lock:
+            journal, self._journal = self._journal, None
+        if journal is not None:
+            journal.close()
+
+
+class ClientSource(Protocol):
+    """Where the outbox gets its pywats client, and how it asks for a fresh token."""
+
+    def current(self) -> tuple[int, Any]:
+        """``(generation, client)``; the generation changes whenever the token changes."""
+
+    def reauthenticate(self, rejected_generation: int) -> bool:
+        """The client of ``rejected_generation`` was refused; True if a new one is ready."""
+
+
+@dataclass
+class _Job:
+    key: str
+    payload: dict[str, Any]
+    attempt: int
+
+
+class Outbox:
+    """Sends due submissions; owned and started by the SyncEngine."""
+
+    def __init__(
+        self,
+        *,
+        sender: object,
+        journal: JournalAccess,
+        clients: ClientSource,
+        policy: RetryPolicy,
+        breaker: CircuitBreaker,
+        bucket: TokenBucket,
+        connection: ConnectionService,
+        metrics: Metrics,
+        concurrency: int,
+        idle_poll_s: float,
+        on_error: Callable[[dict[str, Any]], None],
+        on_ack: Callable[[float], None],
+    ) -> None:
+        self._sender = sender
+        self._journal = journal
+        self._clients = clients
+        self._policy = policy
+        self._breaker = breaker
+        self._bucket = bucket
+        self._connection = connection
+        self._metrics = metrics
+        self._concurrency = concurrency
+        self._idle_poll = idle_poll_s
+        self._on_error = on_error
+        self._on_ack = on_ack
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._abandon = threading.Event()
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._idle = threading.Condition(self._busy_lock)
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the dispatcher and the worker threads."""
+        self._threads = [threading.Thread(target=self._dispatch, name="syncengine-dispatch")]
+        self._threads += [
+            threading.Thread(target=self._work, name=f"syncengine-upload-{i}")
+            for i in range(self._concurrency)
+        ]
+        for thread in self._threads:
+            # Daemon: an upload hung on the network must not keep the process alive after stop
+            # abandoned it; its submission stays in_flight and is replayed next start.
+            thread.daemon = True
+            thread.start()
+
+    def wake(self) -> None:
+        """Something changed (new submission, connection back): look for due work now."""
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Uploads handed to workers and not yet recorded."""
+        with self._busy_lock:
+            return len(self._busy)
+
+    def stop(self, grace_s: float) -> int:
+        """Stop picking work, let running uploads finish for ``grace_s``; return the abandoned.
+
+        Abandoned uploads record nothing: they stay ``in_flight`` in the journal.
+        """
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + grace_s
+        with self._idle:
+            while self._busy and time.monotonic() < deadline:
+                self._idle.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            abandoned = len(self._busy)
+            # Set while holding the lock: a worker that has not yet claimed its outcome now
+            # sees the flag, one that already claimed it finishes recording before close().
+            self._abandon.set()
+        for _ in range(self._concurrency):
+            self._jobs.put(None)
+        self._threads[0].join(5.0)
+        return abandoned
+
+    # --- dispatcher -------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                delay = self._dispatch_once()
+            except JournalClosedError:
+                return
+            except Exception:
+                log.exception("outbox dispatcher failed; retrying after %.2fs", self._idle_poll)
+                delay = self._idle_poll
+            if delay > 0:
+                self._wake.wait(delay)
+
+    def _dispatch_once(self) -> float:
+        """Send what can be sent now; return how long to sleep unless woken."""
+        self._wake.clear()
+        with self._busy_lock:
+            busy = set(self._busy)
+        free = self._concurrency - len(busy)
+        if free <= 0 or not self._connection.can_send():
+            return self._idle_poll
+        now = time.time()
+        due = self._journal.call(lambda j: j.due(now, free + len(busy), include_in_flight=True))
+        subs = [s for s in due if s.key not in busy][:free]
+        if not subs:
+            next_at = self._journal.call(lambda j: j.next_due_at())
+            if next_at is None:
+                return self._idle_poll
+            return min(self._idle_poll, max(0.001, next_at - now))
+        batch: list[Any] = []
+        delay = 0.0
+        for sub in subs:
+            if not self._breaker.allow():
+                delay = max(
+                    0.001, min(self._idle_poll, self._breaker.retry_in() or self._idle_poll)
+                )
+                break
+            wait = self._bucket.try_acquire()
+            if wait > 0:
+                self._breaker.release()
+                delay = min(self._idle_poll, wait)
+                break
+            batch.append(sub)
+        if batch:
+            self._start_batch(batch)
+        return delay
+
+    def _start_batch(self, batch: list[Any]) -> None:
+        keys = [s.key for s in batch]
+        self._journal.call(lambda j: j.upload_started(keys))
+        with self._busy_lock:
+            self._busy.update(keys)
+        self._metrics.set_gauge("in_flight", self.in_flight)
+        for sub in batch:
+            attempt = int(getattr(sub, "attempts", 0) or 0) + 1
+            emit(upload_started, self._sender, key=sub.key, attempt=attempt)
+            self._jobs.put(_Job(sub.key, dict(sub.payload), attempt))
+
+    # --- workers -----------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                self._upload(job)
+            except JournalClosedError:
+                pass
+            except Exception:
+                # The submission stays in_flight and is replayed at the next start; never lost.
+                log.exception("recording the outcome of %s failed", job.key)
+            finally:
+                with self._idle:
+                    self._busy.discard(job.key)
+                    self._idle.notify_all()
+                self._metrics.set_gauge("in_flight", self.in_flight)
+                self._wake.set()
+
+    def _claim(self) -> bool:
+        """True if this worker may still record its outcome (the engine did not abandon it)."""
+        with self._busy_lock:
+            return not self._abandon.is_set()
+
+    def _upload(self, job: _Job) -> None:
+        for _ in range(2):  # the second round only after a token refresh
+            generation, client = self._clients.current()
+            started = time.monotonic()
+            try:
+                answer = client.reports.submit(job.payload, idempotency_key=job.key)
+            except Exception as exc:
+                latency = time.monotonic() - started
+                decision = self._policy.decide(exc, job.attempt)
+                if decision.action is Action.REAUTH:
+                    self._breaker.record_success()  # the server answered
+                    if self._clients.reauthenticate(generation):
+                        continue
+                    self._record_auth_pause(job, decision, latency)
+                    return
+                self._record_failure(job, decision, latency, getattr(exc, "correlation_id", None))
+                return
+            self._record_success(job, str(answer), time.monotonic() - started)
+            return
+
+    def _record_success(self, job: _Job, report_id: str, latency: float) -> None:
+        if not self._claim():
+            return
+        answer = {"report_id": report_id, "latency_s": round(latency, 6), "status_code": 200}
+        self._journal.call(lambda j: j.acknowledged(job.key, answer=answer))
+        self._breaker.record_success()
+        self._metrics.inc("uploads_success")
+        self._metrics.observe("upload_latency", latency)
+        self._on_ack(time.time())
+        emit(
+            upload_succeeded,
+            self._sender,
+            key=job.key,
+            report_id=report_id,
+            latency_s=latency,
+            correlation_id=None,
+        )
+        self._connection.report_answer()
+        self._connection.update("upload acknowledged")
+
+    def _failure_signal(self, job: _Job, decision: Decision, latency: float) -> None:
+        emit(
+            upload_failed,
+            self._sender,
+            key=job.key,
+            error_class=decision.error_class,
+            status_code=decision.status_code,
+            message=decision.message,
+            latency_s=latency,
+        )
+
+    def _note_error(self, job: _Job, decision: Decision, correlation_id: str | None) -> None:
+        self._on_error(
+            {
+                "key": job.key,
+                "error_class": decision.error_class,
+                "status_code": decision.status_code,
+                "message": decision.message,
+                "correlation_id": correlation_id,
+                "at": time.time(),
+            }
+        )
+
+    def _record_failure(
+        self, job: _Job, decision: Decision, latency: float, correlation_id: str | None
+    ) -> None:
+        if not self._claim():
+            return
+        self._metrics.inc("uploads_failed")
+        self._metrics.observe("upload_latency", latency)
+        if decision.action is Action.FAIL:
+            reason = decision.message
+            self._journal.call(
+                lambda j: j.failed(
+                    job.key,
+                    reason=reason,
+                    error_class=decision.error_class,
+                    status_code=decision.status_code,
+                )
+            )
+            self._breaker.record_success()  # a refusal is an answer
+            self._metrics.inc("submissions_failed")
+            self._note_error(job, decision, correlation_id)
+            self._failure_signal(job, decision, latency)
+            emit(
+                submission_failed,
+                self._sender,
+                key=job.key,
+                reason=reason,
+                error_class=decision.error_class,
+                status_code=decision.status_code,
+            )
+            self._connection.report_answer()
+            self._connection.update("server refused a submission")
+            return
+        next_at = time.time() + decision.delay_s
+        self._journal.call(
+            lambda j: j.retry_scheduled(
+                job.key,
+                attempt=job.attempt,
+                next_attempt_at=next_at,
+                error_class=decision.error_class,
+                message=decision.message,
+                status_code=decision.status_code,
+            )
+        )
+        self._breaker.record_failure()
+        self._metrics.inc("retries")
+        self._note_error(job, decision, correlation_id)
+        self._failure_signal(job, decision, latency)
+        emit(
+            retry_scheduled,
+            self._sender,
+            key=job.key,
+            attempt=job.attempt,
+            next_attempt_at=next_at,
+            delay_s=decision.delay_s,
+            error_class=decision.error_class,
+        )
+        if decision.transport:
+            self._connection.report_no_answer(f"upload: {decision.error_class}")
+        else:
+            self._connection.report_server_failure(f"upload: {decision.error_class}")
+        self._connection.update(f"upload: {decision.error_class}")
+
+    def _record_auth_pause(self, job: _Job, decision: Decision, latency: float) -> None:
+        if not self._claim():
+            return
+        # Not the submission's fault: it stays pending, due at once, and the attempt is not
+        # counted (attempt - 1), so a long auth outage does not push it towards the cap.
+        now = time.time()
+        self._journal.call(
+            lambda j: j.retry_scheduled(
+                job.key,
+                attempt=job.attempt - 1,
+                next_attempt_at=now,
+                error_class=decision.error_class,
+                message=decision.message,
+                status_code=decision.status_code,
+            )
+        )
+        self._metrics.inc("uploads_failed")
+        self._note_error(job, decision, None)
+        self._failure_signal(job, decision, latency)
+        emit(
+            retry_scheduled,
+            self._sender,
+            key=job.key,
+            attempt=job.attempt - 1,
+            next_attempt_at=now,
+            delay_s=0.0,
+            error_class=decision.error_class,
+        )
+        self._connection.report_auth_failed(f"token rejected ({decision.status_code})")

@@ -1,0 +1,149 @@
+"""The retry policy: what an upload's exception means, and how long to wait (tenacity only here).
+
+Decisions are made from pywats exception classes, never from message text:
+
+=====================================================  ==========  =============================
+exception                                              decision    why
+=====================================================  ==========  =============================
+TransportError (ConnectError, RequestTimeout,           RETRY       the server may be down or the
+ConnectionDropped)                                                  answer lost; the key makes the
+                                                                    re-send safe
+ServerError (5xx)                                      RETRY       server-side, usually transient
+RateLimitedError (429)                                 RETRY       ``Retry-After`` is a floor
+InvalidResponseError (garbage 2xx body)                RETRY       the server (or a proxy) sent
+                                                                    nonsense; the report may or may
+                                                                    not be stored, the re-send is
+                                                                    idempotent
+AuthenticationError (401), AuthorizationError (403)    REAUTH      ask the credential provider
+ValidationError (400/422), NotFoundError (404)         FAIL        re-sending the same bytes gets
+                                                                    the same answer (422 also
+                                                                    means "same key, different
+                                                                    body": an operator must look)
+ConflictError (409)                                    RETRY       per the Idempotency-Key
+                                                                    draft, 409 means "a request
+                                                                    with this key is still being
+                                                                    processed" (our earlier,
+                                                                    timed-out attempt); failing
+                                                                    it could lose the report if
+                                                                    that attempt then fails
+other PyWATSError                                      its ``retryable`` flag
+any other exception                                    RETRY       unknown means "do not lose it"
+=====================================================  ==========  =============================
+
+Backoff is exponential with full jitter: attempt ``n`` waits ``uniform(0, min(cap, base *
+multiplier**(n-1)))``. After ``attempts_before_cap`` attempts the wait is the cap itself: the
+submission stays pending forever at that interval and is visible in status; nothing is ever
+dropped for age.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import tenacity
+from pywats import (
+    AuthenticationError,
+    AuthorizationError,
+    ConflictError,
+    InvalidResponseError,
+    NotFoundError,
+    PyWATSError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+
+from ._config import RetryConfig
+
+#: Exceptions that are retried with backoff.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    TransportError,
+    ServerError,
+    RateLimitedError,
+    InvalidResponseError,
+    ConflictError,
+)
+#: Exceptions that are answered by re-authenticating.
+AUTH: tuple[type[BaseException], ...] = (AuthenticationError, AuthorizationError)
+#: Exceptions that fail the submission permanently (until requeued).
+PERMANENT: tuple[type[BaseException], ...] = (ValidationError, NotFoundError)
+
+
+class Action(enum.Enum):
+    """What to do with a submission after a failed upload."""
+
+    RETRY = "retry"
+    FAIL = "fail"
+    REAUTH = "reauth"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of :meth:`RetryPolicy.decide` for one failed attempt."""
+
+    action: Action
+    delay_s: float
+    error_class: str
+    message: str
+    status_code: int | None
+    transport: bool
+    """True when no answer came from the server (network error, timeout, dropped connection)."""
+
+
+def _state_for(attempt: int, exc: BaseException | None = None) -> tenacity.RetryCallState:
+    state = tenacity.RetryCallState(retry_object=tenacity.Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    if exc is not None:
+        state.set_exception((type(exc), exc, exc.__traceback__))
+    return state
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message for an exception, server message first when there is one."""
+    server_message = getattr(exc, "server_message", None)
+    text = str(exc) or type(exc).__name__
+    if server_message and server_message not in text:
+        text = f"{text}: {server_message}"
+    return text[:2000]
+
+
+class RetryPolicy:
+    """Maps an upload exception and the attempt number to a :class:`Decision`."""
+
+    def __init__(self, config: RetryConfig) -> None:
+        self.config = config
+        self._wait = tenacity.wait_random_exponential(
+            multiplier=config.base_s, exp_base=config.multiplier, max=config.cap_s
+        )
+        self._retryable = tenacity.retry_if_exception_type(RETRYABLE) | tenacity.retry_if_exception(
+            lambda e: (
+                not isinstance(e, PyWATSError)
+                or (bool(getattr(e, "retryable", False)) and not isinstance(e, AUTH + PERMANENT))
+            )
+        )
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based), before any floor."""
+        if attempt < 1:
+            raise ValueError(f"attempt numbers start at 1, got {attempt}")
+        if attempt >= self.config.attempts_before_cap:
+            return self.config.cap_s
+        return float(self._wait(_state_for(attempt)))
+
+    def decide(self, exc: BaseException, attempt: int) -> Decision:
+        """Classify ``exc`` (raised by failed attempt number ``attempt``)."""
+        status = getattr(exc, "status_code", None)
+        name = type(exc).__name__
+        message = describe(exc)
+        transport = isinstance(exc, TransportError)
+        if isinstance(exc, AUTH):
+            return Decision(Action.REAUTH, 0.0, name, message, status, transport)
+        if isinstance(exc, PERMANENT) or not self._retryable(_state_for(attempt, exc)):
+            return Decision(Action.FAIL, 0.0, name, message, status, transport)
+        delay = self.backoff(attempt)
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, (int, float)) and retry_after > delay:
+            delay = float(retry_after)
+        return Decision(Action.RETRY, delay, name, message, status, transport)

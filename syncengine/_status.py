@@ -1,0 +1,149 @@
+"""The health snapshot: what it contains, how health is judged, and the status file.
+
+The engine writes the snapshot every ``status_interval_s`` and once more when it stops, atomically
+(temporary file, fsync, ``os.replace``), so a reader never sees half a file. :func:`read_status`
+is what ``syncengine status --json`` uses; it works while the engine runs and after it stopped
+(or crashed), falling back to the journal's own counts when there is no status file.
+
+Health, first match wins:
+
+``stopped``      the engine is not running (its lock is free).
+``auth_failed``  the server rejects the token and no fresh one was available.
+``offline``      the server does not answer.
+``stuck``        submissions are waiting (due, backing off or in flight) and nothing was
+                 acknowledged for ``stuck_after_s`` -- counted from the latest of the last ack,
+                 the engine start and the oldest waiting submission's arrival -- although the
+                 server is reachable (online or circuit_open).
+``degraded``     the breaker is not closed, or some submissions failed permanently, or the
+                 latest upload outcome was an error.
+``ok``           everything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ._lock import JournalLock
+
+HEALTH_STATES = ("ok", "degraded", "stuck", "offline", "auth_failed", "stopped")
+
+
+def classify_health(
+    *,
+    running: bool,
+    connection: str,
+    breaker: str,
+    counts: dict[str, int],
+    last_ack_at: float | None,
+    oldest_pending_at: float | None,
+    started_at: float | None,
+    last_error_at: float | None,
+    stuck_after_s: float,
+    now: float,
+) -> str:
+    """Judge health from the snapshot's facts (see the module docstring for the rules)."""
+    if not running:
+        return "stopped"
+    if connection == "auth_failed":
+        return "auth_failed"
+    if connection == "offline":
+        return "offline"
+    waiting = counts.get("pending", 0) + counts.get("in_flight", 0)
+    if waiting:
+        since = max(t for t in (last_ack_at, started_at, oldest_pending_at, 0.0) if t is not None)
+        if now - since >= stuck_after_s:
+            return "stuck"
+    if breaker != "closed" or connection != "online" or counts.get("failed", 0):
+        return "degraded"
+    if last_error_at is not None and (last_ack_at is None or last_error_at > last_ack_at):
+        return "degraded"
+    return "ok"
+
+
+def write_status(path: Path, status: dict[str, Any]) -> None:
+    """Write ``status`` as JSON to ``path`` atomically (temp file + fsync + os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(status, handle, indent=2, sort_keys=True, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _lock_is_free(lock_path: Path) -> bool:
+    if not lock_path.exists():
+        return True
+    lock = JournalLock(lock_path)
+    try:
+        lock.acquire()
+    except Exception:
+        return False
+    lock.release()
+    return True
+
+
+def _journal_facts(journal_path: Path) -> dict[str, Any]:
+    from journal import Journal
+
+    with Journal(journal_path) as journal:
+        return {
+            "counts": dict(journal.counts()),
+            "oldest_pending_at": journal.oldest_pending_at(),
+            "last_ack_at": journal.last_ack_at(),
+        }
+
+
+def read_status(path: Path | None, journal_path: Path | None = None) -> dict[str, Any]:
+    """The health snapshot for ``status --json``, whether or not the engine runs.
+
+    Reads the status file at ``path``. If the engine that wrote it no longer holds its lock (it
+    stopped or crashed), ``running`` becomes False, health ``stopped`` and, when
+    ``journal_path`` is given, counts, oldest pending and last ack are re-read from the journal
+    (producers may have appended since). With no status file, the snapshot is built from the
+    journal alone. Raises ``FileNotFoundError`` naming both paths when neither exists.
+    """
+    status: dict[str, Any] | None = None
+    if path is not None and Path(path).exists():
+        try:
+            status = json.loads(Path(path).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"status file {path} is not valid JSON: {exc}") from exc
+        if not isinstance(status, dict):
+            raise ValueError(f"status file {path} does not hold a JSON object")
+    if status is None:
+        if journal_path is None or not Path(journal_path).exists():
+            raise FileNotFoundError(
+                f"no status file at {path} and no journal at {journal_path}: "
+                "has an engine ever run with this configuration?"
+            )
+        status = {"source": "journal", "journal_path": str(journal_path), "running": False}
+    else:
+        status["source"] = "status_file"
+        lock_path = status.get("lock_path")
+        if status.get("running") and lock_path and _lock_is_free(Path(lock_path)):
+            status["running"] = False
+            status["stale"] = True
+    if not status.get("running"):
+        status["running"] = False
+        status["health"] = "stopped"
+        if journal_path is not None and Path(journal_path).exists():
+            facts = _journal_facts(Path(journal_path))
+            status.update(facts)
+            now = time.time()
+            oldest = facts["oldest_pending_at"]
+            status["oldest_pending_age_s"] = None if oldest is None else max(0.0, now - oldest)
+    return status
