@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._breaker import CircuitBreaker
 from ._config import EngineConfig
@@ -40,11 +40,12 @@ from ._errors import (
 )
 from ._lock import JournalLock
 from ._metrics import Metrics
-from ._outbox import JournalAccess, Outbox
 from ._ratelimit import TokenBucket
-from ._retry import AUTH, RetryPolicy
 from ._signals import emit, engine_started, engine_stopped, engine_stopping, submission_appended
 from ._status import classify_health, write_status
+
+if TYPE_CHECKING:
+    from ._outbox import JournalAccess, Outbox
 
 log = logging.getLogger("syncengine.engine")
 
@@ -171,6 +172,8 @@ class _Clients:
 def _probe_outcome(client: Any) -> str:
     from pywats import PyWATSError, TransportError
 
+    from ._retry import AUTH
+
     try:
         client.app.version()
     except TransportError:
@@ -284,7 +287,12 @@ class SyncEngine:
         self._start_watcher()
 
     def _start(self) -> None:
+        # pywats and journal are imported here, not at module level, so that importing
+        # syncengine (settings, CLI --help) stays cheap and works without them loaded.
         from journal import Journal
+
+        from ._outbox import JournalAccess, Outbox
+        from ._retry import RetryPolicy
 
         cfg = self.config
         self._lock.acquire()
