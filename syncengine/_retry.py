@@ -42,6 +42,7 @@ import enum
 from dataclasses import dataclass
 
 import tenacity
+
 from pywats import (
     AuthenticationError,
     AuthorizationError,
