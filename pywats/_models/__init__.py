@@ -1,0 +1,1 @@
+"""WSJF report models and API object models (re-exported by :mod:`pywats`)."""

@@ -1,0 +1,411 @@
+"""UUT and UUR reports in WSJF, ``parse_report``, and the report builders.
+
+``parse_report(d).to_wsjf() == d`` holds for every valid WSJF document: fields that were absent
+stay absent, nulls stay null, numbers keep their JSON type, ``start`` is kept as the text it was,
+unknown keys and step types are kept. ``to_wsjf(for_submit=True)`` also drops the fields only a
+server export carries (:data:`OUTPUT_ONLY_FIELDS`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ._base import (
+    MAX_TEXT,
+    Bool,
+    Int,
+    Number,
+    ReportFieldError,
+    Status,
+    Str,
+    WatsModel,
+    check_text,
+)
+from ._steps import SeqCall, SequenceCallStep
+
+#: Top-level keys present in server exports that must not be sent back on submit.
+OUTPUT_ONLY_FIELDS = (
+    "startUTC",
+    "origin",
+    "productName",
+    "processName",
+    "processCodeFormat",
+    "assetStats",
+)
+
+
+class MiscInfo(WatsModel):
+    """A free description/text pair (``numeric`` is deprecated by the server)."""
+
+    description: Str | None = None
+    text: Str | None = None
+    numeric: Number | None = None
+
+
+class Failure(WatsModel):
+    """A failure found during repair, on a UUR sub-unit."""
+
+    category: Str | None = None
+    code: Str | None = None
+    comment: Str | None = None
+    com_ref: Str | None = None
+    func_block: Str | None = None
+    ref_step_id: Int | None = None
+    ref_step_name: Str | None = None
+    art_number: Str | None = None
+    art_rev: Str | None = None
+    art_vendor: Str | None = None
+    art_description: Str | None = None
+
+
+class SubUnit(WatsModel):
+    """A part inside the unit; UUR sub-units also carry indexes and ``failures``."""
+
+    part_type: Str | None = None
+    pn: Str | None = None
+    rev: Str | None = None
+    sn: Str | None = None
+    position: Int | None = None
+    idx: Int | None = None
+    parent_idx: Int | None = None
+    replaced_idx: Int | None = None
+    failures: list[Failure] | None = None
+
+
+class ReportAsset(WatsModel):
+    """An asset (instrument, fixture) used while testing."""
+
+    sn: Str | None = None
+    asset_type: Str | None = None
+    part_number: Str | None = None
+    usage_count: Int | None = None
+    calibration_date: Str | None = None
+    calibration_due: Str | None = None
+
+
+class BinaryData(WatsModel):
+    """A report attachment; ``data`` is base64 text, ``fail_idx`` ties it to a UUR failure."""
+
+    name: Str | None = None
+    content_type: Str | None = None
+    data: Str | None = None
+    fail_idx: Int | None = None
+
+
+class UUTInfo(WatsModel):
+    """UUT-specific header (``uut``)."""
+
+    user: Str | None = None
+    comment: Str | None = None
+    exec_time: Number | None = None
+    fixture_id: Str | None = None
+    test_socket_index: Int | None = None
+    error_code: Int | None = None
+    error_message: Str | None = None
+    batch_sn: Str | None = Field(None, alias="batchSN")
+    batch_fail_count: Int | None = None
+    batch_loop_index: Int | None = None
+    step_id_caused_uut_failure: Int | None = Field(None, alias="stepIdCausedUUTFailure")
+    referenced_by_uurs: Any = Field(None, alias="referencedByUURs")
+
+
+class UURInfo(WatsModel):
+    """UUR-specific header (``uur``); ``process_code`` is the test operation that failed."""
+
+    user: Str | None = None
+    comment: Str | None = None
+    exec_time: Number | None = None
+    process_code: Int | None = None
+    process_name: Str | None = None
+    ref_uut: Str | None = Field(None, alias="refUUT")
+    confirm_date: Str | None = None
+    finalize_date: Str | None = None
+    active: Bool | None = None
+    parent: Any = None
+    children: Any = None
+
+
+class ReportBase(WatsModel):
+    """Header fields shared by UUT and UUR reports."""
+
+    id: Str
+    pn: Str
+    sn: Str
+    rev: Str
+    process_code: Int
+    result: Status
+    machine_name: Str | None = None
+    location: Str | None = None
+    purpose: Str | None = None
+    start: Str
+    misc_infos: list[MiscInfo] | None = None
+    sub_units: list[SubUnit] | None = None
+    assets: list[ReportAsset] | None = None
+    binary_data: list[BinaryData] | None = None
+    additional_data: list[Any] | None = None
+    # Output-only: present in server exports, dropped by to_wsjf(for_submit=True).
+    start_utc: Str | None = Field(None, alias="startUTC")
+    origin: Any = None
+    product_name: Str | None = None
+    process_name: Str | None = None
+    process_code_format: Any = None
+    asset_stats: Any = None
+
+    def to_wsjf(self, *, for_submit: bool = False) -> dict[str, Any]:
+        """The report as a WSJF dict; ``for_submit`` drops :data:`OUTPUT_ONLY_FIELDS`."""
+        data = self.to_json_dict()
+        if for_submit:
+            for key in OUTPUT_ONLY_FIELDS:
+                data.pop(key, None)
+        return data
+
+    def check(self) -> None:
+        """Raise ReportFieldError naming the first header field the server would reject."""
+        check_text("pn", self.pn, identifier=True)
+        check_text("sn", self.sn, identifier=True)
+        check_text("rev", self.rev)
+        check_text("machineName", self.machine_name)
+        check_text("location", self.location, required=False)
+        check_text("purpose", self.purpose, required=False)
+        if self.result is Status.SKIPPED:
+            raise ReportFieldError("result", "must be one of P F D E T (S is for steps only)")
+        _parse_start(self.start)
+
+    def add_misc_info(self, description: str, text: str) -> MiscInfo:
+        """Append a misc info (description/text pair) and return it."""
+        info = MiscInfo(
+            description=check_text("miscInfo.description", description),
+            text=check_text("miscInfo.text", text, required=False),
+        )
+        if self.misc_infos is None:
+            self.misc_infos = []
+        self.misc_infos.append(info)
+        return info
+
+    def add_sub_unit(self, part_type: str, *, pn: str, sn: str, rev: str, **fields: Any) -> SubUnit:
+        """Append a sub-unit (a part inside this unit) and return it."""
+        unit = SubUnit(
+            part_type=check_text("subUnit.partType", part_type),
+            pn=check_text("subUnit.pn", pn, identifier=True),
+            sn=check_text("subUnit.sn", sn, identifier=True),
+            rev=check_text("subUnit.rev", rev),
+            **fields,
+        )
+        if self.sub_units is None:
+            self.sub_units = []
+        self.sub_units.append(unit)
+        return unit
+
+
+class UUTReport(ReportBase):
+    """A test report (``type "T"``) with its step tree under ``root``."""
+
+    report_type: Literal["T"] = Field("T", alias="type")
+    uut: UUTInfo | None = None
+    root_step: SequenceCallStep | None = Field(None, alias="root")
+
+    @property
+    def root(self) -> SequenceCallStep:
+        """The root SequenceCall; created (and then sent) on first use if the report has none."""
+        if self.root_step is None:
+            self.root_step = SequenceCallStep(
+                step_type="SequenceCall",
+                name="MainSequence Callback",
+                group="M",
+                status=Status.PASSED,
+                seq_call=SeqCall(name="MainSequence"),
+                steps=[],
+            )
+        return self.root_step
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        pn: str,
+        sn: str,
+        rev: str,
+        process_code: int,
+        station: str,
+        location: str,
+        purpose: str,
+        result: Status | str = Status.PASSED,
+        start: datetime | str | None = None,
+        operator: str | None = None,
+        report_id: str | None = None,
+        sequence_name: str = "MainSequence Callback",
+    ) -> UUTReport:
+        """A new UUT report with an empty root sequence, checked as the server would check it."""
+        header = _header(
+            pn, sn, rev, process_code, station, location, purpose, result, start, report_id
+        )
+        uut = {"user": check_text("operator", operator)} if operator is not None else {}
+        report = cls(report_type="T", uut=UUTInfo(**uut), **header)
+        report.root_step = SequenceCallStep(
+            step_type="SequenceCall",
+            name=check_text("sequence_name", sequence_name),
+            group="M",
+            status=Status.coerce(result),
+            seq_call=SeqCall(name=sequence_name),
+            steps=[],
+        )
+        return report
+
+
+class UURReport(ReportBase):
+    """A repair report (``type "R"``); failures live on ``sub_units[].failures``."""
+
+    report_type: Literal["R"] = Field("R", alias="type")
+    uur: UURInfo | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        pn: str,
+        sn: str,
+        rev: str,
+        station: str,
+        location: str,
+        purpose: str,
+        process_code: int = 500,
+        ref_uut: str | None = None,
+        failed_process_code: int | None = None,
+        result: Status | str = Status.PASSED,
+        start: datetime | str | None = None,
+        operator: str | None = None,
+        report_id: str | None = None,
+    ) -> UURReport:
+        """A new UUR report for the unit; ``ref_uut`` is the id of the failed UUT report."""
+        header = _header(
+            pn, sn, rev, process_code, station, location, purpose, result, start, report_id
+        )
+        uur: dict[str, Any] = {}
+        if operator is not None:
+            uur["user"] = check_text("operator", operator)
+        if ref_uut is not None:
+            uur["ref_uut"] = _check_guid("ref_uut", ref_uut)
+        if failed_process_code is not None:
+            uur["process_code"] = _check_int("failed_process_code", failed_process_code)
+        return cls(report_type="R", uur=UURInfo(**uur), **header)
+
+    def add_failure(
+        self,
+        *,
+        category: str,
+        code: str,
+        comment: str | None = None,
+        com_ref: str | None = None,
+        ref_step_id: int | None = None,
+        sub_unit_idx: int = 0,
+    ) -> Failure:
+        """Record a failure on sub-unit ``sub_unit_idx`` (0: the unit itself, added if absent)."""
+        unit = self._sub_unit(sub_unit_idx)
+        fields: dict[str, Any] = {
+            "category": check_text("failure.category", category),
+            "code": check_text("failure.code", code),
+        }
+        for key, val in (("comment", comment), ("com_ref", com_ref), ("ref_step_id", ref_step_id)):
+            if val is not None:
+                fields[key] = val
+        failure = Failure(**fields)
+        if unit.failures is None:
+            unit.failures = []
+        unit.failures.append(failure)
+        return failure
+
+    def _sub_unit(self, idx: int) -> SubUnit:
+        for unit in self.sub_units or []:
+            if unit.idx == idx:
+                return unit
+        if idx != 0:
+            raise ValueError(f"no sub-unit with idx {idx}; add it with add_sub_unit(..., idx=)")
+        return self.add_sub_unit("Main", pn=self.pn, sn=self.sn, rev=self.rev, idx=0)
+
+
+Report = UUTReport | UURReport
+
+
+def parse_report(data: Mapping[str, Any]) -> UUTReport | UURReport:
+    """Parse a WSJF dict into a UUTReport (``type "T"``) or UURReport (``type "R"``).
+
+    Raises pydantic's ``ValidationError`` (a ValueError) naming the bad field, or ValueError when
+    ``type`` is missing or unknown.
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"parse_report needs a dict, got {type(data).__name__}")
+    kind = data.get("type")
+    if kind == "T":
+        return UUTReport.model_validate(data)
+    if kind == "R":
+        return UURReport.model_validate(data)
+    raise ValueError(f"type: must be 'T' (UUT) or 'R' (UUR), got {kind!r}")
+
+
+def _header(
+    pn: str,
+    sn: str,
+    rev: str,
+    process_code: int,
+    station: str,
+    location: str,
+    purpose: str,
+    result: Status | str,
+    start: datetime | str | None,
+    report_id: str | None,
+) -> dict[str, Any]:
+    status = Status.coerce(result)
+    if status is Status.SKIPPED:
+        raise ReportFieldError("result", "must be one of P F D E T (S is for steps only)")
+    return {
+        "id": _check_guid("report_id", report_id) if report_id is not None else str(uuid.uuid4()),
+        "pn": check_text("pn", pn, identifier=True),
+        "sn": check_text("sn", sn, identifier=True),
+        "rev": check_text("rev", rev),
+        "process_code": _check_int("process_code", process_code),
+        "result": status,
+        "machine_name": check_text("station", station),
+        "location": check_text("location", location, max_len=MAX_TEXT),
+        "purpose": check_text("purpose", purpose, max_len=MAX_TEXT),
+        "start": _format_start(start),
+    }
+
+
+def _format_start(start: datetime | str | None) -> str:
+    if start is None:
+        return datetime.now().astimezone().isoformat(timespec="milliseconds")
+    if isinstance(start, datetime):
+        if start.tzinfo is None:
+            raise ReportFieldError("start", "needs a UTC offset (got a naive datetime)")
+        return start.isoformat(timespec="milliseconds")
+    _parse_start(start)
+    return start
+
+
+def _parse_start(start: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        raise ReportFieldError("start", f"is not an ISO-8601 date-time: {start!r}") from None
+    if parsed.tzinfo is None:
+        raise ReportFieldError("start", f"needs a UTC offset: {start!r}")
+    return parsed
+
+
+def _check_guid(field: str, value: str) -> str:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise ReportFieldError(field, f"is not a GUID: {value!r}") from None
+    return value
+
+
+def _check_int(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ReportFieldError(field, f"must be an integer, got {value!r}")
+    return value

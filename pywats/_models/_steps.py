@@ -1,0 +1,585 @@
+"""The UUT step tree: step classes, measurements, and the step-type discriminator.
+
+A step's class is chosen from ``stepType``; both the long and short names of each type are
+known (``NumericLimitTest`` / ``ET_NLT`` ...). The ``stepType`` string itself is kept verbatim,
+so a short name stays short. A type not listed here becomes an ``UnknownStep`` with every key
+kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Union
+
+from pydantic import Discriminator, Field, Tag
+
+from ._base import Bool, CompOp, Int, Number, Status, StepGroup, Str, WatsModel, check_text
+
+
+class Loop(WatsModel):
+    """Loop position: ``{"i", "n"}`` on submit; server exports use ``idx/num/endingIndex...``."""
+
+    i: Int | None = None
+    n: Int | None = None
+    idx: Int | None = None
+    num: Int | None = None
+    ending_index: Int | None = None
+    passed: Int | None = None
+    failed: Int | None = None
+
+
+class SeqCall(WatsModel):
+    """What a SequenceCall step called: sequence file ``path``, sequence ``name``, ``version``."""
+
+    path: Str | None = None
+    name: Str | None = None
+    version: Str | None = None
+
+
+class Attachment(WatsModel):
+    """A file attached to a step; ``data`` is base64 text."""
+
+    name: Str | None = None
+    content_type: Str | None = None
+    data: Str | None = None
+    description: Str | None = None
+
+
+class ChartSeries(WatsModel):
+    """One chart series; ``xdata``/``ydata`` are ``;``-separated numbers as text."""
+
+    data_type: Str | None = None
+    name: Str | None = None
+    xdata: Str | None = None
+    ydata: Str | None = None
+
+
+class Chart(WatsModel):
+    """A step's chart (``chartType`` Line / LineLogXY / LineLogX / LineLogY)."""
+
+    chart_type: Str | None = None
+    label: Str | None = None
+    x_label: Str | None = None
+    x_unit: Str | None = None
+    y_label: Str | None = None
+    y_unit: Str | None = None
+    series: list[ChartSeries] | None = None
+
+
+class NumericMeasurement(WatsModel):
+    """One numeric measurement; single-limit operators keep their limit in ``low_limit``."""
+
+    name: Str | None = None
+    comp_op: CompOp | None = None
+    status: Status | None = None
+    unit: Str | None = None
+    value: Number | None = None
+    low_limit: Number | None = None
+    high_limit: Number | None = None
+    value_format: Str | None = None
+    low_limit_format: Str | None = None
+    high_limit_format: Str | None = None
+
+
+class BooleanMeasurement(WatsModel):
+    """One pass/fail measurement."""
+
+    name: Str | None = None
+    status: Status | None = None
+
+
+class StringMeasurement(WatsModel):
+    """One string measurement, compared with ``limit`` by ``comp_op``."""
+
+    name: Str | None = None
+    comp_op: CompOp | None = None
+    status: Status | None = None
+    value: Str | None = None
+    limit: Str | None = None
+
+
+class StepBase(WatsModel):
+    """Fields every step has. Subclasses add the type's payload."""
+
+    id: Int | None = None
+    step_type: Str | None = None
+    name: Str | None = None
+    group: Str | None = None
+    status: Status | None = None
+    error_code: Int | None = None
+    error_code_format: Str | None = None
+    error_message: Str | None = None
+    report_text: Str | None = None
+    start: Str | None = None
+    tot_time: Number | None = None
+    tot_time_format: Str | None = None
+    ts_guid: Str | None = None
+    caused_seq_failure: Bool | None = None
+    caused_uut_failure: Bool | None = Field(None, alias="causedUUTFailure")
+    loop: Loop | None = None
+    additional_results: list[Any] | None = None
+    chart: Chart | None = None
+    attachment: Attachment | None = None
+
+
+class NumericLimitStep(StepBase):
+    """``NumericLimitTest`` / ``ET_NLT``: one entry in ``numeric_meas``."""
+
+    numeric_meas: list[NumericMeasurement] | None = None
+
+
+class MultiNumericLimitStep(NumericLimitStep):
+    """``MultiNumericLimitTest`` / ``ET_MNLT``: named entries in ``numeric_meas``."""
+
+
+class XYGraphStep(NumericLimitStep):
+    """``WATS_XYGMNLT``: numeric measurements plus an XY ``chart``."""
+
+
+class PassFailStep(StepBase):
+    """``PassFailTest`` / ``ET_PFT``: one entry in ``boolean_meas``."""
+
+    boolean_meas: list[BooleanMeasurement] | None = None
+
+
+class MultiBooleanStep(PassFailStep):
+    """``MultiBooleanTest`` / ``ET_MPFT``: named entries in ``boolean_meas``."""
+
+
+class StringValueStep(StepBase):
+    """``StringValueTest`` / ``ET_SVT``: one entry in ``string_meas``."""
+
+    string_meas: list[StringMeasurement] | None = None
+
+
+class MultiStringStep(StringValueStep):
+    """``MultiStringTest`` / ``ET_MSVT``: named entries in ``string_meas``."""
+
+
+class ChartStep(StepBase):
+    """``Chart``: a step that carries only a ``chart``."""
+
+
+class ActionStep(StepBase):
+    """``Action`` / ``ET_A``: no measurement."""
+
+
+class GenericStep(StepBase):
+    """``GenericTest``, ``Goto``, ``Label``, ``Statement``, ``NI_Flow_*``, ``NI_Wait``...."""
+
+
+class UnknownStep(StepBase):
+    """A step type this library does not know; every key is kept and sent back unchanged."""
+
+
+_NUMERIC = "ET_NLT"
+
+
+class SequenceCallStep(StepBase):
+    """``SequenceCall`` / ``WATS_SeqCall``: calls a sequence; its steps are in ``steps``.
+
+    The ``add_*`` builders append a new step to ``steps`` and return it.
+    """
+
+    seq_call: SeqCall | None = None
+    steps: list[Step] | None = None
+
+    def add_step(self, step: StepBase) -> StepBase:
+        """Append an already-built step and return it."""
+        if not isinstance(step, StepBase):
+            raise TypeError(f"add_step needs a step model, got {type(step).__name__}")
+        if self.steps is None:
+            self.steps = []
+        self.steps.append(step)  # type: ignore[arg-type]
+        return step
+
+    def add_sequence(
+        self,
+        name: str,
+        *,
+        path: str | None = None,
+        version: str | None = None,
+        status: Status | str = Status.PASSED,
+        group: StepGroup | str = StepGroup.MAIN,
+        step_id: int | None = None,
+    ) -> SequenceCallStep:
+        """Append a sub-sequence and return it (add steps to it in turn)."""
+        seq: dict[str, Any] = {"name": name}
+        if path is not None:
+            seq["path"] = path
+        if version is not None:
+            seq["version"] = version
+        step = SequenceCallStep(
+            **_common(name, "SequenceCall", status, group, step_id),
+            seq_call=SeqCall(**seq),
+            steps=[],
+        )
+        self.add_step(step)
+        return step
+
+    def add_numeric_step(
+        self,
+        name: str,
+        value: float,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        comp_op: CompOp | str | None = None,
+        unit: str | None = None,
+        status: Status | str | None = None,
+        group: StepGroup | str = StepGroup.MAIN,
+        step_id: int | None = None,
+    ) -> NumericLimitStep:
+        """Append a numeric limit test; the status is computed from the limits unless given.
+
+        ``comp_op`` defaults to GELE with both limits, GE with ``low``, LE with ``high``, LOG with
+        none. Single-limit operators store their limit in ``lowLimit`` (WATS convention).
+        """
+        meas = numeric_measurement(
+            value, low=low, high=high, comp_op=comp_op, unit=unit, status=status
+        )
+        assert meas.status is not None
+        step = NumericLimitStep(
+            **_common(name, _NUMERIC, meas.status, group, step_id), numeric_meas=[meas]
+        )
+        self.add_step(step)
+        return step
+
+    def add_multi_numeric_step(
+        self,
+        name: str,
+        measurements: Sequence[NumericMeasurement],
+        *,
+        status: Status | str | None = None,
+        group: StepGroup | str = StepGroup.MAIN,
+        step_id: int | None = None,
+    ) -> MultiNumericLimitStep:
+        """Append a multi-numeric step from measurements made with ``numeric_measurement``."""
+        if not measurements:
+            raise ValueError("add_multi_numeric_step needs at least one measurement")
+        for i, m in enumerate(measurements):
+            check_text(f"measurements[{i}].name", m.name)
+        step_status = _worst(status, [m.status for m in measurements])
+        step = MultiNumericLimitStep(
+            **_common(name, "ET_MNLT", step_status, group, step_id),
+            numeric_meas=list(measurements),
+        )
+        self.add_step(step)
+        return step
+
+    def add_pass_fail(
+        self,
+        name: str,
+        passed: bool | Status | str,
+        *,
+        group: StepGroup | str = StepGroup.MAIN,
+        step_id: int | None = None,
+    ) -> PassFailStep:
+        """Append a pass/fail test; ``passed`` is a bool or a status."""
+        status = Status.coerce(passed)
+        step = PassFailStep(
+            **_common(name, "ET_PFT", status, group, step_id),
+            boolean_meas=[BooleanMeasurement(status=status)],
+        )
+        self.add_step(step)
+        return step
+
+    def add_string(
+        self,
+        name: str,
+        value: str,
+        *,
+        limit: str | None = None,
+        comp_op: CompOp | str | None = None,
+        status: Status | str | None = None,
+        group: StepGroup | str = StepGroup.MAIN,
+        step_id: int | None = None,
+    ) -> StringValueStep:
+        """Append a string value test; with a ``limit`` and no ``comp_op`` it is CASESENSIT."""
+        op = (
+            CompOp(comp_op)
+            if comp_op is not None
+            else (CompOp.LOG if limit is None else CompOp.CASESENSIT)
+        )
+        if status is None:
+            status = _string_status(op, value, limit)
+        meas: dict[str, Any] = {"comp_op": op, "status": Status.coerce(status), "value": value}
+        if limit is not None:
+            meas["limit"] = limit
+        step = StringValueStep(
+            **_common(name, "ET_SVT", status, group, step_id),
+            string_meas=[StringMeasurement(**meas)],
+        )
+        self.add_step(step)
+        return step
+
+    def add_chart(
+        self,
+        name: str,
+        series: Sequence[ChartSeries],
+        *,
+        chart_type: str = "Line",
+        label: str | None = None,
+        x_label: str | None = None,
+        x_unit: str | None = None,
+        y_label: str | None = None,
+        y_unit: str | None = None,
+        status: Status | str = Status.DONE,
+        group: StepGroup | str = StepGroup.MAIN,
+        step_id: int | None = None,
+    ) -> ChartStep:
+        """Append a chart step; build each series with ``chart_series``."""
+        chart: dict[str, Any] = {"chart_type": chart_type, "series": list(series)}
+        for key, val in (
+            ("label", label),
+            ("x_label", x_label),
+            ("x_unit", x_unit),
+            ("y_label", y_label),
+            ("y_unit", y_unit),
+        ):
+            if val is not None:
+                chart[key] = val
+        step = ChartStep(**_common(name, "Chart", status, group, step_id), chart=Chart(**chart))
+        self.add_step(step)
+        return step
+
+    def add_action(
+        self,
+        name: str,
+        *,
+        status: Status | str = Status.DONE,
+        group: StepGroup | str = StepGroup.MAIN,
+        step_id: int | None = None,
+    ) -> ActionStep:
+        """Append an action step (no measurement)."""
+        step = ActionStep(**_common(name, "Action", status, group, step_id))
+        self.add_step(step)
+        return step
+
+    def walk(self) -> list[StepBase]:
+        """This step and every step below it, depth first."""
+        out: list[StepBase] = [self]
+        for child in self.steps or []:
+            if isinstance(child, SequenceCallStep):
+                out.extend(child.walk())
+            else:
+                out.append(child)
+        return out
+
+
+def numeric_measurement(
+    value: float,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    comp_op: CompOp | str | None = None,
+    unit: str | None = None,
+    status: Status | str | None = None,
+    name: str | None = None,
+) -> NumericMeasurement:
+    """A numeric measurement with its status computed from the limits unless given."""
+    _check_number("value", value)
+    op = CompOp(comp_op) if comp_op is not None else _default_op(low, high)
+    fields: dict[str, Any] = {"comp_op": op, "value": value}
+    if op.limit_count == 2:
+        if low is None or high is None:
+            raise ValueError(f"comp_op {op.value} needs both low and high limits")
+        fields["low_limit"], fields["high_limit"] = (
+            _check_number("low", low),
+            _check_number("high", high),
+        )
+    elif op.limit_count == 1:
+        limit = low if low is not None else high
+        if limit is None or (low is not None and high is not None):
+            raise ValueError(f"comp_op {op.value} needs exactly one limit (low or high)")
+        fields["low_limit"] = _check_number("limit", limit)
+    if status is None:
+        if op is CompOp.EQT:
+            raise ValueError("comp_op EQT needs an explicit status (the tolerance is not known)")
+        status = _numeric_status(op, value, fields.get("low_limit"), fields.get("high_limit"))
+    fields["status"] = Status.coerce(status)
+    if unit is not None:
+        fields["unit"] = unit
+    if name is not None:
+        fields["name"] = check_text("name", name)
+    return NumericMeasurement(**fields)
+
+
+def chart_series(
+    name: str, x: Sequence[float], y: Sequence[float], *, data_type: str = "XYG"
+) -> ChartSeries:
+    """A chart series from numbers; WSJF carries them as ``;``-separated text."""
+    if len(x) != len(y):
+        raise ValueError(f"chart series {name!r}: x has {len(x)} points, y has {len(y)}")
+    return ChartSeries(data_type=data_type, name=name, xdata=_join(x), ydata=_join(y))
+
+
+def _join(values: Sequence[float]) -> str:
+    return ";".join(repr(_check_number("point", v)) for v in values)
+
+
+def _check_number(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{field} must be a number, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{field} must be finite (JSON has no NaN or infinity), got {value!r}")
+    return value
+
+
+def _default_op(low: float | None, high: float | None) -> CompOp:
+    if low is not None and high is not None:
+        return CompOp.GELE
+    if low is not None:
+        return CompOp.GE
+    if high is not None:
+        return CompOp.LE
+    return CompOp.LOG
+
+
+def _numeric_status(op: CompOp, v: float, lo: float | None, hi: float | None) -> Status:
+    if op is CompOp.LOG:
+        return Status.PASSED
+    if lo is None:
+        raise ValueError(f"comp_op {op.value} needs a limit")
+    one_limit = {
+        CompOp.EQ: v == lo,
+        CompOp.NE: v != lo,
+        CompOp.LT: v < lo,
+        CompOp.LE: v <= lo,
+        CompOp.GT: v > lo,
+        CompOp.GE: v >= lo,
+    }
+    if op in one_limit:
+        return Status.PASSED if one_limit[op] else Status.FAILED
+    if hi is None:
+        raise ValueError(f"comp_op {op.value} needs two limits")
+    two_limits = {
+        CompOp.GTLT: lo < v < hi,
+        CompOp.GTLE: lo < v <= hi,
+        CompOp.GELT: lo <= v < hi,
+        CompOp.GELE: lo <= v <= hi,
+        CompOp.LTGT: v < lo or v > hi,
+        CompOp.LTGE: v < lo or v >= hi,
+        CompOp.LEGT: v <= lo or v > hi,
+        CompOp.LEGE: v <= lo or v >= hi,
+    }
+    if op not in two_limits:
+        raise ValueError(f"comp_op {op.value} is not a numeric operator")
+    return Status.PASSED if two_limits[op] else Status.FAILED
+
+
+def _string_status(op: CompOp, value: str, limit: str | None) -> Status:
+    if op is CompOp.LOG:
+        return Status.PASSED
+    if limit is None:
+        raise ValueError(f"comp_op {op.value} needs a limit")
+    if op is CompOp.CASESENSIT or op is CompOp.EQ:
+        return Status.PASSED if value == limit else Status.FAILED
+    if op is CompOp.IGNORECASE:
+        return Status.PASSED if value.casefold() == limit.casefold() else Status.FAILED
+    if op is CompOp.NE:
+        return Status.PASSED if value != limit else Status.FAILED
+    raise ValueError(f"comp_op {op.value} is not a string operator; pass status explicitly")
+
+
+def _worst(given: Status | str | None, statuses: Sequence[Status | None]) -> Status:
+    if given is not None:
+        return Status.coerce(given)
+    return Status.FAILED if Status.FAILED in statuses else Status.PASSED
+
+
+def _common(
+    name: str, step_type: str, status: Status | str, group: StepGroup | str, step_id: int | None
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "name": check_text("step name", name),
+        "step_type": step_type,
+        "group": StepGroup(group).value,
+        "status": Status.coerce(status),
+    }
+    if step_id is not None:
+        fields["id"] = step_id
+    return fields
+
+
+_TAGS: dict[str, str] = {
+    "SequenceCall": "seq",
+    "WATS_SeqCall": "seq",
+    "NumericLimitTest": "nlt",
+    "ET_NLT": "nlt",
+    "MultiNumericLimitTest": "mnlt",
+    "ET_MNLT": "mnlt",
+    "PassFailTest": "pft",
+    "ET_PFT": "pft",
+    "MultiBooleanTest": "mpft",
+    "ET_MPFT": "mpft",
+    "StringValueTest": "svt",
+    "ET_SVT": "svt",
+    "MultiStringTest": "msvt",
+    "ET_MSVT": "msvt",
+    "WATS_XYGMNLT": "xyg",
+    "Chart": "chart",
+    "Action": "action",
+    "ET_A": "action",
+    "GenericTest": "generic",
+    "Goto": "generic",
+    "Label": "generic",
+    "Statement": "generic",
+    "NI_Wait": "generic",
+    "NI_Lock": "generic",
+}
+
+#: Step class by ``stepType`` (both long and short names).
+STEP_CLASSES: dict[str, type[StepBase]] = {}
+
+
+def _step_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        step_type = value.get("stepType", value.get("step_type"))
+    else:
+        # A built model serialises with the schema of its own class, whatever its stepType.
+        return _TAG_OF_CLASS.get(type(value), "unknown")
+    if not isinstance(step_type, str):
+        return "unknown"
+    tag = _TAGS.get(step_type)
+    if tag is None and step_type.startswith("NI_Flow_"):
+        return "generic"
+    return tag or "unknown"
+
+
+Step = Annotated[
+    Union[  # noqa: UP007 - pydantic needs the Union of tagged members here
+        Annotated[SequenceCallStep, Tag("seq")],
+        Annotated[NumericLimitStep, Tag("nlt")],
+        Annotated[MultiNumericLimitStep, Tag("mnlt")],
+        Annotated[PassFailStep, Tag("pft")],
+        Annotated[MultiBooleanStep, Tag("mpft")],
+        Annotated[StringValueStep, Tag("svt")],
+        Annotated[MultiStringStep, Tag("msvt")],
+        Annotated[XYGraphStep, Tag("xyg")],
+        Annotated[ChartStep, Tag("chart")],
+        Annotated[ActionStep, Tag("action")],
+        Annotated[GenericStep, Tag("generic")],
+        Annotated[UnknownStep, Tag("unknown")],
+    ],
+    Discriminator(_step_tag),
+]
+"""Any step; the class is chosen from ``stepType``."""
+
+_BY_TAG: dict[str, type[StepBase]] = {
+    "seq": SequenceCallStep,
+    "nlt": NumericLimitStep,
+    "mnlt": MultiNumericLimitStep,
+    "pft": PassFailStep,
+    "mpft": MultiBooleanStep,
+    "svt": StringValueStep,
+    "msvt": MultiStringStep,
+    "xyg": XYGraphStep,
+    "chart": ChartStep,
+    "action": ActionStep,
+    "generic": GenericStep,
+}
+_TAG_OF_CLASS: dict[type, str] = {cls: tag for tag, cls in _BY_TAG.items()}
+STEP_CLASSES.update({name: _BY_TAG[tag] for name, tag in _TAGS.items()})
+
+SequenceCallStep.model_rebuild()

@@ -1,0 +1,1 @@
+"""Repositories: the only callers of the transport (one per API domain)."""

@@ -1,0 +1,79 @@
+"""Assets: instruments, fixtures and their counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .._models._domain import Asset
+from .._paging import DEFAULT_PAGE_SIZE
+from .._query import Filter
+from ._base import Repository, filter_text, paged, parse_model, segment
+
+
+class AssetRepository(Repository):
+    """``client.assets``: list, get, save and delete assets."""
+
+    def list(
+        self,
+        filter: Filter | str | None = None,
+        *,
+        top: int | None = None,
+        orderby: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[Asset]:
+        """Lazily iterate assets, page by page."""
+        params: dict[str, str | int] = {}
+        text = filter_text(filter)
+        if text:
+            params["$filter"] = text
+        if orderby:
+            params["$orderby"] = orderby
+        return paged(
+            self._t,
+            "/api/Asset",
+            Asset,
+            operation="assets.list",
+            params=params,
+            page_size=page_size,
+            top=top,
+        )
+
+    def get(self, id_or_serial: str) -> Asset | None:
+        """The asset by id, else by serial number (None when lenient and unknown)."""
+        data = self._t.request_json(
+            "GET",
+            f"/api/Asset/{segment(id_or_serial, 'id_or_serial')}",
+            operation="assets.get",
+            not_found_none=True,
+        )
+        return None if data is None else parse_model(Asset, data, "assets.get")
+
+    def save(self, asset: Asset) -> Asset:
+        """Create or update an asset; returns what the server stored."""
+        if not isinstance(asset, Asset):
+            raise TypeError(f"asset must be an Asset, got {type(asset).__name__}")
+        data = self._t.request_json(
+            "PUT", "/api/Asset", operation="assets.save", json_body=asset.to_json_dict()
+        )
+        return parse_model(Asset, data, "assets.save")
+
+    def delete(self, *, asset_id: str | None = None, serial_number: str | None = None) -> bool:
+        """Delete one asset by ``asset_id`` or ``serial_number`` (exactly one).
+
+        Returns True when deleted; False when lenient and it did not exist.
+        """
+        if (asset_id is None) == (serial_number is None):
+            raise ValueError("give exactly one of asset_id and serial_number")
+        params: dict[str, str | int] = (
+            {"id": asset_id} if asset_id is not None else {"serialNumber": serial_number or ""}
+        )
+        data = self._t.request_json(
+            "DELETE",
+            "/api/Asset",
+            operation="assets.delete",
+            params=params,
+            allow_empty=True,
+            empty_value={},
+            not_found_none=True,
+        )
+        return data is not None

@@ -1,0 +1,82 @@
+"""What every repository shares: the transport, model parsing, path quoting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import pydantic
+
+from .._errors import InvalidResponseError
+from .._paging import check_page_args, paginate
+from .._query import Filter
+from .._transport import Transport
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+T = TypeVar("T")
+
+
+class Repository:
+    """Base of the repositories; holds the shared transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+
+def segment(value: str, name: str) -> str:
+    """``value`` quoted as one URL path segment (so ``/`` or ``?`` cannot change the route)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return quote(value, safe="")
+
+
+def parse_model(cls: type[M], data: Any, operation: str) -> M:
+    """Validate server JSON into ``cls``; a mismatch is the server's fault: InvalidResponseError."""
+    return parse_with(cls.model_validate, data, operation)
+
+
+def parse_with(parser: Callable[[Any], T], data: Any, operation: str) -> T:
+    """Run ``parser`` on server JSON, turning any validation failure into InvalidResponseError."""
+    try:
+        return parser(data)
+    except (pydantic.ValidationError, ValueError, TypeError) as exc:
+        raise InvalidResponseError(
+            f"answer does not match the model: {exc}", operation=operation
+        ) from exc
+
+
+def filter_text(value: Filter | str | None) -> str | None:
+    """The ``$filter`` text from a built Filter or a raw OData string (caller-escaped)."""
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, Filter):
+        return str(value)
+    raise TypeError(f"filter must be a Filter, a str or None, got {type(value).__name__}")
+
+
+def paged(
+    transport: Transport,
+    path: str,
+    cls: type[M],
+    *,
+    operation: str,
+    params: Mapping[str, str | int],
+    page_size: int,
+    top: int | None,
+) -> Iterator[M]:
+    """A lazy iterator over a ``$top``/``$skip`` list endpoint, parsing each item into ``cls``."""
+    check_page_args(page_size, top)
+
+    def fetch(skip: int, count: int) -> Any:
+        return transport.request_json(
+            "GET", path, operation=operation, params={**params, "$top": count, "$skip": skip}
+        )
+
+    return paginate(
+        fetch,
+        lambda raw: parse_model(cls, raw, operation),
+        page_size=page_size,
+        top=top,
+        operation=operation,
+    )

@@ -1,0 +1,92 @@
+"""Products and their revisions."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator
+
+from .._models._domain import Product, ProductRevision
+from .._paging import DEFAULT_PAGE_SIZE
+from .._query import Filter
+from ._base import Repository, filter_text, paged, parse_model, segment
+
+
+class ProductRepository(Repository):
+    """``client.products``: list, get and save products and revisions."""
+
+    def list(
+        self,
+        filter: Filter | str | None = None,
+        *,
+        top: int | None = None,
+        orderby: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[Product]:
+        """Lazily iterate products (list view, without revisions), page by page."""
+        params: dict[str, str | int] = {}
+        text = filter_text(filter)
+        if text:
+            params["$filter"] = text
+        if orderby:
+            params["$orderby"] = orderby
+        return paged(
+            self._t,
+            "/api/Product/Query",
+            Product,
+            operation="products.list",
+            params=params,
+            page_size=page_size,
+            top=top,
+        )
+
+    def get(self, part_number: str) -> Product | None:
+        """The product with its revisions (None when lenient and unknown)."""
+        data = self._t.request_json(
+            "GET",
+            f"/api/Product/{segment(part_number, 'part_number')}",
+            operation="products.get",
+            not_found_none=True,
+        )
+        return None if data is None else parse_model(Product, data, "products.get")
+
+    def save(self, product: Product) -> Product:
+        """Create or update a product by part number; returns what the server stored."""
+        data = self._t.request_json(
+            "PUT",
+            "/api/Product",
+            operation="products.save",
+            json_body=_body(product, Product, "product"),
+        )
+        return parse_model(Product, data, "products.save")
+
+    def revision(self, part_number: str, revision: str) -> ProductRevision | None:
+        """One revision of a product (None when lenient and unknown)."""
+        data = self._t.request_json(
+            "GET",
+            "/api/Product",
+            operation="products.revision",
+            not_found_none=True,
+            params={"partNumber": part_number, "revision": revision},
+        )
+        return None if data is None else parse_model(ProductRevision, data, "products.revision")
+
+    def revisions(self, part_number: str) -> builtins.list[ProductRevision]:
+        """Every revision of a product (from the product itself)."""
+        product = self.get(part_number)
+        return [] if product is None else list(product.revisions or [])
+
+    def save_revision(self, revision: ProductRevision) -> ProductRevision:
+        """Create or update a revision; the product must exist."""
+        data = self._t.request_json(
+            "PUT",
+            "/api/Product/Revision",
+            operation="products.save_revision",
+            json_body=_body(revision, ProductRevision, "revision"),
+        )
+        return parse_model(ProductRevision, data, "products.save_revision")
+
+
+def _body(obj: object, cls: type[Product] | type[ProductRevision], what: str) -> object:
+    if not isinstance(obj, cls):
+        raise TypeError(f"{what} must be a {cls.__name__}, got {type(obj).__name__}")
+    return obj.to_json_dict()

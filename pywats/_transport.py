@@ -1,0 +1,310 @@
+"""The one seam between pywats and httpx.
+
+httpx is imported here and nowhere else. ``_send()`` is the single choke point that executes a
+request and turns httpx exceptions into the pywats tree; ``request_json()`` also checks the status
+and parses the body. Repositories are its only callers.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+
+from ._errors import (
+    AuthenticationError,
+    AuthorizationError,
+    ConflictError,
+    ConnectError,
+    ConnectionDropped,
+    InvalidResponseError,
+    NotFoundError,
+    PyWATSError,
+    RateLimitedError,
+    RequestTimeout,
+    ServerError,
+    TransportError,
+    UnexpectedStatusError,
+    ValidationError,
+)
+
+#: What ``Client(transport=...)`` accepts: any httpx transport, e.g. ``httpx.MockTransport``.
+HTTPTransport = httpx.BaseTransport
+
+# Response headers that carry a request/correlation id, most specific first.
+_CORRELATION_HEADERS = (
+    "x-correlation-id",
+    "correlation-id",
+    "x-request-id",
+    "request-id",
+    "x-ms-request-id",
+    "traceparent",
+)
+_MESSAGE_KEYS = ("message", "Message", "error", "errors", "detail", "title")
+_MAX_MESSAGE = 500
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """HTTP time limits in seconds, each applied separately (httpx semantics).
+
+    ``connect``: opening the connection; ``read``: waiting for each chunk of the answer;
+    ``write``: sending each chunk of the request; ``pool``: waiting for a free connection.
+    """
+
+    connect: float = 5.0
+    read: float = 30.0
+    write: float = 30.0
+    pool: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "write", "pool"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"Timeout.{name} must be a number of seconds, got {value!r}")
+            if not value > 0 or math.isinf(value):
+                raise ValueError(f"Timeout.{name} must be a finite number > 0, got {value!r}")
+
+
+class Transport:
+    """An httpx client bound to one server and token. Used only by repositories."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: Timeout,
+        transport: HTTPTransport | None,
+        user_agent: str,
+        lenient: bool,
+    ) -> None:
+        self.base_url = base_url
+        self.lenient = lenient
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers={
+                "Authorization": f"Basic {token}",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            },
+            timeout=httpx.Timeout(
+                connect=timeout.connect,
+                read=timeout.read,
+                write=timeout.write,
+                pool=timeout.pool,
+            ),
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        idempotency_key: str | None = None,
+        allow_empty: bool = False,
+        empty_value: Any = None,
+        not_found_none: bool = False,
+    ) -> Any:
+        """Execute a request, check the status, return the parsed JSON body or raise.
+
+        ``not_found_none`` makes a 404 return None when the client is lenient. ``allow_empty``
+        makes an empty 2xx body return ``empty_value`` instead of raising InvalidResponseError.
+        """
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
+        response = self._send(
+            method, path, operation=operation, params=params, json_body=json_body, headers=headers
+        )
+        if response.status_code == 404 and not_found_none and self.lenient:
+            return None
+        if not 200 <= response.status_code < 300:
+            raise status_error(response, operation)
+        if allow_empty and not response.content.strip():
+            return empty_value
+        return _parse_body(response, operation)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str | int] | None,
+        json_body: Any,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        try:
+            return self._http.request(method, path, params=params, json=json_body, headers=headers)
+        except httpx.TimeoutException as exc:
+            # A connect or pool timeout means nothing was sent; read/write may have been received.
+            sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+            raise RequestTimeout(
+                f"{type(exc).__name__}: {exc}", operation=operation, may_have_reached_server=sent
+            ) from exc
+        except httpx.ConnectError as exc:
+            raise ConnectError(
+                f"cannot connect to {self.base_url}: {exc}",
+                operation=operation,
+                may_have_reached_server=False,
+            ) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise ConnectionDropped(
+                f"connection dropped ({type(exc).__name__}: {exc})",
+                operation=operation,
+                may_have_reached_server=True,
+            ) from exc
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError) as exc:
+            raise TransportError(
+                f"{type(exc).__name__}: {exc}", operation=operation, may_have_reached_server=False
+            ) from exc
+        except httpx.TooManyRedirects as exc:
+            raise InvalidResponseError(f"too many redirects: {exc}", operation=operation) from exc
+        except httpx.DecodingError as exc:
+            raise InvalidResponseError(f"undecodable answer: {exc}", operation=operation) from exc
+        except httpx.TransportError as exc:
+            # Any other network failure: we cannot tell how far the request got.
+            raise TransportError(
+                f"{type(exc).__name__}: {exc}", operation=operation, may_have_reached_server=True
+            ) from exc
+
+
+def _parse_body(response: httpx.Response, operation: str) -> Any:
+    content = response.content
+    if not content.strip():
+        raise InvalidResponseError(
+            f"HTTP {response.status_code} with an empty body where JSON was expected",
+            operation=operation,
+            status_code=response.status_code,
+            correlation_id=correlation_id(response.headers),
+        )
+    try:
+        return json.loads(content)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise InvalidResponseError(
+            f"HTTP {response.status_code} body is not JSON ({exc}): {_snippet(content)}",
+            operation=operation,
+            status_code=response.status_code,
+            correlation_id=correlation_id(response.headers),
+        ) from exc
+
+
+_STATUS_CLASSES: dict[int, type[PyWATSError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: AuthorizationError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationError,
+}
+
+
+def status_error(response: httpx.Response, operation: str) -> PyWATSError:
+    """The exception for a non-2xx ``response`` (not raised; the caller raises it)."""
+    status = response.status_code
+    server_message = server_message_of(response.content)
+    corr = correlation_id(response.headers)
+    message = f"HTTP {status} {response.reason_phrase}".rstrip()
+    if status == 429:
+        return RateLimitedError(
+            message,
+            operation=operation,
+            status_code=status,
+            server_message=server_message,
+            correlation_id=corr,
+            retry_after=parse_retry_after(
+                response.headers.get("retry-after"), response.headers.get("date")
+            ),
+        )
+    cls = ServerError if status >= 500 else _STATUS_CLASSES.get(status, UnexpectedStatusError)
+    return cls(
+        message,
+        operation=operation,
+        status_code=status,
+        server_message=server_message,
+        correlation_id=corr,
+        retryable=True if status == 408 else None,
+    )
+
+
+def server_message_of(content: bytes) -> str | None:
+    """The server's error text from a body: probe the usual keys, else the plain text."""
+    if not content.strip():
+        return None
+    try:
+        body: Any = json.loads(content)
+    except ValueError:
+        return _snippet(content)
+    if isinstance(body, str):
+        return body[:_MAX_MESSAGE] or None
+    if isinstance(body, Mapping):
+        for key in _MESSAGE_KEYS:
+            value = body.get(key)
+            if value in (None, "", [], {}):
+                continue
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            return text[:_MAX_MESSAGE]
+    return _snippet(content)
+
+
+def correlation_id(headers: Mapping[str, str]) -> str | None:
+    """The first correlation/request id header present in ``headers`` (case-insensitive)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in _CORRELATION_HEADERS:
+        value = lowered.get(name)
+        if value:
+            return value
+    return None
+
+
+def parse_retry_after(value: str | None, date: str | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP-date.
+
+    An HTTP-date is measured from the answer's ``Date`` header when present (so clock skew
+    between us and the server does not matter), else from our clock. Never negative; None when
+    missing or unreadable.
+    """
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    when = _http_date(value)
+    if when is None:
+        return None
+    now = _http_date(date) if date else None
+    if now is None:
+        now = datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _snippet(content: bytes) -> str:
+    return content[:_MAX_MESSAGE].decode("utf-8", errors="replace")

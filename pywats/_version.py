@@ -1,0 +1,5 @@
+"""The pywats version."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
