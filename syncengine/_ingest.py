@@ -1,0 +1,310 @@
+"""One station file in: convert, key, validate, commit, then archive the source file.
+
+The order is the safety argument. Nothing touches the source file until ``submit_many`` has
+returned, i.e. until every report of the file is durable in one journal transaction. A crash
+after the commit and before the move leaves the file in place; converting it again yields the
+same keys (they are derived from the file's SHA-256 and the report's index), and the journal's
+idempotent submit returns the records it already has. A file is all or nothing: if it converts
+to zero reports or any report fails the pywats models, nothing is submitted and the file goes to
+the error folder with a ``<name>.error.txt`` sidecar that says which converter, what, and when.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from ._config import WatchFolder
+from ._errors import EngineStoppingError
+from ._signals import conversion_failed, emit, file_converted
+from .converters import ConversionFailed, WorkerPool, WorkerUnavailableError
+
+log = logging.getLogger("syncengine.ingest")
+
+KEY_NAMESPACE = uuid.UUID("5d1f0b7e-6c2a-4f0e-9a41-3b8f2c7d9e60")
+"""uuid5 namespace of converted-file submission keys. Never change it: keys would change."""
+
+SIDECAR_SUFFIX = ".error.txt"
+
+SubmitMany = Callable[[Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]], list[str]]
+Outcome = Literal["done", "error", "deferred", "gone"]
+
+
+class MetricsSink(Protocol):
+    """The part of ``syncengine._metrics.Metrics`` ingest uses."""
+
+    def inc(self, name: str, n: float = 1) -> None:
+        """Add ``n`` to counter ``name``."""
+
+    def observe(self, name: str, seconds: float) -> None:
+        """Record one timing sample."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one file.
+
+    ``done``: reports committed, file archived per ``done_action``. ``error``: nothing
+    committed, file (and sidecar) in the error folder. ``deferred``: nothing decided, file left
+    in place to be tried again (engine stopping, journal error, file changed while converting).
+    ``gone``: the file disappeared before it could be read.
+    """
+
+    outcome: Outcome
+    path: Path
+    keys: tuple[str, ...] = ()
+    converter: str | None = None
+    reason: str = ""
+    moved_to: Path | None = None
+
+
+def submission_key(sha256_hex: str, index: int) -> str:
+    """The submission key of report ``index`` of a file whose content has this SHA-256."""
+    return str(uuid.uuid5(KEY_NAMESPACE, f"{sha256_hex}:{index}"))
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _printable(text: str) -> str:
+    # File names may hold newlines or control characters; never let them forge sidecar lines.
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _free_name(directory: Path, name: str, n: int) -> Path:
+    if n == 0:
+        return directory / name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        return directory / f"{name}.{n}"
+    return directory / f"{stem}.{n}.{suffix}"
+
+
+def move_without_overwrite(src: Path, directory: Path) -> Path:
+    """Move ``src`` into ``directory`` under its name, or ``name.N.ext`` if taken; return it.
+
+    Never overwrites: on POSIX a hard link claims the target atomically (then the source is
+    unlinked); on Windows ``os.rename`` already refuses an existing target. File systems without
+    hard links, and moves across devices, fall back to check-then-move.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for n in range(100_000):
+        target = _free_name(directory, src.name, n)
+        sidecar = target.with_name(target.name + SIDECAR_SUFFIX)
+        if target.exists() or target.is_symlink() or sidecar.exists():
+            continue
+        try:
+            if sys.platform == "win32":
+                os.rename(src, target)
+            else:
+                os.link(src, target, follow_symlinks=False)
+                os.unlink(src)
+            return target
+        except FileExistsError:
+            continue
+        except OSError:
+            if target.exists():
+                continue
+            shutil.move(str(src), str(target))
+            return target
+    raise OSError(f"no free name for {src.name} in {directory}")
+
+
+class Ingestor:
+    """Runs files through the pool and into the journal; thread-safe (no shared state).
+
+    ``sender`` is the object the ``file_converted``/``conversion_failed`` signals name as their
+    sender (the WatchService).
+    """
+
+    def __init__(
+        self,
+        pool: WorkerPool,
+        submit_many: SubmitMany,
+        metrics: MetricsSink,
+        *,
+        station_name: str | None = None,
+        sender: object = None,
+    ) -> None:
+        self._pool = pool
+        self._submit_many = submit_many
+        self._metrics = metrics
+        self._station = station_name
+        self._sender = sender if sender is not None else self
+
+    def ingest(self, path: Path, folder: WatchFolder) -> IngestResult:
+        """Process one stable file completely; never raises for a bad file."""
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            return IngestResult("gone", path)
+        if path.is_symlink():
+            return self._fail(path, folder, None, "refused", "symbolic links are not followed")
+        limit = int(folder.max_file_mb * 1024 * 1024)
+        if st.st_size > limit:
+            reason = f"{st.st_size} bytes exceeds the {limit}-byte limit (max_file_mb)"
+            return self._fail(path, folder, None, "too_large", reason)
+        try:
+            sha, size = _digest(path)
+        except FileNotFoundError:
+            return IngestResult("gone", path)
+        except OSError as exc:
+            log.warning("cannot read %s yet (%s); will retry", path, exc)
+            return IngestResult("deferred", path, reason=f"cannot read: {exc}")
+        started = time.monotonic()
+        try:
+            conv = self._pool.convert(
+                path, converter=folder.converter, options=folder.options, station_name=self._station
+            )
+        except WorkerUnavailableError as exc:
+            return IngestResult("deferred", path, reason=str(exc))
+        except ConversionFailed as exc:
+            self._metrics.observe("conversion_duration", time.monotonic() - started)
+            return self._fail(path, folder, exc.converter, exc.kind, exc.message, exc.details)
+        self._metrics.observe("conversion_duration", time.monotonic() - started)
+        try:
+            now = path.stat()
+        except FileNotFoundError:
+            return IngestResult("gone", path)
+        if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or now.st_size != size:
+            return IngestResult("deferred", path, reason="file changed while being converted")
+        who = f"{conv.converter} {conv.version}"
+        items, problem = self._items(path, sha, size, conv.converter, conv.version, conv.reports)
+        if problem is not None:
+            reason, details = problem
+            return self._fail(path, folder, who, "invalid_report", reason, details)
+        return self._commit(path, folder, items, conv.converter)
+
+    def _items(
+        self,
+        path: Path,
+        sha: str,
+        size: int,
+        converter: str,
+        version: str,
+        reports: list[dict[str, Any]],
+    ) -> tuple[list[tuple[str, dict[str, Any], dict[str, Any]]], tuple[str, str] | None]:
+        from pywats import parse_report
+
+        if not reports:
+            return [], ("the file converted to zero reports", "")
+        items = []
+        for index, report in enumerate(reports):
+            key = submission_key(sha, index)
+            if not report.get("id"):
+                report = {**report, "id": key}
+            try:
+                payload = parse_report(report).to_wsjf()
+            except Exception as exc:  # pydantic.ValidationError, ValueError, TypeError
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                reason = f"report {index} of {len(reports)} failed validation: {first}"
+                return [], (reason, f"{type(exc).__name__}: {exc}")
+            source = {
+                "path": str(path),
+                "sha256": sha,
+                "size": size,
+                "converter": converter,
+                "converter_version": version,
+                "index": index,
+                "count": len(reports),
+            }
+            items.append((key, payload, source))
+        return items, None
+
+    def _commit(
+        self,
+        path: Path,
+        folder: WatchFolder,
+        items: list[tuple[str, dict[str, Any], dict[str, Any]]],
+        converter: str,
+    ) -> IngestResult:
+        from journal import SubmissionConflictError
+
+        try:
+            keys = tuple(self._submit_many(items))
+        except EngineStoppingError:
+            return IngestResult("deferred", path, reason="engine is stopping")
+        except SubmissionConflictError as exc:
+            reason = f"already submitted with different content: {exc}"
+            return self._fail(path, folder, converter, "conflict", reason)
+        except Exception as exc:
+            # The journal could not commit (disk full, locked): the file is fine, keep it.
+            log.exception("committing %s failed; the file stays for a later try", path)
+            return IngestResult("deferred", path, reason=f"{type(exc).__name__}: {exc}")
+        moved_to = self._archive(path, folder)
+        self._metrics.inc("files_converted")
+        emit(file_converted, self._sender, path=path, keys=list(keys), converter=converter)
+        return IngestResult("done", path, keys=keys, converter=converter, moved_to=moved_to)
+
+    def _archive(self, path: Path, folder: WatchFolder) -> Path | None:
+        try:
+            if folder.done_action == "move":
+                return move_without_overwrite(path, folder.effective_done_dir)
+            if folder.done_action == "delete":
+                path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            # Committed already; re-conversion later is idempotent, so a failed move only
+            # costs a repeat, never a duplicate.
+            log.exception("archiving %s failed after its reports were committed", path)
+        return None
+
+    def _fail(
+        self,
+        path: Path,
+        folder: WatchFolder,
+        converter: str | None,
+        kind: str,
+        reason: str,
+        details: str = "",
+    ) -> IngestResult:
+        self._metrics.inc("conversions_failed")
+        moved_to: Path | None = None
+        try:
+            moved_to = move_without_overwrite(path, folder.effective_error_dir)
+            self._write_sidecar(path, moved_to, converter, kind, reason, details)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            log.exception("could not move %s to the error folder", path)
+        log.warning("conversion of %s failed (%s): %s", path, kind, reason)
+        emit(conversion_failed, self._sender, path=path, converter=converter, reason=reason)
+        return IngestResult("error", path, converter=converter, reason=reason, moved_to=moved_to)
+
+    @staticmethod
+    def _write_sidecar(
+        original: Path, moved_to: Path, converter: str | None, kind: str, reason: str, details: str
+    ) -> None:
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        lines = [
+            "wats-sync could not convert this file; nothing from it was submitted.",
+            f"file:      {_printable(str(original))}",
+            f"converter: {converter or '(none selected)'}",
+            f"failure:   {kind}",
+            f"reason:    {_printable(reason)}",
+            f"when:      {when}",
+        ]
+        if details:
+            lines += ["", "details:", details]
+        sidecar = moved_to.with_name(moved_to.name + SIDECAR_SUFFIX)
+        tmp = sidecar.with_name(sidecar.name + ".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(tmp, sidecar)

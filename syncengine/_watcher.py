@@ -1,0 +1,312 @@
+"""Folder watching: the only module that imports watchdog.
+
+``WatchService`` owns the converter worker pool, one watchdog observer, a scheduler thread and a
+small thread pool that runs :class:`~syncengine._ingest.Ingestor`. A file becomes a *candidate*
+when an event or a scan mentions it; the scheduler converts it only once its size and mtime have
+not changed for the folder's ``stable_s`` and it can be opened for reading, so a station still
+writing is never read half-way. A path is in at most one of {candidate, in progress}, so the
+create/modify/move event burst of one file, or a rescan racing an event, converts it once. A
+periodic rescan backs up watchdog, whose events can be lost on network shares.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from ._config import EngineConfig, WatchFolder
+from ._ingest import SIDECAR_SUFFIX, Ingestor, IngestResult, MetricsSink, SubmitMany
+from .converters import WorkerPool
+
+log = logging.getLogger("syncengine.watcher")
+
+TEMP_PATTERNS = ("*.tmp", "*.temp", "*.part", "*.partial", "*.crdownload", "*.swp", "~*", ".*")
+"""Names never converted: editors' and copy tools' temporary files, hidden files."""
+
+_TICK_S = 0.1
+
+
+@dataclass
+class _Candidate:
+    folder: WatchFolder
+    signature: tuple[int, int]
+    since: float
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, service: WatchService, folder: WatchFolder) -> None:
+        self._service = service
+        self._folder = folder
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if raw:
+                text = raw.decode() if isinstance(raw, bytes) else raw
+                self._service.notify(Path(text), self._folder)
+
+
+class WatchService:
+    """Watch the configured folders and ingest every stable report file exactly once.
+
+    Constructed by the engine with its config, its ``submit_many`` and its metrics; ``pool``
+    and ``polling`` are for tests (a pool to share, the portable polling observer).
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        submit_many: SubmitMany,
+        metrics: MetricsSink,
+        *,
+        pool: WorkerPool | None = None,
+        polling: bool = False,
+    ) -> None:
+        self._config = config
+        self._own_pool = pool is None
+        self._pool = pool or WorkerPool(
+            config.converter_paths,
+            workers=config.converter_workers,
+            timeout_s=config.converter_timeout_s,
+            memory_mb=config.converter_memory_mb,
+        )
+        self._ingestor = Ingestor(
+            self._pool, submit_many, metrics, station_name=config.station_name, sender=self
+        )
+        self._polling = polling
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._candidates: dict[Path, _Candidate] = {}
+        self._in_progress: set[Path] = set()
+        # Files left in place after a final outcome (done_action "keep", or an error folder we
+        # could not move to), by signature, so a rescan does not convert them again.
+        self._settled: dict[Path, tuple[int, int]] = {}
+        self._patterns: dict[Path, tuple[str, ...]] = {}
+        self._excluded: list[Path] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._observer: Observer | PollingObserver | None = None  # type: ignore[valid-type]
+        self._scheduler: threading.Thread | None = None
+        self._last_scan: dict[Path, float] = {}
+        self.results: list[IngestResult] = []
+        """Every outcome so far, in completion order (for status and tests); bounded."""
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the pool, pick up files already present, then watch for new ones."""
+        report = self._pool.start()
+        known = {c.name: c.patterns for c in report.converters}
+        for r in report.refused:
+            log.warning("converter refused (%s): %s", r.source, r.reason)
+        for folder in self._config.watch:
+            if folder.patterns:
+                patterns = folder.patterns
+            elif folder.converter == "auto":
+                patterns = tuple(p for pats in known.values() for p in pats)
+            elif folder.converter in known:
+                patterns = known[folder.converter]
+            else:
+                raise ValueError(
+                    f"watch folder {folder.path}: converter {folder.converter!r} is not available "
+                    f"(found: {', '.join(sorted(known)) or 'none'})"
+                )
+            folder.path.mkdir(parents=True, exist_ok=True)
+            self._patterns[folder.path] = tuple(p.lower() for p in patterns)
+            self._excluded += [folder.effective_done_dir, folder.effective_error_dir]
+        self._excluded = [p.resolve() for p in self._excluded]
+        self._executor = ThreadPoolExecutor(
+            max_workers=self._config.converter_workers, thread_name_prefix="syncengine-ingest"
+        )
+        observer = PollingObserver(timeout=0.5) if self._polling else Observer()
+        for folder in self._config.watch:
+            observer.schedule(_Handler(self, folder), str(folder.path), recursive=folder.recursive)
+        observer.start()
+        self._observer = observer
+        for folder in self._config.watch:
+            self._scan(folder)
+        self._scheduler = threading.Thread(target=self._run, name="syncengine-watch", daemon=True)
+        self._scheduler.start()
+
+    def stop(self, timeout: float) -> None:
+        """Stop watching, wait up to ``timeout`` s for conversions in progress, kill the rest.
+
+        A conversion cut short leaves its file in place (nothing was committed), to be picked up
+        at the next start.
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
+        self._stopping.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=max(0.1, deadline - time.monotonic()))
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._in_progress:
+                    break
+            time.sleep(0.02)
+        if self._own_pool:
+            self._pool.close()
+        if self._observer is not None:
+            self._observer.join(timeout=max(0.1, deadline - time.monotonic()))
+
+    def idle(self) -> bool:
+        """True when no file is waiting to become stable or being converted."""
+        with self._lock:
+            return not self._candidates and not self._in_progress
+
+    # events ----------------------------------------------------------------------------------
+
+    def notify(self, path: Path, folder: WatchFolder) -> None:
+        """Make ``path`` a candidate if it is a report file of ``folder`` (events, scans)."""
+        if self._stopping.is_set() or not self._wanted(path, folder):
+            return
+        with self._lock:
+            if path in self._in_progress or path in self._candidates:
+                return
+            self._candidates[path] = _Candidate(folder, (-1, -1), time.monotonic())
+        self._wake.set()
+
+    def _wanted(self, path: Path, folder: WatchFolder) -> bool:
+        name = path.name.lower()
+        if name.endswith(SIDECAR_SUFFIX) or any(
+            fnmatch.fnmatchcase(name, p) for p in TEMP_PATTERNS
+        ):
+            return False
+        if not any(fnmatch.fnmatchcase(name, p) for p in self._patterns.get(folder.path, ())):
+            return False
+        parent = path.parent
+        if parent != folder.path and not folder.recursive:
+            return False
+        try:
+            resolved = parent.resolve()
+        except OSError:
+            return False
+        return not any(resolved == ex or ex in resolved.parents for ex in self._excluded)
+
+    def _scan(self, folder: WatchFolder) -> None:
+        self._last_scan[folder.path] = time.monotonic()
+        for path in self._list(folder.path, folder.recursive):
+            self.notify(path, folder)
+
+    def _list(self, root: Path, recursive: bool) -> Iterator[Path]:
+        try:
+            entries = list(os.scandir(root))
+        except OSError as exc:
+            log.warning("cannot list %s: %s", root, exc)
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                    yield path
+                elif (
+                    recursive
+                    and entry.is_dir(follow_symlinks=False)
+                    and path.resolve() not in self._excluded
+                ):
+                    yield from self._list(path, recursive)
+            except OSError:
+                continue
+
+    # scheduling ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(_TICK_S)
+            self._wake.clear()
+            now = time.monotonic()
+            for folder in self._config.watch:
+                if now - self._last_scan.get(folder.path, 0.0) >= folder.rescan_s:
+                    self._scan(folder)
+            try:
+                self._dispatch_stable(now)
+            except Exception:
+                log.exception("watch scheduler error; continuing")
+
+    def _dispatch_stable(self, now: float) -> None:
+        with self._lock:
+            snapshot = list(self._candidates.items())
+        for path, cand in snapshot:
+            try:
+                st = path.lstat()
+            except FileNotFoundError:
+                self._settled.pop(path, None)
+                self._drop(path)
+                continue
+            except OSError:
+                continue
+            signature = (st.st_size, st.st_mtime_ns)
+            if self._settled.get(path) == signature:
+                self._drop(path)
+                continue
+            if signature != cand.signature:
+                cand.signature, cand.since = signature, now
+                if cand.folder.stable_s > 0:
+                    continue
+            if now - cand.since < cand.folder.stable_s or not _openable(path):
+                continue
+            with self._lock:
+                if self._candidates.pop(path, None) is None:
+                    continue
+                self._in_progress.add(path)
+            self._submit(path, cand.folder)
+
+    def _submit(self, path: Path, folder: WatchFolder) -> None:
+        assert self._executor is not None
+        try:
+            future = self._executor.submit(self._ingestor.ingest, path, folder)
+        except RuntimeError:  # executor shut down: we are stopping
+            with self._lock:
+                self._in_progress.discard(path)
+            return
+        future.add_done_callback(lambda f: self._finished(path, f))
+
+    def _finished(self, path: Path, future: Future[IngestResult]) -> None:
+        try:
+            result = future.result()
+        except CancelledError:
+            result = IngestResult("deferred", path, reason="stopped before it started")
+        except BaseException:
+            log.exception("ingest of %s raised; the file stays for the next scan", path)
+            result = IngestResult("deferred", path, reason="internal error")
+        if result.outcome in ("done", "error") and result.moved_to is None and path.exists():
+            try:
+                st = path.stat()
+                self._settled[path] = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                pass
+        with self._lock:
+            self._in_progress.discard(path)
+            self.results.append(result)
+            del self.results[:-1000]
+        self._wake.set()
+
+    def _drop(self, path: Path) -> None:
+        with self._lock:
+            self._candidates.pop(path, None)
+
+
+def _openable(path: Path) -> bool:
+    # On Windows a file still open for writing by the station cannot be opened; elsewhere this
+    # at least proves we have read permission before spending a worker on it.
+    try:
+        with path.open("rb"):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,56 @@
+"""Converters: turn station files into WSJF reports, out of the engine's process.
+
+Plugin API v1 (:class:`Converter`, :class:`ConverterBase`, :class:`ConversionContext`),
+discovery (:func:`discover`, :func:`list_converters`), the worker pool (:class:`WorkerPool`) and
+the built-in converters (WSJF JSON, WSXF XML, configurable CSV). See docs/converters.md.
+"""
+
+from __future__ import annotations
+
+from ._api import (
+    API_VERSION,
+    ConversionContext,
+    ConversionError,
+    ConversionFailed,
+    Converter,
+    ConverterBase,
+    ConverterError,
+    WorkerUnavailableError,
+)
+from ._csv import CsvConverter
+from ._discovery import (
+    ENTRY_POINT_GROUP,
+    ConverterInfo,
+    Discovery,
+    DiscoveryReport,
+    RefusedConverter,
+    discover,
+)
+from ._pool import Conversion, WorkerPool, list_converters
+from ._wsjf import WsjfConverter
+from ._wsxf import WsxfConverter, parse_wsxf, write_wsxf
+
+__all__ = [
+    "API_VERSION",
+    "ENTRY_POINT_GROUP",
+    "Conversion",
+    "ConversionContext",
+    "ConversionError",
+    "ConversionFailed",
+    "Converter",
+    "ConverterBase",
+    "ConverterError",
+    "ConverterInfo",
+    "CsvConverter",
+    "Discovery",
+    "DiscoveryReport",
+    "RefusedConverter",
+    "WorkerPool",
+    "WorkerUnavailableError",
+    "WsjfConverter",
+    "WsxfConverter",
+    "discover",
+    "list_converters",
+    "parse_wsxf",
+    "write_wsxf",
+]
