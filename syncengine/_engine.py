@@ -530,6 +530,11 @@ class SyncEngine:
         return keys
 
     @property
+    def health_address(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the /healthz + /metrics endpoint, or None when not enabled."""
+        return None if self._health_server is None else self._health_server.address
+
+    @property
     def connection_state(self) -> str:
         """online, offline, circuit_open or auth_failed (``stopped`` when not running)."""
         return self._connection.state if self._connection is not None else "stopped"
