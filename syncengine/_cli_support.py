@@ -1,0 +1,321 @@
+"""What the CLI computes, kept apart from click: redaction, times, views, file submission.
+
+``syncengine/cli.py`` parses arguments and prints; everything here is plain functions over
+journal records and snapshots, so it is tested without a terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from journal import Event, Journal, Submission
+    from syncengine.converters import WorkerPool
+
+# Every secret this process learns (tokens, API keys) is registered here so that log lines,
+# JSON output and error messages can be scrubbed before they leave the process.
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember ``value`` so that :func:`redact` hides it wherever it might be printed."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def format_time(ts: float | None) -> str:
+    """A UNIX time as ``YYYY-MM-DD HH:MM:SS UTC``, or ``-``."""
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_age(seconds: float | None) -> str:
+    """A duration for people: ``42 s``, ``17 min``, ``3.5 h``, ``2.0 d``, or ``-``."""
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, float(seconds))
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def table(rows: Sequence[tuple[str, str]]) -> list[str]:
+    """Two aligned columns."""
+    width = max((len(k) for k, _ in rows), default=0)
+    return [f"{key.ljust(width)}  {value}" for key, value in rows]
+
+
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str, *, now: float) -> float:
+    """UNIX time from an ISO-8601 date-time (UTC if no offset) or an age (90s, 30m, 12h, 7d).
+
+    Raises ValueError saying which forms are accepted.
+    """
+    value = text.strip()
+    if value and value[-1].lower() in _AGE_UNITS:
+        with contextlib.suppress(ValueError):
+            amount = float(value[:-1])
+            if amount >= 0:
+                return now - amount * _AGE_UNITS[value[-1].lower()]
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither an ISO-8601 time (2026-03-01T09:00:00Z) nor an age "
+            "(90s, 30m, 12h, 7d)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+# --------------------------------------------------------------------------- inspect
+
+_OUTCOMES = ("Acknowledged", "RetryScheduled", "Failed")
+
+
+def attempt_log(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pair every UploadStarted event with the outcome that follows it.
+
+    Latency is the answer's own ``latency_s`` when the engine recorded one, else the time
+    between the two events (which includes the journal commit). An attempt with no outcome
+    (the engine stopped or crashed mid-upload) is ``interrupted``.
+    """
+    attempts: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for event in events:
+        kind = event.get("type")
+        data = event.get("data") or {}
+        if kind == "UploadStarted":
+            if current is not None:
+                attempts.append(current)
+            current = {"started_at": event.get("ts"), "outcome": "interrupted"}
+            continue
+        if current is None or kind not in _OUTCOMES:
+            continue
+        raw_answer = data.get("answer")
+        answer: dict[str, Any] = raw_answer if isinstance(raw_answer, dict) else {}
+        latency = data.get("latency_s", answer.get("latency_s"))
+        if latency is None and event.get("ts") is not None and current["started_at"] is not None:
+            latency = max(0.0, float(event["ts"]) - float(current["started_at"]))
+        current.update(
+            outcome=kind,
+            ended_at=event.get("ts"),
+            status_code=data.get("status_code", answer.get("status_code")),
+            message=data.get("message") or data.get("reason") or answer.get("message"),
+            error_class=data.get("error_class"),
+            latency_s=latency,
+        )
+        attempts.append(current)
+        current = None
+    if current is not None:
+        attempts.append(current)
+    return attempts
+
+
+def payload_summary(payload: Any) -> dict[str, Any]:
+    """The identifying fields of a WSJF report plus its size in bytes."""
+    if not isinstance(payload, dict):
+        return {}
+    fields = ("type", "id", "pn", "sn", "rev", "processCode", "result", "machineName", "start")
+    summary = {name: payload.get(name) for name in fields if name in payload}
+    summary["size_bytes"] = len(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+    return summary
+
+
+def inspect_view(sub: Submission, events: Sequence[Event]) -> dict[str, Any]:
+    """Everything ``syncengine inspect --json`` prints about one submission."""
+    event_dicts = [e.as_dict(payloads=False) for e in events]
+    attempts = attempt_log(event_dicts)
+    return {
+        "key": sub.key,
+        "state": sub.state,
+        "attempts": sub.attempts,
+        "source": sub.source,
+        "payload_summary": payload_summary(sub.payload),
+        "last_error": sub.last_error,
+        "next_attempt_at": sub.next_attempt_at,
+        "created_at": sub.created_at,
+        "updated_at": sub.updated_at,
+        "attempt_log": attempts,
+        "events": event_dicts,
+    }
+
+
+def inspect_lines(view: dict[str, Any]) -> list[str]:
+    """The people's rendering of :func:`inspect_view`."""
+    rows = [("key", view["key"]), ("state", view["state"])]
+    source = view.get("source")
+    if isinstance(source, dict):
+        rows.append(("source file", str(source.get("path", "-"))))
+        if source.get("converter"):
+            version = source.get("converter_version", "")
+            rows.append(("converter", f"{source['converter']} {version}".strip()))
+        if source.get("sha256"):
+            rows.append(("file sha256", str(source["sha256"])))
+    else:
+        rows.append(("source file", "- (submitted by station code)"))
+    for name, value in view["payload_summary"].items():
+        rows.append((f"report {name}", str(value)))
+    rows.append(("submitted", format_time(view.get("created_at"))))
+    if view["state"] == "pending" and view.get("next_attempt_at"):
+        rows.append(("next attempt", format_time(view["next_attempt_at"])))
+    error = view.get("last_error")
+    if isinstance(error, dict) and error:
+        status = f"HTTP {error['status_code']} " if error.get("status_code") else ""
+        rows.append(
+            ("last error", f"{status}{error.get('error_class', '')}: {error.get('message')}")
+        )
+    lines = table(rows)
+    attempts = view["attempt_log"]
+    lines += ["", f"attempts ({len(attempts)}):"]
+    lines.append("    #  started                  outcome         http  latency  server message")
+    for number, attempt in enumerate(attempts, 1):
+        latency = attempt.get("latency_s")
+        shown = "-" if latency is None else f"{latency * 1000:.0f} ms"
+        status = attempt.get("status_code") or "-"
+        lines.append(
+            f"  {number:>3}  {format_time(attempt.get('started_at'))}  "
+            f"{attempt['outcome']:<15} {status!s:<5} {shown:>7}  {attempt.get('message') or ''}"
+        )
+    lines += ["", f"events ({len(view['events'])}):"]
+    for event in view["events"]:
+        lines.append(f"  {event['seq']:>7}  {event['ts_iso']}  {event['type']}")
+    lines += ["", f"final state: {view['state']}"]
+    return lines
+
+
+# --------------------------------------------------------------------------- status
+
+
+def status_lines(snap: dict[str, Any]) -> list[str]:
+    """The people's rendering of a health snapshot."""
+    counts = snap.get("counts") or {}
+    running = "yes" if snap.get("running") else "no"
+    if snap.get("running") and snap.get("pid"):
+        running += f" (pid {snap['pid']}, since {format_time(snap.get('started_at'))})"
+    if snap.get("stale"):
+        running += " (the status file was left by an engine that is gone)"
+    rows = [
+        ("health", str(snap.get("health", "unknown"))),
+        ("running", running),
+        ("server", str(snap.get("server_url") or "-")),
+        ("journal", str(snap.get("journal_path") or "-")),
+        ("connection", str(snap.get("connection") or "-")),
+        ("breaker", str(snap.get("breaker") or "-")),
+        ("pending", str(counts.get("pending", 0))),
+        ("in flight", str(counts.get("in_flight", 0))),
+        ("acked", str(counts.get("acked", 0))),
+        ("failed", str(counts.get("failed", 0))),
+        ("oldest pending", format_age(snap.get("oldest_pending_age_s"))),
+        ("last ack", format_time(snap.get("last_ack_at"))),
+    ]
+    error = snap.get("last_error")
+    if isinstance(error, dict) and error:
+        rows.append(("last error", str(error.get("message") or error.get("error_class") or error)))
+    if snap.get("updated_at"):
+        rows.append(("updated", format_time(snap.get("updated_at"))))
+    return table(rows)
+
+
+# --------------------------------------------------------------------------- submit FILE...
+
+
+@dataclass
+class FileOutcome:
+    """What ``syncengine submit`` did with one file: its keys, or why it failed."""
+
+    path: Path
+    keys: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def submit_file(
+    journal: Journal,
+    pool: WorkerPool,
+    path: Path,
+    *,
+    converter: str = "auto",
+    station_name: str | None = None,
+) -> FileOutcome:
+    """Convert one file in the worker pool and commit its reports in one transaction.
+
+    Keys are derived exactly as the folder watcher derives them (file SHA-256 and report
+    index), so a file submitted here and later dropped into a watch folder is one submission.
+    The file itself is not moved. Never raises for a bad file: the reason is in ``error``.
+    """
+    from pywats import parse_report
+    from syncengine._ingest import submission_key
+    from syncengine.converters import ConversionFailed
+
+    outcome = FileOutcome(path)
+    if not path.is_file():
+        outcome.error = "no such file" if not path.exists() else "not a regular file"
+        return outcome
+    try:
+        sha, size = _sha256(path)
+        conversion = pool.convert(path, converter=converter, station_name=station_name)
+    except OSError as exc:
+        outcome.error = f"cannot read: {exc.strerror or exc}"
+        return outcome
+    except ConversionFailed as exc:
+        outcome.error = f"conversion failed: {exc}"
+        return outcome
+    if not conversion.reports:
+        outcome.error = f"converter {conversion.converter!r} found no report in the file"
+        return outcome
+    items: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+    for index, report in enumerate(conversion.reports):
+        key = submission_key(sha, index)
+        if not report.get("id"):
+            report = {**report, "id": key}
+        try:
+            payload = parse_report(report).to_wsjf()
+        except Exception as exc:  # pydantic.ValidationError, ValueError, TypeError
+            first = (str(exc).strip().splitlines() or [repr(exc)])[0]
+            outcome.error = f"report {index} of {len(conversion.reports)} is invalid: {first}"
+            return outcome
+        source = {
+            "path": str(path.resolve()),
+            "sha256": sha,
+            "size": size,
+            "converter": conversion.converter,
+            "converter_version": conversion.version,
+            "index": index,
+            "count": len(conversion.reports),
+            "via": "cli submit",
+        }
+        items.append((key, payload, source))
+    outcome.keys = [sub.key for sub in journal.submit_many(items)]
+    return outcome

@@ -1,0 +1,841 @@
+"""The ``syncengine`` command line; the only module that imports click.
+
+Every command prints for people by default and JSON where a machine reads it (``--json``).
+Expected failures (bad configuration, missing or damaged journal, server down, a bad file) end
+with one line on stderr and a documented exit code, never a traceback; ``--debug`` shows the
+traceback of an unexpected error. The exit codes are listed in ``docs/cli.md``:
+
+====  ==========================================================================
+code  meaning
+====  ==========================================================================
+0     success (``status``: health ok)
+1     the operation ran but something in it failed: a file in ``submit``, damage found
+      by ``journal verify``, a step of the demo (``status``: degraded or offline)
+2     usage error: unknown option, missing argument (``status``: stuck, auth_failed or
+      stopped -- the Nagios CRITICAL code)
+3     configuration error: unreadable config file, unknown key, wrong type, no server URL
+4     journal unavailable: missing, locked by another engine, damaged or too new
+5     server unreachable (connection refused, timeout, 5xx during ``login``)
+6     authentication: the server rejected the credentials, or none are stored
+70    internal error (a bug): re-run with ``--debug`` for the traceback
+130   interrupted (Ctrl-C) before the command finished
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from syncengine._cli_support import (
+    inspect_lines,
+    inspect_view,
+    parse_since,
+    redact,
+    register_secret,
+    status_lines,
+    submit_file,
+    table,
+)
+from syncengine._credentials import (
+    CredentialsError,
+    CredentialsNotFoundError,
+    CredentialsStoreError,
+    LoginRejectedError,
+    LoginUnreachableError,
+    StoredCredentials,
+    fingerprint,
+    open_store,
+)
+from syncengine._settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from journal import Journal
+    from syncengine._config import EngineConfig
+    from syncengine._credentials import CredentialStore
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_JOURNAL = 4
+EXIT_SERVER = 5
+EXIT_AUTH = 6
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+STATUS_EXIT = {
+    "ok": EXIT_OK,
+    "degraded": 1,
+    "offline": 1,
+    "stuck": 2,
+    "auth_failed": 2,
+    "stopped": 2,
+}
+"""``syncengine status`` exit code per health (Nagios: 0 OK, 1 WARNING, 2 CRITICAL)."""
+
+log = logging.getLogger("syncengine.cli")
+
+
+class CliError(Exception):
+    """An expected failure: one line on stderr and ``code`` as the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _classify(exc: BaseException) -> tuple[int, str] | None:
+    """Exit code and one-line message for an expected exception, or None for a bug."""
+    if isinstance(exc, CliError):
+        return exc.code, str(exc)
+    if isinstance(exc, SettingsError):
+        return EXIT_CONFIG, f"configuration: {exc}"
+    if isinstance(exc, (LoginRejectedError, CredentialsNotFoundError)):
+        return EXIT_AUTH, str(exc)
+    if isinstance(exc, LoginUnreachableError):
+        return EXIT_SERVER, str(exc)
+    if isinstance(exc, (CredentialsStoreError, CredentialsError)):
+        return EXIT_CONFIG, f"credentials: {exc}"
+    with contextlib.suppress(ImportError):
+        from journal import JournalError
+
+        if isinstance(exc, JournalError):
+            return EXIT_JOURNAL, str(exc)
+    with contextlib.suppress(ImportError):
+        from syncengine._errors import EngineLockedError, SyncEngineError
+
+        if isinstance(exc, EngineLockedError):
+            return EXIT_JOURNAL, str(exc)
+        if isinstance(exc, SyncEngineError):
+            return EXIT_FAILED, str(exc)
+    with contextlib.suppress(ImportError):
+        from pywats import AuthenticationError, AuthorizationError, PyWATSError
+
+        if isinstance(exc, (AuthenticationError, AuthorizationError)):
+            return EXIT_AUTH, f"server rejected the credentials: {exc}"
+        if isinstance(exc, PyWATSError):
+            return EXIT_SERVER, f"server: {exc}"
+    with contextlib.suppress(ImportError):
+        from syncengine.converters import ConverterError
+
+        if isinstance(exc, ConverterError):
+            return EXIT_FAILED, str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return EXIT_FAILED, f"{exc.filename}: {exc.strerror or exc}"
+    return None
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    one_line = " ".join(redact(message).split())
+    click.echo(f"syncengine: error: {one_line}", err=True)
+    sys.exit(code)
+
+
+@dataclass
+class _State:
+    """What the top-level options give every command."""
+
+    config_path: Path | None = None
+    debug: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        """The effective settings, loaded once."""
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+            register_secret(self._settings.token)
+        return self._settings
+
+
+class _Group(click.Group):
+    """A click group that turns expected exceptions into one line plus an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # A reader such as `head` closed the pipe: not an error of ours.
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_OK)
+        except Exception as exc:
+            classified = _classify(exc)
+            if classified is not None:
+                _fail(classified[1], classified[0])
+            state = ctx.find_object(_State)
+            if state is not None and state.debug:
+                click.echo(redact(traceback.format_exc()), err=True)
+            _fail(
+                f"internal error ({type(exc).__name__}: {exc}); re-run with --debug for the "
+                "traceback and report it",
+                EXIT_INTERNAL,
+            )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(redact(json.dumps(data, indent=2, sort_keys=True, default=str)))
+
+
+def _echo_lines(lines: Sequence[str]) -> None:
+    for line in lines:
+        click.echo(redact(line))
+
+
+def _store_for(settings: Settings) -> CredentialStore:
+    return open_store(settings.credentials.store, settings.credentials.path)
+
+
+def _engine_config(settings: Settings) -> tuple[EngineConfig, StoredCredentials]:
+    """The full engine config and the credential provider the engine's 401 path asks."""
+    server_url = settings.server_url
+    if server_url is None:
+        settings.engine_config()  # raises the SettingsError that names what is missing
+        raise AssertionError("unreachable")
+    store = _store_for(settings)
+    if settings.token is not None:
+        provider = StoredCredentials(store, server_url, initial=settings.token)
+        token = settings.token
+    else:
+        provider = StoredCredentials(store, server_url)
+        try:
+            token = provider.token()
+        except CredentialsNotFoundError:
+            settings.engine_config()  # the SettingsError names every way to give a token
+            raise
+    register_secret(token)
+    return settings.engine_config(token=token), provider
+
+
+@contextlib.contextmanager
+def _open_journal(settings: Settings, *, create: bool = False) -> Iterator[Journal]:
+    from journal import Journal
+
+    path = settings.journal_path
+    if not create and not path.exists():
+        where = settings.origins.get("journal_path", "configuration")
+        raise CliError(
+            f"no journal at {path} (journal_path from {where}); check SYNCENGINE_JOURNAL "
+            "or journal_path in the config file",
+            EXIT_JOURNAL,
+        )
+    journal = Journal(path, synchronous=settings.partial_config().journal_synchronous)
+    try:
+        yield journal
+    finally:
+        journal.close()
+
+
+def _setup_logging(settings: Settings, *, level: str | None, log_file: Path | None) -> None:
+    """stderr always, plus a rotating file when configured; every line is redacted."""
+
+    class _RedactingFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact(super().format(record))
+
+    formatter = _RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(formatter)
+    root.addHandler(stderr)
+    target = log_file or settings.logging.file
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            target,
+            maxBytes=settings.logging.max_bytes,
+            backupCount=settings.logging.backups,
+            encoding="utf-8",
+        )
+        rotating.setFormatter(formatter)
+        root.addHandler(rotating)
+    root.setLevel((level or settings.logging.level).upper())
+
+
+# --------------------------------------------------------------------------- the group
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML configuration file (default: $SYNCENGINE_CONFIG, then the per-user and site "
+    "config directories).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@click.version_option(package_name="wats-sync", prog_name="syncengine")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+    """wats-sync: get every test report to the WATS server exactly once.
+
+    Configuration comes from a TOML file and SYNCENGINE_* environment variables; see
+    docs/configuration.md. Exit codes are listed in docs/cli.md.
+    """
+    ctx.obj = _State(config_path=config_path, debug=debug)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``syncengine``)."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="syncengine")
+
+
+# --------------------------------------------------------------------------- run
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT (and SIGBREAK on Windows) set ``stop``; old handlers come back after."""
+    # SIGHUP too: a closed terminal should shut down gracefully, not kill mid-upload.
+    names = ["SIGTERM", "SIGINT", "SIGBREAK", "SIGHUP"]
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: object) -> None:
+        log.info("received %s: shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    for name in names:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except (OSError, ValueError):  # not the main thread, or not allowed here
+            continue
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@cli.command()
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also log to this file, rotated by size (default: [logging] file).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Log level (default: [logging] level, INFO).",
+)
+@click.pass_obj
+def run(state: _State, log_file: Path | None, log_level: str | None) -> None:
+    """Run the engine with its folder watchers until SIGTERM or SIGINT.
+
+    Logs go to stderr and, when configured, to a rotating file. On SIGTERM the engine stops
+    its watchers, lets in-flight uploads finish within the grace period, writes the final
+    status and exits 0.
+    """
+    settings = state.settings()
+    config, provider = _engine_config(settings)
+    _setup_logging(settings, level="DEBUG" if state.debug else log_level, log_file=log_file)
+    from syncengine._engine import SyncEngine
+
+    stop = threading.Event()
+    engine = SyncEngine(config, credentials=provider)
+    with _stop_on_signals(stop):
+        engine.start()
+        log.info(
+            "syncengine running: server %s, journal %s, %d watch folder(s)",
+            config.server_url,
+            config.journal_path,
+            len(config.watch),
+        )
+        try:
+            # A timed wait keeps the main thread responsive to signals on every platform.
+            while not stop.wait(0.5):
+                pass
+        finally:
+            log.info("stopping: grace period %.1f s", config.grace_period_s)
+            engine.stop()
+    log.info("stopped")
+
+
+# --------------------------------------------------------------------------- submit
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--converter",
+    default="auto",
+    show_default=True,
+    help="Converter name for every file, or 'auto' to pick by file (WSJF JSON is taken as is).",
+)
+@click.pass_obj
+def submit(state: _State, files: tuple[Path, ...], converter: str) -> None:
+    """Convert FILE... and append the reports to the journal; print one key per line.
+
+    Files are left where they are. The running engine (or the next one started) uploads the
+    submissions. Exit code 1 when any file failed; each failure is one line on stderr with
+    the file and the reason.
+    """
+    from syncengine.converters import WorkerPool
+
+    settings = state.settings()
+    config = settings.partial_config()
+    failures = 0
+    pool = WorkerPool(
+        config.converter_paths,
+        workers=1,
+        timeout_s=config.converter_timeout_s,
+        memory_mb=config.converter_memory_mb,
+    )
+    with _open_journal(settings, create=True) as journal, pool:
+        for path in files:
+            outcome = submit_file(
+                journal, pool, path, converter=converter, station_name=config.station_name
+            )
+            if outcome.error is not None:
+                failures += 1
+                click.echo(redact(f"syncengine: error: {path}: {outcome.error}"), err=True)
+            for key in outcome.keys:
+                click.echo(key)
+    if failures:
+        sys.exit(EXIT_FAILED)
+
+
+# --------------------------------------------------------------------------- replay
+
+
+@dataclass
+class _ReplayItem:
+    key: str
+    state: str
+    updated_at: float | None
+    error: str | None
+
+
+def _replay_candidates(
+    journal: Journal, keys: Sequence[str], failed: bool, since: float | None
+) -> list[_ReplayItem]:
+    chosen: list[str] = list(dict.fromkeys(keys))
+    if failed:
+        chosen.extend(k for k in journal.failed_keys() if k not in chosen)
+    items = []
+    for key in chosen:
+        sub = journal.submission(key)
+        if sub is None:
+            raise CliError(f"no submission with key {key!r} in journal {journal.path}")
+        updated = getattr(sub, "updated_at", None)
+        if since is not None and (updated is None or updated < since):
+            continue
+        error = getattr(sub, "error_message", None)
+        items.append(_ReplayItem(key, str(sub.state), updated, error))
+    return items
+
+
+@cli.command()
+@click.option("--key", "keys", multiple=True, help="A submission key to resend now (repeatable).")
+@click.option("--failed", is_flag=True, help="Requeue every failed submission.")
+@click.option(
+    "--since",
+    help="Only submissions whose last change is at or after TIME (ISO-8601, or an age: 12h, 7d).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be requeued and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the requeued keys as JSON.")
+@click.pass_obj
+def replay(
+    state: _State,
+    keys: tuple[str, ...],
+    failed: bool,
+    since: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Requeue failed submissions, or resend chosen ones now.
+
+    A requeued submission is pending and due at once; the running engine (or the next one
+    started) sends it. Acknowledged submissions are not resent. Shows a progress bar for long
+    replays.
+    """
+    if not keys and not failed:
+        raise click.UsageError("choose what to replay: --key KEY (repeatable) and/or --failed")
+    since_ts = None
+    if since:
+        try:
+            since_ts = parse_since(since, now=time.time())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--since") from None
+    settings = state.settings()
+    with _open_journal(settings) as journal:
+        items = _replay_candidates(journal, keys, failed, since_ts)
+        todo = [item for item in items if item.state != "acked"]
+        skipped = [item for item in items if item.state == "acked"]
+        for item in skipped:
+            click.echo(f"skipped {item.key}: already acknowledged by the server", err=True)
+        if dry_run:
+            if as_json:
+                _emit_json({"would_requeue": [item.__dict__ for item in todo]})
+            else:
+                for item in todo:
+                    reason = f"  ({item.error})" if item.error else ""
+                    click.echo(redact(f"would requeue {item.key}  {item.state}{reason}"))
+                click.echo(f"{len(todo)} submission(s) would be requeued (dry run)", err=True)
+            return
+        done: list[str] = []
+        reason = "replay requested with the syncengine CLI"
+        with click.progressbar(
+            todo,
+            label="requeueing",
+            file=sys.stderr,
+            show_pos=True,
+            item_show_func=lambda item: item.key if item else None,
+        ) as bar:
+            for item in bar:
+                journal.requeue(item.key, reason=reason)
+                done.append(item.key)
+    if as_json:
+        _emit_json({"requeued": done})
+    else:
+        for key in done:
+            click.echo(key)
+        click.echo(f"{len(done)} submission(s) requeued", err=True)
+
+
+# --------------------------------------------------------------------------- inspect
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print state and events as JSON.")
+@click.pass_obj
+def inspect(state: _State, key: str, as_json: bool) -> None:
+    """Show the whole life of one submission.
+
+    Source file, payload summary, every upload attempt with its time, HTTP status, server
+    message and latency, and the final state.
+    """
+    settings = state.settings()
+    with _open_journal(settings) as journal:
+        sub = journal.submission(key)
+        if sub is None:
+            raise CliError(f"no submission with key {key!r} in journal {settings.journal_path}")
+        view = inspect_view(sub, journal.history(key))
+    if as_json:
+        _emit_json(view)
+    else:
+        _echo_lines(inspect_lines(view))
+
+
+# --------------------------------------------------------------------------- status
+
+
+def read_health(settings: Settings) -> dict[str, Any]:
+    """The health snapshot of the configured journal, engine running or not."""
+    from syncengine._status import read_status
+
+    config = settings.partial_config()
+    try:
+        snap = read_status(config.effective_status_path, config.journal_path)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc), EXIT_JOURNAL) from None
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_JOURNAL) from None
+    counts = snap.setdefault("counts", {})
+    for name in ("pending", "in_flight", "acked", "failed"):
+        counts.setdefault(name, 0)
+    return snap
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
+@click.pass_obj
+def status(state: _State, as_json: bool) -> None:
+    """Show the health snapshot; works with the engine stopped.
+
+    The exit code follows the monitoring-plugin convention: 0 ok, 1 degraded or offline,
+    2 stuck, auth_failed or stopped; 3 bad configuration, 4 no journal or status file.
+    """
+    snap = read_health(state.settings())
+    if as_json:
+        _emit_json(snap)
+    else:
+        _echo_lines(status_lines(snap))
+    sys.exit(STATUS_EXIT.get(str(snap.get("health")), EXIT_FAILED))
+
+
+# --------------------------------------------------------------------------- journal
+
+
+@cli.group("journal", cls=_Group)
+def journal_group() -> None:
+    """Audit and maintain the journal (dump, verify, rebuild, archive)."""
+
+
+@journal_group.command("dump")
+@click.option("--since", type=click.IntRange(min=0), default=0, help="Only events after SEQ.")
+@click.option("--no-payload", is_flag=True, help="Leave report payloads out.")
+@click.pass_obj
+def journal_dump(state: _State, since: int, no_payload: bool) -> None:
+    """Print the events as JSON lines, oldest first, streamed."""
+    settings = state.settings()
+    with _open_journal(settings) as journal:
+        out = click.get_text_stream("stdout")
+        for record in journal.dump(since=since, payloads=not no_payload):
+            out.write(redact(json.dumps(record, sort_keys=True, separators=(",", ":"))) + "\n")
+        out.flush()
+
+
+@journal_group.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def journal_verify(state: _State, as_json: bool) -> None:
+    """Check the hash chain and the projection; exit 0 only when the journal is intact."""
+    settings = state.settings()
+    with _open_journal(settings) as journal:
+        result = journal.verify()
+    fields = ("ok", "first_bad_seq", "first_bad_key", "reason", "events")
+    data = {name: getattr(result, name) for name in fields if hasattr(result, name)}
+    data["journal_path"] = str(settings.journal_path)
+    if as_json:
+        _emit_json(data)
+    elif result.ok:
+        click.echo(f"journal {settings.journal_path} is intact")
+    else:
+        click.echo(
+            f"journal {settings.journal_path} is DAMAGED at event {result.first_bad_seq} "
+            f"(submission {result.first_bad_key}): {result.reason}"
+        )
+    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+@journal_group.command("rebuild")
+@click.pass_obj
+def journal_rebuild(state: _State) -> None:
+    """Recompute the queue view (projection) from the events alone."""
+    settings = state.settings()
+    with _open_journal(settings) as journal:
+        journal.rebuild()
+        counts = dict(journal.counts())
+    click.echo(
+        "projection rebuilt: "
+        + ", ".join(
+            f"{name} {counts.get(name, 0)}" for name in ("pending", "in_flight", "acked", "failed")
+        )
+    )
+
+
+@journal_group.command("archive")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.FloatRange(min=0),
+    required=True,
+    help="Archive acknowledged submissions acknowledged more than DAYS ago.",
+)
+@click.option(
+    "--dest",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Archive file (default: <journal>.archive-<UTC time>.jsonl.gz next to the journal).",
+)
+@click.pass_obj
+def journal_archive(state: _State, days: float, dest: Path | None) -> None:
+    """Move old acknowledged submissions to a compressed, verifiable archive file.
+
+    Nothing unacknowledged is ever archived; the archiving is itself a journal event.
+    """
+    settings = state.settings()
+    if dest is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        path = settings.journal_path
+        dest = path.with_name(f"{path.name}.archive-{stamp}.jsonl.gz")
+    with _open_journal(settings) as journal:
+        result = journal.archive(timedelta(days=days).total_seconds(), dest)
+    count = getattr(result, "submissions", None)
+    if count is None:
+        count = getattr(result, "count", "?")
+    where = getattr(result, "path", dest)
+    if not count:
+        click.echo(f"nothing to archive: no acknowledged submission is older than {days:g} days")
+    else:
+        click.echo(f"archived {count} submission(s) to {where}")
+
+
+# --------------------------------------------------------------------------- converters
+
+
+@cli.group("converters")
+def converters_group() -> None:
+    """Converter plugins (built-ins, entry points, converter_paths)."""
+
+
+@converters_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print found and refused ones as JSON.")
+@click.pass_obj
+def converters_list(state: _State, as_json: bool) -> None:
+    """List the usable converters, and the refused ones with the reason.
+
+    Plugins are imported in a throwaway worker process, so a broken plugin cannot crash this.
+    """
+    from syncengine.converters import list_converters
+
+    config = state.settings().partial_config()
+    report = list_converters(config.converter_paths, timeout_s=config.converter_timeout_s)
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    rows = [
+        (c.name, f"{c.version:<8} {', '.join(c.patterns):<24} {c.source}")
+        for c in report.converters
+    ]
+    _echo_lines(table(rows))
+    for refused in report.refused:
+        click.echo(f"refused {refused.name or '?'} from {refused.source}: {refused.reason}")
+
+
+# --------------------------------------------------------------------------- login
+
+
+def _read_key_from_stdin() -> str:
+    line = sys.stdin.readline()
+    key = line.rstrip("\r\n")
+    if not key:
+        raise click.UsageError("--key-stdin: nothing was read from standard input")
+    return key
+
+
+@cli.command()
+@click.option("--server", "server_url", help="Server URL (default: the configured server_url).")
+@click.option("--user", help="WATS user name (asked for when not given).")
+@click.option(
+    "--key",
+    "api_key",
+    help="API key or password. Prefer the prompt or --key-stdin: a command-line argument is "
+    "visible to other users and kept in shell history.",
+)
+@click.option("--key-stdin", is_flag=True, help="Read the API key from the first line of stdin.")
+@click.pass_obj
+def login(
+    state: _State,
+    server_url: str | None,
+    user: str | None,
+    api_key: str | None,
+    key_stdin: bool,
+) -> None:
+    """Check a user and API key against the server and store the token encrypted.
+
+    The token (base64 of user:key) is stored in the OS keyring when the keyring package has a
+    usable backend, else in an owner-only encrypted file; `run` uses it when no token is
+    configured. Nothing is stored unless the server accepts the credentials.
+    """
+    from syncengine._credentials import login as do_login
+
+    settings = state.settings()
+    server_url = server_url or settings.server_url
+    if not server_url:
+        raise CliError(
+            "no server URL: pass --server URL or configure server_url / SYNCENGINE_SERVER_URL",
+            EXIT_CONFIG,
+        )
+    if key_stdin and api_key:
+        raise click.UsageError("give the API key once: --key or --key-stdin, not both")
+    if user is None:
+        user = click.prompt("WATS user", err=True)
+    if key_stdin:
+        api_key = _read_key_from_stdin()
+    elif api_key is None:
+        api_key = click.prompt("API key", hide_input=True, err=True)
+    register_secret(api_key)
+    store = _store_for(settings)
+    entry = do_login(server_url, user or "", api_key or "", store)
+    register_secret(entry.token)
+    click.echo(f"logged in to {server_url} as {entry.user}; token stored in {store.description}")
+
+
+# --------------------------------------------------------------------------- config
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the effective configuration."""
+
+
+@config_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print the configuration as JSON.")
+@click.pass_obj
+def config_show(state: _State, as_json: bool) -> None:
+    """Print the effective configuration (file + environment + defaults), secrets masked."""
+    settings = state.settings()
+    data = settings.masked()
+    token_source = settings.origins.get("token")
+    if settings.token is not None:
+        data["token"] = f"*** (sha256 {fingerprint(settings.token)}, from {token_source})"
+    elif settings.server_url is not None:
+        data["token"] = _stored_token_note(settings)
+    data["config_file"] = str(settings.source) if settings.source else None
+    data["origins"] = dict(settings.origins)
+    if as_json:
+        _emit_json(data)
+        return
+    click.echo(f"# config file: {data['config_file'] or 'none (environment and defaults)'}")
+    for key in sorted(data):
+        if key in ("origins", "config_file"):
+            continue
+        origin = settings.origins.get(key)
+        note = f"    # from {origin}" if origin else ""
+        click.echo(redact(f"{key} = {json.dumps(data[key], default=str)}{note}"))
+
+
+def _stored_token_note(settings: Settings) -> str:
+    try:
+        store = _store_for(settings)
+        entry = store.get(settings.server_url or "")
+    except CredentialsError as exc:
+        return f"unavailable ({exc})"
+    if entry is None:
+        return "none: run 'syncengine login'"
+    register_secret(entry.token)
+    return (
+        f"*** (sha256 {fingerprint(entry.token)}, stored for user {entry.user} in "
+        f"{store.description})"
+    )
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.option(
+    "--keep",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the station folder and journal in this directory instead of a temporary one.",
+)
+def demo(keep: Path | None) -> None:
+    """Run the whole flow against the bundled simulator on 127.0.0.1.
+
+    Drops realistic report files (one malformed, one the server rejects) into a watched
+    folder, injects an outage and a few 503s, and checks that every good report reached the
+    server exactly once and the bad ones are explained. Exit 0 only when all went as designed.
+    """
+    from syncengine._demo import run_demo
+
+    ok = run_demo(workdir=keep, echo=lambda line: click.echo(redact(line)))
+    sys.exit(EXIT_OK if ok else EXIT_FAILED)
