@@ -1,0 +1,426 @@
+"""The ``/api/...`` routes: a small router and one function per endpoint.
+
+Handlers get a parsed :class:`Request` and return a :class:`Response` or raise ApiError; they know
+nothing about sockets, auth or faults (the server wraps those around them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from ._errors import ApiError
+from ._odata import apply_query
+from ._reports import HEADER_FIELDS, build_header, canonical_id, validate_report
+from ._store import DEFAULT_ASSET_TYPES, DEFAULT_SN_TYPES, Store
+from ._timeutil import format_utc, parse_datetime
+
+SERVER_VERSION = "24.1.0"
+
+#: The default process list (code, name, kind).
+DEFAULT_PROCESSES: tuple[dict[str, Any], ...] = tuple(
+    {
+        "code": code,
+        "name": name,
+        "description": f"{name} ({kind} operation)",
+        "isTestOperation": kind == "test",
+        "isRepairOperation": kind == "repair",
+        "isWipOperation": kind == "WIP",
+    }
+    for code, name, kind in (
+        (10, "ICT", "test"),
+        (20, "Functional test", "test"),
+        (30, "Programming", "test"),
+        (50, "Burn-in", "test"),
+        (100, "Final test", "test"),
+        (500, "Repair", "repair"),
+        (900, "Packing", "WIP"),
+    )
+)
+
+_PRODUCT_FIELDS = {
+    "partNumber": "str",
+    "name": "str",
+    "description": "str",
+    "nonSerial": "bool",
+    "state": "int",
+    "productId": "str",
+    "productCategoryName": "str",
+}
+_ASSET_FIELDS = {
+    "assetId": "str",
+    "serialNumber": "str",
+    "typeId": "str",
+    "assetName": "str",
+    "partNumber": "str",
+    "revision": "str",
+    "parentAssetId": "str",
+    "parentSerialNumber": "str",
+    "state": "int",
+    "description": "str",
+    "location": "str",
+    "firstSeenDate": "datetime",
+    "lastSeenDate": "datetime",
+    "lastCalibrationDate": "datetime",
+    "nextCalibrationDate": "datetime",
+    "lastMaintenanceDate": "datetime",
+    "nextMaintenanceDate": "datetime",
+    "totalCount": "int",
+    "runningCount": "int",
+}
+
+
+@dataclass
+class Request:
+    """A parsed API request (query parameters: last value wins)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    body: bytes
+    args: tuple[str, ...] = ()
+
+    def json(self) -> Any:
+        """The body parsed as JSON; ApiError(400) naming line and column when it is not."""
+        if not self.body:
+            raise ApiError(400, "request body: expected JSON, got an empty body")
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, f"request body: not UTF-8 at byte {exc.start}") from None
+        except json.JSONDecodeError as exc:
+            raise ApiError(
+                400,
+                f"request body: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            ) from None
+
+
+@dataclass
+class Response:
+    """What a handler answers; ``raw`` bodies are sent as they are (JSON text)."""
+
+    status: int = 200
+    payload: Any = None
+    raw: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    stored_report: bool = False
+
+    def body(self) -> bytes:
+        """The encoded body."""
+        if self.raw is not None:
+            return self.raw
+        return json.dumps(self.payload, separators=(",", ":")).encode("utf-8")
+
+
+Handler = Callable[["Api", Request], Response]
+
+
+class Api:
+    """The endpoint set over one Store and one process list."""
+
+    def __init__(self, store: Store, processes: list[dict[str, Any]] | None = None) -> None:
+        self.store = store
+        self.processes = [dict(p) for p in (processes or DEFAULT_PROCESSES)]
+        for index, proc in enumerate(self.processes):
+            code = proc.get("code")
+            if isinstance(code, bool) or not isinstance(code, int):
+                raise ValueError(f"processes[{index}].code: expected an integer, got {code!r}")
+            proc.setdefault("name", str(code))
+            proc.setdefault("description", "")
+            for flag in ("isTestOperation", "isRepairOperation", "isWipOperation"):
+                proc[flag] = bool(proc.get(flag, False))
+        self.process_names = {p["code"]: p["name"] for p in self.processes}
+
+    def dispatch(self, method: str, path: str, params: dict[str, str], body: bytes) -> Response:
+        """Route a request; 404 for an unknown path, 405 for a known path with another method."""
+        allowed: list[str] = []
+        for route_method, pattern, handler in _ROUTES:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            if route_method != method:
+                allowed.append(route_method)
+                continue
+            args = tuple(unquote(g) for g in match.groups())
+            return handler(self, Request(method, path, params, body, args))
+        if allowed:
+            raise ApiError(
+                405,
+                f"{method} is not allowed on {path} (allowed: {', '.join(sorted(set(allowed)))})",
+                headers={"Allow": ", ".join(sorted(set(allowed)))},
+            )
+        raise ApiError(404, f"no route {method} {path}")
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def post_wsjf(self, req: Request) -> Response:
+        report = req.json()
+        key = validate_report(report, self.process_names)
+        self.store.put_report(key, req.body.decode("utf-8"), report)
+        return Response(200, [{"ID": report["id"]}], stored_report=True)
+
+    def get_wsjf(self, req: Request) -> Response:
+        key = canonical_id(req.args[0], "path id")
+        stored = self.store.reports.get(key)
+        if stored is None:
+            raise ApiError(404, f"report {req.args[0]} not found")
+        return Response(200, raw=stored.raw.encode("utf-8"))
+
+    def query_headers(self, req: Request) -> Response:
+        report_type = req.params.get("reportType", "U").upper()
+        if report_type not in ("U", "R"):
+            raise ApiError(400, f"reportType: expected U or R, got {req.params['reportType']!r}")
+        wanted = "T" if report_type == "U" else "R"
+        expand = frozenset(
+            part.strip().lower() for part in req.params.get("$expand", "").split(",") if part
+        )
+        rows = [
+            build_header(
+                rep.body,
+                receive_count=rep.receive_count,
+                size=len(rep.raw.encode("utf-8")),
+                process_names=self.process_names,
+                expand=expand,
+            )
+            for rep in self.store.report_list()
+            if rep.body.get("type") == wanted
+        ]
+        return Response(200, apply_query(rows, req.params, HEADER_FIELDS))
+
+    # -- app --------------------------------------------------------------------------------
+
+    def version(self, req: Request) -> Response:
+        return Response(200, {"version": SERVER_VERSION, "product": "watsim"})
+
+    def get_processes(self, req: Request) -> Response:
+        include = {
+            flag: _bool_param(req.params, param, default=True)
+            for flag, param in (
+                ("isTestOperation", "includeTestOperations"),
+                ("isRepairOperation", "includeRepairOperations"),
+                ("isWipOperation", "includeWipOperations"),
+            )
+        }
+        _bool_param(req.params, "includeInactiveProcesses", default=False)
+        chosen = [
+            p
+            for p in self.processes
+            if any(p[flag] and on for flag, on in include.items())
+            or not any(p[flag] for flag in include)
+        ]
+        return Response(200, chosen)
+
+    # -- products ---------------------------------------------------------------------------
+
+    def product_query(self, req: Request) -> Response:
+        return Response(200, apply_query(self.store.product_list(), req.params, _PRODUCT_FIELDS))
+
+    def product_get(self, req: Request) -> Response:
+        product = self.store.product_view(req.args[0], detail=True)
+        if product is None:
+            raise ApiError(404, f"product {req.args[0]!r} not found")
+        return Response(200, product)
+
+    def revision_get(self, req: Request) -> Response:
+        pn = _required_param(req.params, "partNumber")
+        rev = _required_param(req.params, "revision")
+        revision = self.store.revision_view(pn, rev)
+        if revision is None:
+            raise ApiError(404, f"product revision {pn!r} / {rev!r} not found")
+        return Response(200, revision)
+
+    def product_put(self, req: Request) -> Response:
+        product = _object_with(req.json(), "product", ("partNumber",))
+        return Response(200, self.store.put_product(product))
+
+    def revision_put(self, req: Request) -> Response:
+        revision = _object_with(req.json(), "revision", ("partNumber", "revision"))
+        if revision["partNumber"] not in self.store.products:
+            raise ApiError(
+                404, f"revision.partNumber: product {revision['partNumber']!r} not found"
+            )
+        return Response(200, self.store.put_revision(revision))
+
+    # -- production -------------------------------------------------------------------------
+
+    def unit_get(self, req: Request) -> Response:
+        sn, pn = req.args
+        unit = self.store.unit_view(sn, pn)
+        if unit is None:
+            raise ApiError(404, f"unit {sn!r} / {pn!r} not found")
+        return Response(200, unit)
+
+    def units_put(self, req: Request) -> Response:
+        units = req.json()
+        if not isinstance(units, list):
+            raise ApiError(400, "request body: expected a list of units")
+        checked = [
+            _object_with(unit, f"units[{i}]", ("serialNumber", "partNumber"))
+            for i, unit in enumerate(units)
+        ]
+        inserted, updated = self.store.put_units(checked)
+        return Response(200, {"insertCount": inserted, "updateCount": updated})
+
+    def unit_verification(self, req: Request) -> Response:
+        sn = _required_param(req.params, "serialNumber")
+        pn = _required_param(req.params, "partNumber")
+        rev = req.params.get("revision")
+        reports = [
+            rep.body
+            for rep in self.store.report_list()
+            if rep.body.get("sn") == sn
+            and rep.body.get("pn") == pn
+            and (rev is None or rep.body.get("rev") == rev)
+        ]
+        if not any(r.get("type") == "T" for r in reports):
+            raise ApiError(404, f"no test reports for unit {sn!r} / {pn!r}")
+        return Response(200, _grade(reports, self.process_names))
+
+    def sn_types(self, req: Request) -> Response:
+        return Response(200, [dict(t) for t in DEFAULT_SN_TYPES])
+
+    def sn_take(self, req: Request) -> Response:
+        type_name = _required_param(req.params, "serialNumberType")
+        raw_qty = _required_param(req.params, "quantity")
+        if not raw_qty.isdigit() or not 1 <= int(raw_qty) <= 10_000:
+            raise ApiError(400, f"quantity: expected an integer 1-10000, got {raw_qty!r}")
+        if type_name not in {t["name"] for t in DEFAULT_SN_TYPES}:
+            raise ApiError(404, f"serialNumberType: unknown type {type_name!r}")
+        return Response(200, self.store.take_serials(type_name, int(raw_qty)))
+
+    # -- assets -----------------------------------------------------------------------------
+
+    def asset_list(self, req: Request) -> Response:
+        return Response(200, apply_query(self.store.asset_list(), req.params, _ASSET_FIELDS))
+
+    def asset_get(self, req: Request) -> Response:
+        asset = self.store.find_asset(req.args[0])
+        if asset is None:
+            raise ApiError(404, f"asset {req.args[0]!r} not found")
+        return Response(200, asset)
+
+    def asset_put(self, req: Request) -> Response:
+        asset = _object_with(req.json(), "asset", ("serialNumber",))
+        type_id = asset.get("typeId")
+        if type_id is not None and type_id not in {t["typeId"] for t in DEFAULT_ASSET_TYPES}:
+            raise ApiError(400, f"asset.typeId: unknown asset type {type_id!r}")
+        return Response(200, self.store.put_asset(asset))
+
+    def asset_delete(self, req: Request) -> Response:
+        asset_id, serial = req.params.get("id"), req.params.get("serialNumber")
+        if (asset_id is None) == (serial is None):
+            raise ApiError(400, "DELETE /api/Asset: give exactly one of id or serialNumber")
+        if not self.store.delete_asset(asset_id=asset_id, serial=serial):
+            raise ApiError(404, f"asset {asset_id or serial!r} not found")
+        return Response(200, {"deleted": 1})
+
+    def asset_types(self, req: Request) -> Response:
+        return Response(200, [dict(t) for t in DEFAULT_ASSET_TYPES])
+
+
+def _required_param(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name)
+    if value is None or value == "":
+        raise ApiError(400, f"query parameter {name} is required")
+    return value
+
+
+def _bool_param(params: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise ApiError(400, f"query parameter {name}: expected true or false, got {raw!r}")
+
+
+def _object_with(value: object, where: str, required: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ApiError(400, f"{where}: expected a JSON object")
+    for name in required:
+        item = value.get(name)
+        if not isinstance(item, str) or not item.strip():
+            raise ApiError(400, f"{where}.{name}: required, a non-empty string")
+    return value
+
+
+def _grade(reports: list[dict[str, Any]], names: Mapping[int, str]) -> dict[str, Any]:
+    uuts = sorted(
+        (r for r in reports if r.get("type") == "T"), key=lambda r: parse_datetime(r["start"])
+    )
+    repairs = sum(1 for r in reports if r.get("type") == "R")
+    order: list[int] = []
+    runs: dict[int, list[dict[str, Any]]] = {}
+    for rep in uuts:
+        code = rep["processCode"]
+        if code not in runs:
+            order.append(code)
+            runs[code] = []
+        runs[code].append(rep)
+    results = []
+    for index, code in enumerate(order):
+        tries = runs[code]
+        last = tries[-1]
+        results.append(
+            {
+                "processCode": code,
+                "processName": names.get(code),
+                "processIndex": index,
+                "status": "Passed" if last["result"] == "P" else "Failed",
+                "startUtc": format_utc(parse_datetime(last["start"])),
+                "stationName": last.get("machineName"),
+                "totalCount": len(tries),
+                "nonPassedCount": sum(1 for t in tries if t["result"] != "P"),
+                "repairCount": repairs,
+            }
+        )
+    first = all(runs[c][0]["result"] == "P" for c in order)
+    last_run = all(runs[c][-1]["result"] == "P" for c in order)
+    any_run = all(any(t["result"] == "P" for t in runs[c]) for c in order)
+    grade = "A" if first and not repairs else "B" if last_run else "C" if any_run else "F"
+    return {
+        "status": "Passed" if last_run else "Failed",
+        "grade": grade,
+        "allProcessesExecutedInCorrectOrder": order == sorted(order),
+        "allProcessesPassedFirstRun": first,
+        "allProcessesPassedAnyRun": any_run,
+        "allProcessesPassedLastRun": last_run,
+        "noRepairs": repairs == 0,
+        "results": results,
+    }
+
+
+def _route(method: str, template: str, handler: Handler) -> tuple[str, re.Pattern[str], Handler]:
+    pattern = re.escape(template).replace(r"\{\}", "([^/]+)")
+    return (method, re.compile(f"^{pattern}/?$", re.IGNORECASE), handler)
+
+
+# Order matters: fixed paths before the ``{}`` catch-alls that would also match them.
+_ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
+    _route("POST", "/api/Report/WSJF", Api.post_wsjf),
+    _route("GET", "/api/Report/Wsjf/{}", Api.get_wsjf),
+    _route("GET", "/api/Report/Query/Header", Api.query_headers),
+    _route("GET", "/api/App/Version", Api.version),
+    _route("GET", "/api/App/Processes", Api.get_processes),
+    _route("GET", "/api/Product/Query", Api.product_query),
+    _route("PUT", "/api/Product/Revision", Api.revision_put),
+    _route("GET", "/api/Product", Api.revision_get),
+    _route("PUT", "/api/Product", Api.product_put),
+    _route("GET", "/api/Product/{}", Api.product_get),
+    _route("GET", "/api/Production/Unit/{}/{}", Api.unit_get),
+    _route("PUT", "/api/Production/Units", Api.units_put),
+    _route("GET", "/api/Production/UnitVerification", Api.unit_verification),
+    _route("GET", "/api/Production/SerialNumbers/Types", Api.sn_types),
+    _route("POST", "/api/Production/SerialNumbers/Take", Api.sn_take),
+    _route("GET", "/api/Asset/Types", Api.asset_types),
+    _route("GET", "/api/Asset", Api.asset_list),
+    _route("PUT", "/api/Asset", Api.asset_put),
+    _route("DELETE", "/api/Asset", Api.asset_delete),
+    _route("GET", "/api/Asset/{}", Api.asset_get),
+)
