@@ -1,0 +1,3 @@
+"""A module that defines no converter."""
+
+VALUE = 1
