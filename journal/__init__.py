@@ -1,0 +1,70 @@
+"""journal: the append-only, hash-chained SQLite event journal of wats-sync and its projection.
+
+Every submission and every state change is an event in one SQLite file; the queue view (state,
+attempts, next attempt, last error) is derived from the events in the same transaction and can be
+rebuilt from them at any time. See docs/journal.md. Exceptions::
+
+    JournalError
+    ├── SubmissionConflictError
+    ├── InvalidTransitionError
+    │   └── UnknownSubmissionError
+    ├── CorruptJournalError
+    ├── NewerSchemaError
+    ├── ArchiveError
+    └── JournalBusyError (= JournalLockedError)
+"""
+
+from __future__ import annotations
+
+from ._archive import read_archive
+from ._errors import (
+    ArchiveError,
+    CorruptJournalError,
+    InvalidTransitionError,
+    JournalBusyError,
+    JournalError,
+    JournalLockedError,
+    NewerSchemaError,
+    SubmissionConflictError,
+    UnknownSubmissionError,
+)
+from ._journal import Journal
+from ._models import (
+    ArchiveResult,
+    CheckResult,
+    Event,
+    EventType,
+    NewEvent,
+    State,
+    Submission,
+    VerifyResult,
+)
+from ._projector import TRANSITIONS
+from ._schema import SCHEMA_VERSION
+from ._tools import query, table_counts
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TRANSITIONS",
+    "ArchiveError",
+    "ArchiveResult",
+    "CheckResult",
+    "CorruptJournalError",
+    "Event",
+    "EventType",
+    "InvalidTransitionError",
+    "Journal",
+    "JournalBusyError",
+    "JournalError",
+    "JournalLockedError",
+    "NewEvent",
+    "NewerSchemaError",
+    "State",
+    "Submission",
+    "SubmissionConflictError",
+    "UnknownSubmissionError",
+    "VerifyResult",
+    "query",
+    "read_archive",
+    "table_counts",
+]

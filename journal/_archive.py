@@ -1,0 +1,224 @@
+"""Retention: move old acknowledged submissions to a compressed, self-verifying file.
+
+File format (gzip of UTF-8 JSON lines)::
+
+    {"format": "wats-sync-journal-archive", "v": 1, "journal_id": ..., "created_at": ...}
+    {"seq": ..., "event_id": ..., "key": ..., "type": ..., "ts": ..., "ts_iso": ...,
+     "data": {...}, "digest": ..., "prev_hash": ..., "hash": ...}          one per event, by seq
+    {"trailer": true, "events": N, "lines_sha256": ...}
+
+Each event verifies on its own (digest and chain hash) and against its predecessor in the file
+when their seqs are consecutive; the trailer's count and running sha256 over the event lines
+catch a truncated or reordered file. In the live journal an ``Archived`` event (key ``""``)
+records the file name, its sha256, the removed seq ranges and, per range, the anchor hash that
+lets ``verify()`` link the surviving events across the gap. See docs/journal.md, "Archive".
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ._append import Appender
+from ._codec import canonical, chain_hash, iso_utc, sha256_text
+from ._errors import ArchiveError
+from ._models import ArchiveResult
+from ._schema import EVENT_COLUMNS, JOURNAL_KEY
+from ._store import Store
+
+FORMAT = "wats-sync-journal-archive"
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_events(
+    conn: sqlite3.Connection, tmp: Path, journal_id: str, now: float
+) -> dict[str, Any]:
+    """Stream the selected events to ``tmp``; return what the Archived event must record."""
+    lines = hashlib.sha256()
+    ranges: list[list[int]] = []
+    anchors: dict[str, str] = {}
+    count, last_ack = 0, None
+    header = {"format": FORMAT, "v": 1, "journal_id": journal_id, "created_at": iso_utc(now)}
+    with open(tmp, "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+            gz.write((canonical(header) + "\n").encode())
+            cursor = conn.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events "
+                "WHERE key IN (SELECT key FROM temp.archive_keys) ORDER BY seq"
+            )
+            while rows := cursor.fetchmany(500):
+                for row in rows:
+                    seq, type_, ts, hash_ = row[0], row[3], row[4], row[9]
+                    record = dict(zip(EVENT_COLUMNS.split(", "), row, strict=True))
+                    record["data"] = json.loads(row[6])
+                    line = (canonical(record) + "\n").encode()
+                    lines.update(line)
+                    gz.write(line)
+                    if ranges and ranges[-1][1] == seq - 1:
+                        ranges[-1][1] = seq
+                    else:
+                        ranges.append([seq, seq])
+                    anchors_key = str(seq)
+                    anchors.pop(str(seq - 1), None)
+                    anchors[anchors_key] = hash_
+                    if type_ == "Acknowledged":
+                        last_ack = ts if last_ack is None else max(last_ack, ts)
+                    count += 1
+            trailer = {"trailer": True, "events": count, "lines_sha256": lines.hexdigest()}
+            gz.write((canonical(trailer) + "\n").encode())
+        raw.flush()
+        os.fsync(raw.fileno())
+    return {"events": count, "removed": ranges, "anchors": anchors, "last_ack_at": last_ack}
+
+
+def archive(store: Store, now: float, older_than_s: float, dest: Path) -> ArchiveResult:
+    """Archive acked submissions not updated for ``older_than_s`` seconds (one transaction)."""
+    if older_than_s < 0:
+        raise ValueError(f"older_than_s must be >= 0, got {older_than_s!r}")
+    if dest.is_dir():
+        stamp = iso_utc(now).replace(":", "").replace("-", "")[:15]
+        dest = dest / f"journal-archive-{stamp}-{uuid.uuid4().hex[:8]}.jsonl.gz"
+    if dest.exists():
+        raise ValueError(f"archive destination {str(dest)!r} already exists")
+    tmp = dest.with_name(dest.name + ".tmp")
+
+    def run(conn: sqlite3.Connection) -> ArchiveResult:
+        conn.execute("DROP TABLE IF EXISTS temp.archive_keys")
+        conn.execute(
+            "CREATE TEMP TABLE archive_keys (key TEXT PRIMARY KEY, sha TEXT, first_seq INTEGER)"
+        )
+        conn.execute(
+            "INSERT INTO temp.archive_keys SELECT key, payload_sha256, first_seq FROM submissions "
+            "WHERE state = 'acked' AND updated_at < ?",
+            (now - older_than_s,),
+        )
+        keys = conn.execute("SELECT key, sha FROM temp.archive_keys ORDER BY first_seq").fetchall()
+        if not keys:
+            conn.execute("DROP TABLE temp.archive_keys")
+            return ArchiveResult(None, 0, 0, None, None)
+        journal_id = conn.execute("SELECT value FROM meta WHERE name = 'journal_id'").fetchone()[0]
+        info = _write_events(conn, tmp, journal_id, now)
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+        digest = _file_sha256(dest)
+        app = Appender(conn, now)
+        data = {
+            "v": 1,
+            "file": dest.name,
+            "sha256": digest,
+            "submissions": len(keys),
+            "keys": [[k, s] for k, s in keys],
+            **info,
+        }
+        seq, _ = app.append(JOURNAL_KEY, "Archived", canonical(data, what="Archived data"))
+        conn.execute(
+            "INSERT INTO archived (key, payload_sha256, archive_seq) "
+            "SELECT key, sha, ? FROM temp.archive_keys",
+            (seq,),
+        )
+        conn.execute("DELETE FROM events WHERE key IN (SELECT key FROM temp.archive_keys)")
+        conn.execute("DELETE FROM submissions WHERE key IN (SELECT key FROM temp.archive_keys)")
+        conn.execute("DROP TABLE temp.archive_keys")
+        app.deltas["acked"] -= len(keys)
+        app.deltas["archived"] += len(keys)
+        app.finish()
+        return ArchiveResult(dest, len(keys), int(info["events"]), digest, seq)
+
+    try:
+        return store.write(run)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check_event(path: Path, record: dict[str, Any], prev: dict[str, Any] | None) -> None:
+    try:
+        data_text = canonical(record["data"])
+        seq = record["seq"]
+        expect = chain_hash(
+            record["prev_hash"],
+            seq,
+            record["event_id"],
+            record["key"],
+            record["type"],
+            record["ts"],
+            record["ts_iso"],
+            record["digest"],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArchiveError(path, f"malformed event line: {exc}") from None
+    if sha256_text(data_text) != record["digest"]:
+        raise ArchiveError(path, f"event seq {seq} data does not match its digest")
+    if expect != record["hash"]:
+        raise ArchiveError(path, f"event seq {seq} does not match its hash")
+    if prev is not None and prev["seq"] + 1 == seq and prev["hash"] != record["prev_hash"]:
+        raise ArchiveError(path, f"event seq {seq} does not link to seq {seq - 1}")
+    if prev is not None and prev["seq"] >= seq:
+        raise ArchiveError(path, f"event seq {seq} out of order")
+
+
+def read_archive(
+    path: str | Path, *, expected_sha256: str | None = None, payloads: bool = True
+) -> Iterator[dict[str, Any]]:
+    """Stream the events of an archive file as dicts (like ``dump``), verifying as it goes.
+
+    Raises :class:`ArchiveError` at the first event that fails, on a missing or wrong trailer,
+    or when ``expected_sha256`` (from the Archived event) does not match the file.
+    """
+    path = Path(path)
+    if expected_sha256 is not None and _file_sha256(path) != expected_sha256:
+        raise ArchiveError(path, "file sha256 differs from the one the journal recorded")
+    lines = hashlib.sha256()
+    prev: dict[str, Any] | None = None
+    count = 0
+    try:
+        with gzip.open(path, "rb") as gz:
+            header = json.loads(gz.readline() or b"null")
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise ArchiveError(path, "not a wats-sync journal archive (bad header)")
+            for line in gz:
+                record = json.loads(line)
+                if record.get("trailer") is True:
+                    if (
+                        record.get("events") != count
+                        or record.get("lines_sha256") != lines.hexdigest()
+                    ):
+                        raise ArchiveError(path, "trailer does not match the events read")
+                    if gz.read(1):
+                        raise ArchiveError(path, "data after the trailer")
+                    return
+                lines.update(line)
+                _check_event(path, record, prev)
+                prev, count = record, count + 1
+                if not payloads and "payload" in record["data"]:
+                    record = {
+                        **record,
+                        "data": {k: v for k, v in record["data"].items() if k != "payload"},
+                    }
+                yield record
+    except (OSError, EOFError, json.JSONDecodeError, AttributeError) as exc:
+        raise ArchiveError(path, f"unreadable: {exc}") from None
+    raise ArchiveError(path, f"truncated: no trailer after {count} events")

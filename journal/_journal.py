@@ -1,0 +1,505 @@
+"""The :class:`Journal`: the public face of the event journal and its projection."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+from . import _schema as S
+from ._append import Appender
+from ._codec import canonical, chain_hash, sha256_text
+from ._errors import CorruptJournalError, JournalError
+from ._migrations import check_not_newer, migrate
+from ._models import (
+    ArchiveResult,
+    CheckResult,
+    Event,
+    NewEvent,
+    State,
+    Submission,
+    VerifyResult,
+)
+from ._rebuild import differences, rebuild
+from ._store import Store, create_private
+from ._walcheck import precheck
+
+_SYNC_MODES = ("FULL", "NORMAL", "EXTRA")
+_MAX_KEY = 256
+_DUMP_CHUNK = 500
+_SUB_SELECT = (
+    "SELECT s.key, s.state, s.payload_sha256, s.attempts, s.next_attempt_at, s.error_class, "
+    "s.error_message, s.error_status, s.created_at, s.updated_at, s.first_seq, s.last_seq, "
+    "e.data FROM submissions AS s JOIN events AS e ON e.seq = s.first_seq"
+)
+
+
+def check_key(key: object) -> str:
+    """Return ``key`` if it is a valid submission key, else raise ``TypeError``/``ValueError``."""
+    if not isinstance(key, str):
+        raise TypeError(f"submission key must be a str, got {type(key).__name__}")
+    if not key or len(key) > _MAX_KEY or not key.isprintable():
+        raise ValueError(f"submission key must be 1..{_MAX_KEY} printable characters, got {key!r}")
+    return key
+
+
+def _submission(row: Sequence[Any]) -> Submission:
+    data = json.loads(row[12])
+    last_error = (
+        {"error_class": row[5], "message": row[6], "status_code": row[7]}
+        if row[5] is not None
+        else None
+    )
+    return Submission(
+        key=row[0],
+        state=cast(State, row[1]),
+        payload=data["payload"],
+        source=data.get("source"),
+        attempts=row[3],
+        next_attempt_at=row[4],
+        last_error=last_error,
+        created_at=row[8],
+        updated_at=row[9],
+        first_seq=row[10],
+        last_seq=row[11],
+        payload_sha256=row[2],
+    )
+
+
+def _fetch_all(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
+
+def event_from_row(row: Sequence[Any]) -> Event:
+    """An :class:`Event` from a row of ``_schema.EVENT_COLUMNS``."""
+    return Event(
+        seq=row[0],
+        event_id=row[1],
+        key=row[2],
+        type=row[3],
+        ts=row[4],
+        ts_iso=row[5],
+        data=json.loads(row[6]),
+        digest=row[7],
+        prev_hash=row[8],
+        hash=row[9],
+    )
+
+
+class _Request:
+    __slots__ = ("done", "error", "item", "result")
+
+    def __init__(self, item: tuple[str, dict[str, Any], str, str, str, dict[str, Any] | None]):
+        self.item = item
+        self.done = False
+        self.result: Submission | None = None
+        self.error: BaseException | None = None
+
+
+class Journal:
+    """An append-only, hash-chained SQLite event journal with its queue projection.
+
+    ``Journal(path)`` opens or creates the file (owner-only permissions where the OS has them),
+    refuses a file written by a newer schema (:class:`NewerSchemaError`) or one whose files are
+    damaged (:class:`CorruptJournalError`), and applies pending migrations. It is a context
+    manager; :meth:`close` releases the connection.
+
+    Threads: one connection per ``Journal``, shared under a lock. Concurrent :meth:`submit`
+    calls from several threads are committed together (group commit: the first waiting thread
+    commits everyone's submissions in one transaction). Processes: any number may open the same
+    file; writes are ``BEGIN IMMEDIATE`` with ``busy_timeout_s`` and a bounded retry, so "database
+    is locked" never reaches the caller; after ``busy_timeout_s`` :class:`JournalBusyError` does.
+
+    ``synchronous="FULL"`` (default) fsyncs the WAL at every commit: a returned ``submit`` survives
+    power loss. ``"NORMAL"`` skips that fsync (faster; survives a process crash but the last
+    transactions may be lost on power loss). ``check_on_open`` compares the chain head with the
+    last event (cheap; catches a truncated tail); a full walk is :meth:`verify`. ``clock``
+    returns UNIX seconds for event timestamps (tests inject one).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "FULL",
+        busy_timeout_s: float = 30.0,
+        check_on_open: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if synchronous.upper() not in _SYNC_MODES:
+            raise ValueError(f"synchronous must be one of {_SYNC_MODES}, got {synchronous!r}")
+        if busy_timeout_s < 0:
+            raise ValueError(f"busy_timeout_s must be >= 0, got {busy_timeout_s!r}")
+        self.path = Path(path)
+        self._clock = clock
+        self._queue: list[_Request] = []
+        self._queue_lock = threading.Lock()
+        precheck(self.path)
+        create_private(self.path)
+        self._store = Store(
+            self.path, synchronous=synchronous.upper(), busy_timeout_s=busy_timeout_s
+        )
+        try:
+            if self._store.read(lambda c: check_not_newer(c, self.path)):
+                self._store.write(lambda c: migrate(c, self.path))
+            if check_on_open:
+                self._store.read(self._check_head)
+        except BaseException:
+            self._store.close()
+            raise
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection; the journal object cannot be used afterwards."""
+        self._store.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    def _check_head(self, conn: sqlite3.Connection) -> None:
+        head = conn.execute(S.SELECT_HEAD).fetchone()
+        tail = conn.execute(
+            f"SELECT {S.EVENT_COLUMNS} FROM events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        if head is None:
+            raise CorruptJournalError(self.path, "the chain_head row is missing")
+        if tail is None:
+            if head[0] != 0:
+                raise CorruptJournalError(
+                    self.path, f"no events but the chain head says seq {head[0]}; run verify()"
+                )
+            return
+        if (tail[0], tail[9]) != (head[0], head[1]):
+            raise CorruptJournalError(
+                self.path,
+                f"the chain head says seq {head[0]} but the last event is seq {tail[0]}: events "
+                "were removed or edited; run verify() (open with check_on_open=False to read)",
+            )
+        expect = chain_hash(tail[8], tail[0], tail[1], tail[2], tail[3], tail[4], tail[5], tail[7])
+        if expect != tail[9] or sha256_text(tail[6]) != tail[7]:
+            raise CorruptJournalError(
+                self.path, f"the last event (seq {tail[0]}) fails its hash; run verify()"
+            )
+
+    # -- producers ------------------------------------------------------------------------------
+
+    def submit(
+        self, key: str, payload: dict[str, Any], *, source: dict[str, Any] | None = None
+    ) -> Submission:
+        """Append a submission; return once it is durable.
+
+        Idempotent: a key already present with the same payload digest returns the existing
+        record (an archived one comes back ``acked``); a different payload raises
+        :class:`SubmissionConflictError`. Concurrent calls from several threads share commits.
+        """
+        request = _Request(self._prepare(key, payload, source))
+        with self._queue_lock:
+            self._queue.append(request)
+        with self._store.lock:
+            if not request.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit_requests(batch)
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def submit_many(
+        self, items: Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]
+    ) -> list[Submission]:
+        """Append several submissions in ONE transaction; all or nothing.
+
+        Each item is ``(key, payload, source)``. A conflict on any item raises
+        :class:`SubmissionConflictError` and nothing is appended.
+        """
+        requests = [_Request(self._prepare(k, p, s)) for k, p, s in items]
+        if not requests:
+            return []
+        self._commit_requests(requests, atomic=True)
+        out: list[Submission] = []
+        for request in requests:
+            if request.error is not None:
+                raise request.error
+            assert request.result is not None
+            out.append(request.result)
+        return out
+
+    def _prepare(
+        self, key: str, payload: dict[str, Any], source: dict[str, Any] | None
+    ) -> tuple[str, dict[str, Any], str, str, str, dict[str, Any] | None]:
+        check_key(key)
+        if not isinstance(payload, dict):
+            raise TypeError(f"payload of {key!r} must be a dict, got {type(payload).__name__}")
+        if source is not None and not isinstance(source, dict):
+            raise TypeError(f"source of {key!r} must be a dict or None")
+        payload_text = canonical(payload, what=f"payload of {key!r}")
+        source_text = canonical(source, what=f"source of {key!r}")
+        return (key, payload, payload_text, sha256_text(payload_text), source_text, source)
+
+    def _commit_requests(self, batch: list[_Request], *, atomic: bool = False) -> None:
+        def run(conn: sqlite3.Connection) -> list[tuple[Submission | None, BaseException | None]]:
+            app = Appender(conn, self._clock())
+            results: list[tuple[Submission | None, BaseException | None]] = []
+            for request in batch:
+                key, payload, payload_text, digest, source_text, source = request.item
+                try:
+                    row, created = app.submit(key, payload_text, digest, source_text)
+                except JournalError as exc:
+                    if atomic:
+                        raise
+                    results.append((None, exc))
+                    continue
+                if created or row is None:
+                    results.append((self._made(app, key, payload, source, digest, row), None))
+                else:
+                    data = conn.execute(S.SELECT_SUBMITTED_DATA, (row[10],)).fetchone()[0]
+                    results.append((_submission([*row, data]), None))
+            app.finish()
+            return results
+
+        try:
+            results = self._store.write(run)
+        except BaseException as exc:
+            for request in batch:
+                request.error, request.done = exc, True
+            if atomic:
+                raise
+            return
+        for request, (result, error) in zip(batch, results, strict=True):
+            request.result, request.error, request.done = result, error, True
+
+    @staticmethod
+    def _made(
+        app: Appender,
+        key: str,
+        payload: dict[str, Any],
+        source: dict[str, Any] | None,
+        digest: str,
+        row: list[Any] | None,
+    ) -> Submission:
+        if row is None:  # archived earlier with the same payload
+            seq = app.conn.execute(S.SELECT_ARCHIVED, (key,)).fetchone()[1]
+            ts = app.conn.execute("SELECT ts FROM events WHERE seq = ?", (seq,)).fetchone()[0]
+            return Submission(key, "acked", payload, None, 0, None, None, ts, ts, seq, seq, digest)
+        return Submission(
+            key,
+            "pending",
+            payload,
+            source,
+            0,
+            row[4],
+            None,
+            row[8],
+            row[9],
+            row[10],
+            row[11],
+            digest,
+        )
+
+    # -- state events (the engine) --------------------------------------------------------------
+
+    def record(self, events: Sequence[NewEvent]) -> None:
+        """Commit state events of several submissions in ONE transaction; all or nothing.
+
+        Events apply in order, so one batch may move a key through several states. An invalid
+        transition raises :class:`InvalidTransitionError` and nothing is recorded.
+        """
+        items = [(check_key(e.key), e.type, dict(e.fields)) for e in events]
+        if not items:
+            return
+
+        def run(conn: sqlite3.Connection) -> None:
+            app = Appender(conn, self._clock())
+            for key, type_, fields in items:
+                app.state_event(key, type_, fields)
+            app.finish()
+
+        self._store.write(run)
+
+    def upload_started(self, keys: Sequence[str]) -> None:
+        """Mark submissions in flight (one transaction for all); pending or in_flight only."""
+        if isinstance(keys, str):
+            raise TypeError("upload_started takes a sequence of keys, not one str")
+        self.record([NewEvent(k, "UploadStarted") for k in keys])
+
+    def acknowledged(self, key: str, *, answer: dict[str, Any]) -> None:
+        """Record the server's acceptance (``answer``: id, status_code, correlation_id, latency_ms).
+
+        Allowed from in_flight, and again from acked (a re-send after a crash may be acked
+        twice; the second answer is kept in the history, the state stays acked).
+        """
+        self.record([NewEvent(key, "Acknowledged", {"answer": answer})])
+
+    def retry_scheduled(
+        self,
+        key: str,
+        *,
+        attempt: int,
+        next_attempt_at: float,
+        error_class: str,
+        message: str,
+        status_code: int | None = None,
+    ) -> None:
+        """Record a retryable failure of an in-flight upload; pending again at the given time."""
+        fields = {
+            "attempt": attempt,
+            "next_attempt_at": next_attempt_at,
+            "error_class": error_class,
+            "message": message,
+            "status_code": status_code,
+        }
+        self.record([NewEvent(key, "RetryScheduled", fields)])
+
+    def failed(
+        self, key: str, *, reason: str, error_class: str, status_code: int | None = None
+    ) -> None:
+        """Record a permanent failure (never retried automatically; see :meth:`requeue`)."""
+        fields = {"reason": reason, "error_class": error_class, "status_code": status_code}
+        self.record([NewEvent(key, "Failed", fields)])
+
+    def requeue(self, key: str, *, reason: str) -> None:
+        """Operator action: a failed submission becomes pending, due now; attempts are kept."""
+        self.record([NewEvent(key, "Requeued", {"reason": reason})])
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def state(self, key: str) -> State | None:
+        """The submission's state, ``None`` if unknown; an archived one is ``"acked"``."""
+
+        def run(conn: sqlite3.Connection) -> State | None:
+            row = conn.execute("SELECT state FROM submissions WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return cast(State, row[0])
+            if conn.execute(S.SELECT_ARCHIVED, (key,)).fetchone() is not None:
+                return "acked"
+            return None
+
+        return self._store.read(run)
+
+    def submission(self, key: str) -> Submission | None:
+        """The live submission with its payload; ``None`` if unknown or archived."""
+        row = self._store.read(
+            lambda c: c.execute(_SUB_SELECT + " WHERE s.key = ?", (key,)).fetchone()
+        )
+        return None if row is None else _submission(row)
+
+    def history(self, key: str) -> list[Event]:
+        """Every live event of one submission, oldest first."""
+        rows = self._store.read(
+            lambda c: c.execute(
+                f"SELECT {S.EVENT_COLUMNS} FROM events WHERE key = ? ORDER BY seq", (key,)
+            ).fetchall()
+        )
+        return [event_from_row(r) for r in rows]
+
+    def due(self, now: float, limit: int, *, include_in_flight: bool = False) -> list[Submission]:
+        """Pending submissions with ``next_attempt_at <= now``, oldest submission first.
+
+        With ``include_in_flight`` in_flight ones come too, whatever their time: the engine asks
+        for them once at start, because an upload interrupted by a crash must be re-sent.
+        """
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        cond = "s.state = 'in_flight' OR " if include_in_flight else ""
+        sql = (
+            f"{_SUB_SELECT} WHERE s.state IN ('pending', 'in_flight') AND "
+            f"({cond}(s.state = 'pending' AND s.next_attempt_at <= ?)) "
+            "ORDER BY s.first_seq LIMIT ?"
+        )
+        rows = self._store.read(lambda c: c.execute(sql, (now, limit)).fetchall())
+        return [_submission(r) for r in rows]
+
+    def next_due_at(self) -> float | None:
+        """The earliest ``next_attempt_at`` of a pending submission, ``None`` if none pends."""
+        return self._float("SELECT min(next_attempt_at) FROM submissions WHERE state = 'pending'")
+
+    def counts(self) -> dict[str, int]:
+        """Live submissions per state: exactly ``pending``, ``in_flight``, ``acked``, ``failed``.
+
+        Archived submissions are not in ``acked``; see :meth:`archived_count`.
+        """
+        rows = self._store.read(lambda c: c.execute("SELECT state, n FROM state_counts").fetchall())
+        found = dict(rows)
+        return {state: int(found.get(state, 0)) for state in S.STATES}
+
+    def archived_count(self) -> int:
+        """How many submissions were moved to archive files."""
+        value = self._scalar("SELECT n FROM state_counts WHERE state = 'archived'")
+        return int(value or 0)
+
+    def oldest_pending_at(self) -> float | None:
+        """``created_at`` of the oldest submission not yet acked nor failed (pending/in_flight)."""
+        return self._float(
+            "SELECT created_at FROM submissions WHERE state IN ('pending', 'in_flight') "
+            "ORDER BY first_seq LIMIT 1"
+        )
+
+    def last_ack_at(self) -> float | None:
+        """When the most recent Acknowledged event was recorded, ``None`` if never."""
+        return self._float("SELECT last_ack_at FROM chain_head WHERE id = 1")
+
+    def _float(self, sql: str) -> float | None:
+        value = self._scalar(sql)
+        return None if value is None else float(value)
+
+    def _scalar(self, sql: str) -> Any:
+        row = self._store.read(lambda c: c.execute(sql).fetchone())
+        return None if row is None else row[0]
+
+    # -- integrity and tooling ------------------------------------------------------------------
+
+    def verify(self) -> VerifyResult:
+        """Walk the hash chain and report the first broken event; never repairs anything."""
+        from ._verify import verify
+
+        return verify(self._store)
+
+    def rebuild(self) -> int:
+        """Recompute the projection from the events alone (one transaction); return its size."""
+        return self._store.write(rebuild)
+
+    def check(self) -> CheckResult:
+        """Compare the live projection with one rebuilt from the events (nothing is changed)."""
+        diffs = self._store.read(differences)
+        return CheckResult(ok=not diffs, differences=diffs)
+
+    def dump(self, *, since: int = 0, payloads: bool = True) -> Iterator[dict[str, Any]]:
+        """Stream events with ``seq > since`` as dicts, in order, a chunk at a time."""
+        last = since
+        sql = f"SELECT {S.EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT {_DUMP_CHUNK}"
+        while True:
+            rows = self._store.read(partial(_fetch_all, sql, (last,)))
+            if not rows:
+                return
+            for row in rows:
+                yield event_from_row(row).as_dict(payloads=payloads)
+            last = rows[-1][0]
+
+    def archive(self, older_than_s: float, dest: str | Path) -> ArchiveResult:
+        """Move acked submissions last updated more than ``older_than_s`` ago to ``dest``.
+
+        ``dest`` is a file path (gzip JSON lines, self-verifying) or an existing directory (a
+        file name is chosen). See docs/journal.md, "Archive".
+        """
+        from ._archive import archive
+
+        return archive(self._store, self._clock(), older_than_s, Path(dest))

@@ -1,0 +1,126 @@
+"""The journal's value objects: what queries return and what ``record`` accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+State = Literal["pending", "in_flight", "acked", "failed"]
+"""The four states of a submission (see the transition table in docs/journal.md)."""
+
+EventType = Literal[
+    "Submitted", "UploadStarted", "Acknowledged", "RetryScheduled", "Failed", "Requeued", "Archived"
+]
+"""Every event type the journal writes; ``data["v"]`` versions each one's fields."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submission as the projection sees it, with its payload from the Submitted event.
+
+    ``next_attempt_at`` is set only while ``pending``; ``last_error`` is the most recent
+    RetryScheduled or Failed (``error_class``, ``message``, ``status_code``) and stays after a
+    later success, for the record. Times are UNIX seconds (UTC).
+    """
+
+    key: str
+    state: State
+    payload: dict[str, Any]
+    source: dict[str, Any] | None
+    attempts: int
+    next_attempt_at: float | None
+    last_error: dict[str, Any] | None
+    created_at: float
+    updated_at: float
+    first_seq: int
+    last_seq: int
+    payload_sha256: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored event, as ``history`` and ``dump`` give it."""
+
+    seq: int
+    event_id: str
+    key: str
+    type: str
+    ts: float
+    ts_iso: str
+    data: dict[str, Any]
+    digest: str = ""
+    prev_hash: str = ""
+    hash: str = ""
+
+    def as_dict(self, *, payloads: bool = True) -> dict[str, Any]:
+        """The event as a JSON-ready dict; without payloads the report body is left out."""
+        data = self.data
+        if not payloads and "payload" in data:
+            data = {k: v for k, v in data.items() if k != "payload"}
+        return {
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "key": self.key,
+            "type": self.type,
+            "ts": self.ts,
+            "ts_iso": self.ts_iso,
+            "data": data,
+            "digest": self.digest,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A state event to commit with :meth:`Journal.record`.
+
+    ``type`` is one of UploadStarted, Acknowledged, RetryScheduled, Failed, Requeued and
+    ``fields`` are the keyword arguments of the matching ``Journal`` method, e.g.
+    ``NewEvent("k1", "RetryScheduled", {"attempt": 2, "next_attempt_at": t,
+    "error_class": "ServerError", "message": "502"})``.
+    """
+
+    key: str
+    type: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of :meth:`Journal.verify`; when not ``ok`` it names the first bad event."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    first_bad_key: str | None = None
+    reason: str | None = None
+    head_seq: int = 0
+    head_hash: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of :meth:`Journal.check`: live projection vs. one rebuilt from events."""
+
+    ok: bool
+    differences: list[str]
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    """What :meth:`Journal.archive` moved out: ``path`` is ``None`` when nothing was old enough."""
+
+    path: Path | None
+    submissions: int
+    events: int
+    sha256: str | None
+    archive_seq: int | None

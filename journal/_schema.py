@@ -1,0 +1,133 @@
+"""The journal's DDL and its SQL, built once as module constants.
+
+Read ``docs/journal.md`` for what each table means. ``events`` is the truth and append-only;
+``submissions``, ``state_counts``, ``chain_head`` and ``archived`` are the projection, written
+in the same transaction as the events they derive from.
+"""
+
+from __future__ import annotations
+
+from ._codec import GENESIS_HASH
+
+SCHEMA_VERSION = 1
+"""``PRAGMA user_version`` after all migrations this code knows are applied."""
+
+MIGRATION_SET = "wats-sync-journal"
+"""The sqlite-utils migration set name recorded in ``_sqlite_migrations``."""
+
+JOURNAL_KEY = ""
+"""The key of journal-level events (``Archived``); never a valid submission key."""
+
+STATES = ("pending", "in_flight", "acked", "failed")
+
+DDL_V1 = (
+    """
+    CREATE TABLE meta (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ts REAL NOT NULL,
+        ts_iso TEXT NOT NULL,
+        data TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )
+    """,
+    # (key, seq, type) serves history(key) in order and lets rebuild() group events per key
+    # and count attempts from the index alone.
+    "CREATE INDEX events_by_key ON events (key, seq, type)",
+    """
+    CREATE TABLE archived (
+        key TEXT PRIMARY KEY,
+        payload_sha256 TEXT NOT NULL,
+        archive_seq INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    BEGIN
+        SELECT RAISE(ABORT, 'journal events are append-only: UPDATE rejected');
+    END
+    """,
+    # Only events of submissions listed in `archived` (written in the same transaction as the
+    # Archived event that carries the archive's digest) may ever be deleted.
+    """
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    WHEN NOT EXISTS (SELECT 1 FROM archived WHERE archived.key = OLD.key)
+    BEGIN
+        SELECT RAISE(ABORT, 'journal events are append-only: DELETE rejected');
+    END
+    """,
+    """
+    CREATE TABLE submissions (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'acked', 'failed')),
+        payload_sha256 TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at REAL,
+        error_class TEXT,
+        error_message TEXT,
+        error_status INTEGER,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    # Partial indexes: only rows the hot queries look at are indexed.
+    "CREATE INDEX submissions_active ON submissions (first_seq) "
+    "WHERE state IN ('pending', 'in_flight')",
+    "CREATE INDEX submissions_due ON submissions (next_attempt_at) WHERE state = 'pending'",
+    "CREATE INDEX submissions_acked ON submissions (updated_at) WHERE state = 'acked'",
+    """
+    CREATE TABLE state_counts (
+        state TEXT PRIMARY KEY,
+        n INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "INSERT INTO state_counts (state, n) VALUES "
+    "('pending', 0), ('in_flight', 0), ('acked', 0), ('failed', 0), ('archived', 0)",
+    """
+    CREATE TABLE chain_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        last_ack_at REAL
+    )
+    """,
+    f"INSERT INTO chain_head (id, seq, hash, last_ack_at) VALUES (1, 0, '{GENESIS_HASH}', NULL)",
+)
+
+# -- hot-path SQL ------------------------------------------------------------------------------
+
+SELECT_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
+UPDATE_HEAD = "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1"
+UPDATE_LAST_ACK = (
+    "UPDATE chain_head SET last_ack_at = max(coalesce(last_ack_at, ?), ?) WHERE id = 1"
+)
+INSERT_EVENT = (
+    "INSERT INTO events (seq, event_id, key, type, ts, ts_iso, data, digest, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SUBMISSION_COLUMNS = (
+    "key, state, payload_sha256, attempts, next_attempt_at, error_class, error_message, "
+    "error_status, created_at, updated_at, first_seq, last_seq"
+)
+SELECT_ROW = f"SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE key = ?"
+INSERT_ROW = f"INSERT INTO submissions ({SUBMISSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+UPDATE_ROW = (
+    "UPDATE submissions SET state = ?, attempts = ?, next_attempt_at = ?, error_class = ?, "
+    "error_message = ?, error_status = ?, updated_at = ?, last_seq = ? WHERE key = ?"
+)
+SELECT_ARCHIVED = "SELECT payload_sha256, archive_seq FROM archived WHERE key = ?"
+ADD_COUNT = "UPDATE state_counts SET n = n + ? WHERE state = ?"
+SELECT_SUBMITTED_DATA = "SELECT data FROM events WHERE seq = ?"
+EVENT_COLUMNS = "seq, event_id, key, type, ts, ts_iso, data, digest, prev_hash, hash"
