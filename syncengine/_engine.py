@@ -15,11 +15,12 @@ stay ``in_flight`` and are replayed at the next start), 4 write the final status
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._breaker import CircuitBreaker
@@ -207,7 +208,8 @@ class SyncEngine:
         self.metrics = Metrics()
         """The engine's counters, gauges and timings (see docs/engine.md)."""
         self._state = "new"
-        self._state_lock = threading.Lock()
+        self._state_lock = threading.Condition()
+        self._submitting = 0
         self._stopped = threading.Event()
         self._progress = threading.Condition()
         self._lock = JournalLock(config.effective_lock_path, journal_path=config.journal_path)
@@ -366,8 +368,11 @@ class SyncEngine:
                 watcher.stop(grace_s)
             except Exception:
                 log.exception("stopping the folder watcher failed")
-        with self._state_lock:  # waits for a submit that is committing right now
+        with self._state_lock:
             self._state = "stopping"
+            # Submits admitted before this point finish committing (bounded by the journal's
+            # busy timeout); their callers get their key back.
+            self._state_lock.wait_for(lambda: self._submitting == 0, timeout=60.0)
         emit(engine_stopping, self, grace_s=grace_s)
         if self._outbox is not None:
             self._abandoned = self._outbox.stop(grace_s)
@@ -420,6 +425,20 @@ class SyncEngine:
             )
         raise EngineNotRunningError("start the engine (or use 'with SyncEngine(...)') first")
 
+    @contextlib.contextmanager
+    def _submission(self) -> Iterator[None]:
+        # Submits run concurrently (the journal group-commits them); stop() flips the state
+        # under the same condition and then waits for the ones already admitted.
+        with self._state_lock:
+            self._check_running()
+            self._submitting += 1
+        try:
+            yield
+        finally:
+            with self._state_lock:
+                self._submitting -= 1
+                self._state_lock.notify_all()
+
     def _access(self) -> JournalAccess:
         if self._journal is None:
             raise EngineNotRunningError("the engine's journal is not open; start the engine first")
@@ -437,8 +456,7 @@ class SyncEngine:
         """
         payload = _payload_of(report)
         key = _key_of(payload, key, "submit()")
-        with self._state_lock:
-            self._check_running()
+        with self._submission():
             self._access().call(lambda j: j.submit(key, payload, source=source))
         emit(submission_appended, self, key=key, source=source)
         if self._outbox is not None:
@@ -471,8 +489,7 @@ class SyncEngine:
             )
         if not rows:
             return []
-        with self._state_lock:
-            self._check_running()
+        with self._submission():
             self._access().call(lambda j: j.submit_many(rows))
         for key, _payload, source in rows:
             emit(submission_appended, self, key=key, source=source)
@@ -522,7 +539,16 @@ class SyncEngine:
     def requeue_failed(self, *, reason: str = "requeued by operator") -> list[str]:
         """Requeue every failed submission; returns their keys."""
         access = self._access()
-        keys: list[str] = access.call(lambda j: list(j.failed_keys()))
+
+        def _failed(j: Any) -> list[str]:
+            # The journal has no "keys by state" query; its event stream names every key that
+            # ever failed, and state() says which of them still are.
+            seen = dict.fromkeys(
+                e["key"] for e in j.dump(payloads=False) if e.get("type") == "Failed"
+            )
+            return [k for k in seen if j.state(k) == "failed"]
+
+        keys: list[str] = access.call(_failed)
         for key in keys:
             access.call(lambda j, k=key: j.requeue(k, reason=reason))
         if keys and self._outbox is not None:

@@ -47,23 +47,39 @@ class JournalClosedError(RuntimeError):
 
 
 class JournalAccess:
-    """Serialises every use of the engine's one Journal connection across threads."""
+    """Shares the engine's Journal between threads and closes it only when no call is running.
+
+    The Journal is thread-safe itself (and group-commits concurrent submits), so calls run
+    concurrently; this wrapper only makes ``close()`` wait for running calls and turns any
+    later call into :class:`JournalClosedError`.
+    """
 
     def __init__(self, journal: Any) -> None:
         self._journal: Any = journal
-        self._lock = threading.Lock()
+        self._active = 0
+        self._cond = threading.Condition()
 
     def call(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(journal)`` holding the lock; raises JournalClosedError after close()."""
-        with self._lock:
-            if self._journal is None:
+        """Run ``fn(journal)``; raises JournalClosedError after close() began."""
+        with self._cond:
+            journal = self._journal
+            if journal is None:
                 raise JournalClosedError("the engine's journal is closed")
-            return fn(self._journal)
+            self._active += 1
+        try:
+            return fn(journal)
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
 
-    def close(self) -> None:
-        """Close the journal once no call is running; later calls raise JournalClosedError."""
-        with self._lock:
+    def close(self, timeout: float = 30.0) -> None:
+        """Refuse new calls, wait (bounded) for running ones, then close the journal."""
+        with self._cond:
             journal, self._journal = self._journal, None
+            deadline = time.monotonic() + timeout
+            while self._active and time.monotonic() < deadline:
+                self._cond.wait(0.05)
         if journal is not None:
             journal.close()
 
