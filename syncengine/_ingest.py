@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from pywats import parse_report
+
 from ._config import WatchFolder
 from ._errors import EngineStoppingError
 from ._signals import conversion_failed, emit, file_converted
@@ -201,8 +203,6 @@ class Ingestor:
         version: str,
         reports: list[dict[str, Any]],
     ) -> tuple[list[tuple[str, dict[str, Any], dict[str, Any]]], tuple[str, str] | None]:
-        from pywats import parse_report
-
         if not reports:
             return [], ("the file converted to zero reports", "")
         items = []
@@ -211,8 +211,10 @@ class Ingestor:
             if not report.get("id"):
                 report = {**report, "id": key}
             try:
-                payload = parse_report(report).to_wsjf()
-            except Exception as exc:  # pydantic.ValidationError, ValueError, TypeError
+                model = parse_report(report)
+                model.check()
+                payload = model.to_wsjf(for_submit=True)
+            except Exception as exc:  # pydantic.ValidationError, ReportFieldError, TypeError
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                 reason = f"report {index} of {len(reports)} failed validation: {first}"
                 return [], (reason, f"{type(exc).__name__}: {exc}")
