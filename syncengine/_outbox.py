@@ -396,13 +396,13 @@ class Outbox:
     def _record_auth_pause(self, job: _Job, decision: Decision, latency: float) -> None:
         if not self._claim():
             return
-        # Not the submission's fault: it stays pending, due at once, and the attempt is not
-        # counted (attempt - 1), so a long auth outage does not push it towards the cap.
+        # Not the submission's fault: it stays pending and due at once (no backoff); uploads
+        # pause until the ConnectionService sees an accepted token.
         now = time.time()
         self._journal.call(
             lambda j: j.retry_scheduled(
                 job.key,
-                attempt=job.attempt - 1,
+                attempt=job.attempt,
                 next_attempt_at=now,
                 error_class=decision.error_class,
                 message=decision.message,
@@ -416,7 +416,7 @@ class Outbox:
             retry_scheduled,
             self._sender,
             key=job.key,
-            attempt=job.attempt - 1,
+            attempt=job.attempt,
             next_attempt_at=now,
             delay_s=0.0,
             error_class=decision.error_class,

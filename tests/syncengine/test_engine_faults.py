@@ -1,0 +1,363 @@
+"""SyncEngine under every simulator fault: nothing lost, nothing duplicated, 4xx stays failed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncengine import EngineConfig, SyncEngine, signals
+from tools.watsim import Simulator
+
+from .test_engine_support import Recorder, assert_exactly, fast_config, recorder, report, wait_for
+
+__all__ = ["recorder"]
+
+N = 30
+
+FAULTS: dict[str, dict[str, Any]] = {
+    "errors_5xx": {"error_rate": 0.4},
+    "rate_limited": {"rate_limit_rate": 0.4, "retry_after_s": 0.01},
+    "drop_before_store": {"drop_before_store_rate": 0.4},
+    "drop_after_store": {"drop_after_store_rate": 0.4},
+    "garbage": {"garbage_rate": 0.4},
+    "latency": {"latency_ms": [0, 30]},
+    "slow_body": {"slow_body_ms": 5},
+    "mixed": {
+        "error_rate": 0.15,
+        "rate_limit_rate": 0.1,
+        "retry_after_s": 0.01,
+        "drop_before_store_rate": 0.1,
+        "drop_after_store_rate": 0.1,
+        "garbage_rate": 0.1,
+        "latency_ms": [0, 10],
+    },
+}
+
+
+class TokenSource:
+    """A credential provider that gets a new token from the simulator on refresh()."""
+
+    def __init__(self, sim: Simulator, first: str = "test-token") -> None:
+        self.sim = sim
+        self.current = first
+        self.refreshes = 0
+        self._lock = threading.Lock()
+
+    def token(self) -> str:
+        return self.current
+
+    def refresh(self) -> str | None:
+        with self._lock:
+            self.refreshes += 1
+            self.current = f"fresh-{self.refreshes}"
+            self.sim.add_token(self.current)
+            return self.current
+
+
+class NoToken:
+    def token(self) -> str:
+        return "test-token"
+
+    def refresh(self) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize("faults", FAULTS.values(), ids=FAULTS.keys())
+def test_every_fault_mode_delivers_each_report_exactly_once(
+    tmp_path: Path, sim: Simulator, faults: dict[str, Any]
+) -> None:
+    sim.set_faults(**faults)
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        keys = [engine.submit(report(i)) for i in range(N)]
+        assert engine.wait_idle(90)
+        assert engine.counts() == {"pending": 0, "in_flight": 0, "acked": N, "failed": 0}
+    assert_exactly(sim, keys)
+
+
+def test_server_down_then_up_delivers_everything(tmp_path: Path, sim: Simulator) -> None:
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        sim.set_faults(down_for_s=0.5)
+        keys = [engine.submit(report(i)) for i in range(N)]
+        assert engine.wait_idle(60)
+    assert_exactly(sim, keys)
+
+
+def test_token_expiry_reauthenticates_via_the_credential_provider(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    sim.set_faults(token_expires_after=5)
+    provider = TokenSource(sim)
+    with SyncEngine(fast_config(tmp_path, sim), credentials=provider) as engine:
+        keys = [engine.submit(report(i)) for i in range(N)]
+        assert engine.wait_idle(60)
+        assert engine.metrics.counter("auth_refreshes") >= 1
+    assert provider.refreshes >= N // 5 - 1
+    assert_exactly(sim, keys)
+
+
+def test_rejected_token_without_a_fresh_one_pauses_as_auth_failed(
+    tmp_path: Path, sim: Simulator, recorder: Recorder
+) -> None:
+    sim.set_faults(token_expires_after=1)
+    with SyncEngine(fast_config(tmp_path, sim), credentials=NoToken()) as engine:
+        engine.submit(report(0))
+        assert engine.wait_idle(30)
+        key = engine.submit(report(1))
+        wait_for(lambda: engine.connection_state == "auth_failed", what="auth_failed")
+        status = engine.status()
+        assert status["health"] == "auth_failed"
+        assert engine.counts()["failed"] == 0
+        assert engine.counts()["pending"] + engine.counts()["in_flight"] == 1
+    assert recorder.names(key)[-3:] == ["upload_started", "upload_failed", "retry_scheduled"]
+    changes = [kw["new"] for name, kw in recorder.events if name == "connection_changed"]
+    assert changes[-1] == "auth_failed"
+
+
+def test_auth_failed_recovers_when_the_provider_offers_an_accepted_token(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    class Later(NoToken):
+        offered = "test-token"
+
+        def token(self) -> str:
+            return self.offered
+
+    provider = Later()
+    sim.set_faults(token_expires_after=1)
+    with SyncEngine(fast_config(tmp_path, sim), credentials=provider) as engine:
+        engine.submit(report(0))
+        assert engine.wait_idle(30)
+        key = engine.submit(report(1))
+        wait_for(lambda: engine.connection_state == "auth_failed", what="auth_failed")
+        sim.clear_faults()
+        sim.add_token("operator-fixed")
+        provider.offered = "operator-fixed"
+        assert engine.wait_idle(30)
+        assert engine.connection_state == "online"
+    assert_exactly(sim, [report(0)["id"], key])
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+def test_client_errors_fail_and_stay_failed(tmp_path: Path, sim: Simulator, status: int) -> None:
+    sim.set_faults(error_rate=1.0, error_statuses=[status])
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        key = engine.submit(report(1))
+        wait_for(lambda: engine.counts()["failed"] == 1, what="failed")
+        sim.clear_faults()
+        engine.submit(report(2))  # proves the engine kept sending after the failure
+        assert engine.wait_idle(30)
+        assert engine.counts()["failed"] == 1
+        history = [e.type for e in engine.history(key)]
+    assert history == ["Submitted", "UploadStarted", "Failed"]
+    assert sim.stats()["report_posts"] == 2
+
+
+def test_requeue_sends_a_failed_submission_again(tmp_path: Path, sim: Simulator) -> None:
+    sim.set_faults(error_rate=1.0, error_statuses=[400])
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        keys = [engine.submit(report(i)) for i in range(3)]
+        wait_for(lambda: engine.counts()["failed"] == 3, what="failed")
+        sim.clear_faults()
+        engine.requeue(keys[0])
+        assert engine.wait_idle(30)
+        assert engine.counts()["failed"] == 2
+        assert sorted(engine.requeue_failed()) == sorted(keys[1:])
+        assert engine.wait_idle(30)
+        assert engine.counts()["acked"] == 3
+    assert_exactly(sim, keys)
+
+
+def test_stored_then_dropped_is_resent_and_stored_once(tmp_path: Path, sim: Simulator) -> None:
+    sim.set_faults(drop_after_store_rate=1.0)
+    signals.retry_scheduled.connect(clear := lambda sender, **kw: sim.clear_faults())
+    try:
+        with SyncEngine(fast_config(tmp_path, sim)) as engine:
+            key = engine.submit(report(1))
+            assert engine.wait_idle(30)
+    finally:
+        signals.retry_scheduled.disconnect(clear)
+    stats = sim.stats()
+    assert stats["stored_then_dropped"] == 1
+    assert stats["distinct_reports"] == 1
+    assert stats["receive_counts"] == {key.lower(): 2}
+
+
+class FrozenClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_half_open_breaker_lets_exactly_one_upload_through(tmp_path: Path, sim: Simulator) -> None:
+    clock = FrozenClock()
+    config = fast_config(
+        tmp_path,
+        sim,
+        concurrency=8,
+        breaker={"failure_threshold": 3, "reset_timeout_s": 60},
+        probe_interval_s=60,
+    )
+    sim.set_faults(error_rate=1.0, error_statuses=[500])
+    with SyncEngine(config, clock=clock) as engine:
+        for i in range(20):
+            engine.submit(report(i))
+        wait_for(lambda: engine.status()["breaker"] == "open", what="breaker open")
+        wait_for(lambda: engine.status()["counts"]["in_flight"] == 0, what="workers idle")
+        posts = sim.stats()["report_posts"]
+        time.sleep(0.3)  # many retries are due by now; an open breaker sends none of them
+        assert sim.stats()["report_posts"] == posts
+        clock.now += 60  # half-open
+        wait_for(lambda: sim.stats()["report_posts"] > posts, what="the probe upload")
+        wait_for(lambda: engine.status()["breaker"] == "open", what="breaker open again")
+        time.sleep(0.3)
+        assert sim.stats()["report_posts"] == posts + 1
+        sim.clear_faults()
+        clock.now += 60
+        assert engine.wait_idle(30)
+        assert engine.status()["breaker"] == "closed"
+    assert sim.stats()["distinct_reports"] == 20
+
+
+def test_breaker_open_is_reported_as_circuit_open(
+    tmp_path: Path, sim: Simulator, recorder: Recorder
+) -> None:
+    config = fast_config(tmp_path, sim, breaker={"failure_threshold": 2, "reset_timeout_s": 0.05})
+    sim.set_faults(error_rate=1.0, error_statuses=[503])
+    with SyncEngine(config) as engine:
+        engine.submit(report(1))
+        wait_for(lambda: recorder.count("connection_changed") >= 1, what="connection change")
+        sim.clear_faults()
+        assert engine.wait_idle(30)
+        wait_for(lambda: engine.connection_state == "online", what="online")
+    changes = [(kw["old"], kw["new"]) for n, kw in recorder.events if n == "connection_changed"]
+    assert changes[0] == ("online", "circuit_open")
+    assert changes[-1][1] == "online"
+
+
+def test_outage_goes_offline_probes_and_counts_offline_time(
+    tmp_path: Path, sim: Simulator, recorder: Recorder
+) -> None:
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        sim.set_faults(down_for_s=0.4)
+        key = engine.submit(report(1))
+        wait_for(lambda: engine.connection_state == "offline", what="offline")
+        assert engine.status()["health"] == "offline"
+        assert engine.wait_idle(30)
+        wait_for(lambda: engine.connection_state == "online", what="online")
+        assert engine.metrics.counter("offline_duration_s") > 0
+        assert engine.metrics.counter("probes") >= 1
+    assert_exactly(sim, [key])
+
+
+def test_shutdown_during_outage_keeps_every_submission(tmp_path: Path, sim: Simulator) -> None:
+    config = fast_config(tmp_path, sim)
+    with SyncEngine(config) as engine:
+        sim.set_faults(down_for_s=30)
+        keys = [engine.submit(report(i)) for i in range(N)]
+        wait_for(lambda: engine.connection_state == "offline", what="offline")
+        engine.stop(grace=0.5)
+    sim.clear_faults()
+    with SyncEngine(config) as engine:
+        assert engine.counts()["pending"] + engine.counts()["in_flight"] == N
+        assert engine.wait_idle(60)
+    assert_exactly(sim, keys)
+
+
+def test_shutdown_during_a_slow_upload_leaves_it_in_flight_for_replay(
+    tmp_path: Path, sim: Simulator, recorder: Recorder
+) -> None:
+    config = fast_config(tmp_path, sim)
+    sim.set_faults(latency_ms=3000)
+    engine = SyncEngine(config)
+    engine.start()
+    key = engine.submit(report(1))
+    wait_for(lambda: recorder.count("upload_started") == 1, what="upload started")
+    engine.stop(grace=0.2)
+    stopped = [kw for n, kw in recorder.events if n == "engine_stopped"]
+    assert stopped == [{"abandoned": 1}]
+    sim.clear_faults()
+    with SyncEngine(config) as engine:
+        assert engine.history(key)[-1].type == "UploadStarted"
+        assert engine.wait_idle(30)
+    assert sim.stats()["distinct_reports"] == 1
+
+
+def test_shutdown_within_grace_lets_in_flight_uploads_finish(
+    tmp_path: Path, sim: Simulator, recorder: Recorder
+) -> None:
+    sim.set_faults(latency_ms=300)
+    engine = SyncEngine(fast_config(tmp_path, sim))
+    engine.start()
+    engine.submit(report(1))
+    wait_for(lambda: recorder.count("upload_started") == 1, what="upload started")
+    engine.stop(grace=10)
+    assert [kw for n, kw in recorder.events if n == "engine_stopped"] == [{"abandoned": 0}]
+    assert recorder.names()[-4:] == [
+        "upload_started",
+        "engine_stopping",
+        "upload_succeeded",
+        "engine_stopped",
+    ]
+
+
+def test_retry_after_is_honoured_as_a_floor(tmp_path: Path, sim: Simulator) -> None:
+    sim.set_faults(rate_limit_rate=1.0, retry_after_s=30)
+    delays: list[float] = []
+    signals.retry_scheduled.connect(rec := lambda sender, **kw: delays.append(kw["delay_s"]))
+    try:
+        with SyncEngine(fast_config(tmp_path, sim)) as engine:
+            engine.submit(report(1))
+            wait_for(lambda: bool(delays), what="retry scheduled")
+    finally:
+        signals.retry_scheduled.disconnect(rec)
+    assert delays[0] >= 30
+
+
+def test_backoff_state_survives_a_restart(tmp_path: Path, sim: Simulator) -> None:
+    config = fast_config(tmp_path, sim)
+    sim.set_faults(rate_limit_rate=1.0, retry_after_s=3600)
+    with SyncEngine(config) as engine:
+        key = engine.submit(report(1))
+        wait_for(lambda: engine.counts()["pending"] == 1 and len(engine.history(key)) == 3)
+    sim.clear_faults()
+    with SyncEngine(config) as engine:
+        time.sleep(0.3)  # nothing is due for an hour, so a fresh start sends nothing
+        assert engine.counts()["pending"] == 1
+    assert sim.stats()["report_posts"] == 1
+
+
+def test_concurrent_station_threads_submitting_lose_nothing(tmp_path: Path, sim: Simulator) -> None:
+    sim.set_faults(error_rate=0.2, latency_ms=[0, 5])
+    keys: list[str] = []
+    lock = threading.Lock()
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+
+        def station(t: int) -> None:
+            for i in range(10):
+                key = engine.submit(report(i, tag=f"station{t}"))
+                with lock:
+                    keys.append(key)
+
+        threads = [threading.Thread(target=station, args=(t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert engine.wait_idle(60)
+    assert_exactly(sim, keys)
+
+
+def test_wait_idle_is_false_while_the_server_is_down(tmp_path: Path, sim: Simulator) -> None:
+    config: EngineConfig = fast_config(tmp_path, sim)
+    with SyncEngine(config) as engine:
+        sim.set_faults(down_for_s=30)
+        engine.submit(report(1))
+        assert engine.wait_idle(0.5) is False
+        sim.clear_faults()
+        assert engine.wait_idle(30) is True
