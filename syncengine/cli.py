@@ -280,7 +280,7 @@ def _setup_logging(settings: Settings, *, level: str | None, log_file: Path | No
 # --------------------------------------------------------------------------- the group
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("syncengine", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -385,13 +385,14 @@ def run(state: _State, log_file: Path | None, log_level: str | None) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--converter",
+    metavar="NAME",
     default="auto",
     show_default=True,
     help="Converter name for every file, or 'auto' to pick by file (WSJF JSON is taken as is).",
 )
 @click.pass_obj
 def submit(state: _State, files: tuple[Path, ...], converter: str) -> None:
-    """Convert FILE... and append the reports to the journal; print one key per line.
+    """Convert files and append their reports to the journal; print one key per line.
 
     Files are left where they are. The running engine (or the next one started) uploads the
     submissions. Exit code 1 when any file failed; each failure is one line on stderr with
@@ -453,10 +454,17 @@ def _replay_candidates(
 
 
 @cli.command()
-@click.option("--key", "keys", multiple=True, help="A submission key to resend now (repeatable).")
+@click.option(
+    "--key",
+    "keys",
+    metavar="KEY",
+    multiple=True,
+    help="A submission key to resend now (repeatable).",
+)
 @click.option("--failed", is_flag=True, help="Requeue every failed submission.")
 @click.option(
     "--since",
+    metavar="TIME",
     help="Only submissions whose last change is at or after TIME (ISO-8601, or an age: 12h, 7d).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be requeued and change nothing.")
@@ -591,7 +599,9 @@ def journal_group() -> None:
 
 
 @journal_group.command("dump")
-@click.option("--since", type=click.IntRange(min=0), default=0, help="Only events after SEQ.")
+@click.option(
+    "--since", metavar="SEQ", type=click.IntRange(min=0), default=0, help="Only events after SEQ."
+)
 @click.option("--no-payload", is_flag=True, help="Leave report payloads out.")
 @click.pass_obj
 def journal_dump(state: _State, since: int, no_payload: bool) -> None:
@@ -647,6 +657,7 @@ def journal_rebuild(state: _State) -> None:
 @click.option(
     "--older-than",
     "days",
+    metavar="DAYS",
     type=click.FloatRange(min=0),
     required=True,
     help="Archive acknowledged submissions acknowledged more than DAYS ago.",
@@ -723,11 +734,14 @@ def _read_key_from_stdin() -> str:
 
 
 @cli.command()
-@click.option("--server", "server_url", help="Server URL (default: the configured server_url).")
-@click.option("--user", help="WATS user name (asked for when not given).")
+@click.option(
+    "--server", "server_url", metavar="URL", help="Server URL (default: the configured server_url)."
+)
+@click.option("--user", metavar="NAME", help="WATS user name (asked for when not given).")
 @click.option(
     "--key",
     "api_key",
+    metavar="KEY",
     help="API key or password. Prefer the prompt or --key-stdin: a command-line argument is "
     "visible to other users and kept in shell history.",
 )

@@ -55,26 +55,6 @@ def invoke(runner: CliRunner, args: list[str], env: dict[str, str], **kw) -> Res
     return runner.invoke(cli, args, env=env, catch_exceptions=False, **kw)
 
 
-def all_commands() -> list[list[str]]:
-    found: list[list[str]] = []
-
-    def walk(group, prefix: list[str]) -> None:
-        for name, command in sorted(group.commands.items()):
-            found.append([*prefix, name])
-            if hasattr(command, "commands"):
-                walk(command, [*prefix, name])
-
-    walk(cli, [])
-    return found
-
-
-@pytest.mark.parametrize("command", all_commands(), ids=" ".join)
-def test_every_command_has_help(runner: CliRunner, env, command: list[str]) -> None:
-    result = invoke(runner, [*command, "--help"], env)
-    assert result.exit_code == 0
-    assert "Usage:" in result.output
-
-
 def test_version_option_prints_the_version(runner: CliRunner, env) -> None:
     result = invoke(runner, ["--version"], env)
     assert result.exit_code == 0
