@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 UUT_ID = "6f1c2a9e-3b7d-4c55-9a0e-2d8f4b1c7e10"
@@ -106,135 +107,138 @@ def all_step_types_uut() -> dict[str, Any]:
     n = 2
     for long_name, short_name, payload in STEP_TYPES:
         for type_name in filter(None, (long_name, short_name)):
-            steps.append(step(n, type_name, f"{type_name} step", **payload))
+            steps.append(step(n, type_name, f"{type_name} step", **copy.deepcopy(payload)))
             n += 1
     return {**example_uut(), "root": {**example_uut()["root"], "steps": steps}}
 
 
 def example_uut() -> dict[str, Any]:
-    """The UUT example of WATS-API-NOTES.md, verbatim."""
-    return {
-        "type": "T",
-        "id": UUT_ID,
-        "pn": "PCBA-1001",
-        "sn": "SN-000123",
-        "rev": "B",
-        "processCode": 10,
-        "result": "F",
-        "machineName": "ICT-STATION-01",
-        "location": "Line 2",
-        "purpose": "Production",
-        "start": "2026-03-01T09:15:02.125+01:00",
-        "uut": {
-            "user": "operator1",
-            "execTime": 12.5,
-            "fixtureId": "FX-7",
-            "testSocketIndex": 0,
-            "batchSN": "LOT-42",
-        },
-        "miscInfos": [{"description": "Firmware", "text": "1.4.2"}],
-        "subUnits": [{"partType": "PSU", "pn": "PSU-20", "rev": "A", "sn": "PSU-777"}],
-        "assets": [{"sn": "DMM-0042", "usageCount": 1}],
-        "root": {
-            "id": 1,
-            "group": "M",
-            "stepType": "SequenceCall",
-            "name": "MainSequence Callback",
-            "status": "F",
-            "seqCall": {"path": "C:/seq/Main.seq", "name": "Main.seq", "version": "1.0.0"},
-            "steps": [
-                {
-                    "id": 2,
-                    "group": "M",
-                    "stepType": "ET_NLT",
-                    "name": "3V3 rail",
-                    "status": "P",
-                    "totTime": 0.012,
-                    "numericMeas": [NUM],
-                },
-                {
-                    "id": 3,
-                    "group": "M",
-                    "stepType": "ET_MNLT",
-                    "name": "Currents",
-                    "status": "F",
-                    "numericMeas": [
-                        {
-                            "name": "Idle",
-                            "compOp": "LT",
-                            "status": "P",
-                            "unit": "mA",
-                            "value": 42.0,
-                            "lowLimit": 50.0,
-                        },
-                        {
-                            "name": "Load",
-                            "compOp": "GELT",
-                            "status": "F",
-                            "unit": "mA",
-                            "value": 910.0,
-                            "lowLimit": 100.0,
-                            "highLimit": 900.0,
-                        },
-                    ],
-                },
-                {
-                    "id": 4,
-                    "group": "M",
-                    "stepType": "ET_PFT",
-                    "name": "LED check",
-                    "status": "P",
-                    "booleanMeas": [{"status": "P"}],
-                },
-                {
-                    "id": 5,
-                    "group": "M",
-                    "stepType": "ET_SVT",
-                    "name": "FW version",
-                    "status": "P",
-                    "stringMeas": [
-                        {
-                            "compOp": "IGNORECASE",
-                            "status": "P",
-                            "value": "v1.4.2",
-                            "limit": "V1.4.2",
-                        }
-                    ],
-                },
-                {
-                    "id": 6,
-                    "group": "M",
-                    "stepType": "WATS_XYGMNLT",
-                    "name": "Ramp",
-                    "status": "P",
-                    "numericMeas": [{"compOp": "LOG", "status": "P", "unit": "V", "value": 1.0}],
-                    "chart": CHART,
-                },
-                {
-                    "id": 7,
-                    "group": "M",
-                    "stepType": "Action",
-                    "name": "Log image",
-                    "status": "D",
-                    "attachment": {
-                        "name": "board.png",
-                        "contentType": "image/png",
-                        "data": "iVBORw0KGgo=",
+    """The UUT example of WATS-API-NOTES.md, verbatim (a fresh deep copy each call)."""
+    return copy.deepcopy(_EXAMPLE_UUT)
+
+
+_EXAMPLE_UUT: dict[str, Any] = {
+    "type": "T",
+    "id": UUT_ID,
+    "pn": "PCBA-1001",
+    "sn": "SN-000123",
+    "rev": "B",
+    "processCode": 10,
+    "result": "F",
+    "machineName": "ICT-STATION-01",
+    "location": "Line 2",
+    "purpose": "Production",
+    "start": "2026-03-01T09:15:02.125+01:00",
+    "uut": {
+        "user": "operator1",
+        "execTime": 12.5,
+        "fixtureId": "FX-7",
+        "testSocketIndex": 0,
+        "batchSN": "LOT-42",
+    },
+    "miscInfos": [{"description": "Firmware", "text": "1.4.2"}],
+    "subUnits": [{"partType": "PSU", "pn": "PSU-20", "rev": "A", "sn": "PSU-777"}],
+    "assets": [{"sn": "DMM-0042", "usageCount": 1}],
+    "root": {
+        "id": 1,
+        "group": "M",
+        "stepType": "SequenceCall",
+        "name": "MainSequence Callback",
+        "status": "F",
+        "seqCall": {"path": "C:/seq/Main.seq", "name": "Main.seq", "version": "1.0.0"},
+        "steps": [
+            {
+                "id": 2,
+                "group": "M",
+                "stepType": "ET_NLT",
+                "name": "3V3 rail",
+                "status": "P",
+                "totTime": 0.012,
+                "numericMeas": [NUM],
+            },
+            {
+                "id": 3,
+                "group": "M",
+                "stepType": "ET_MNLT",
+                "name": "Currents",
+                "status": "F",
+                "numericMeas": [
+                    {
+                        "name": "Idle",
+                        "compOp": "LT",
+                        "status": "P",
+                        "unit": "mA",
+                        "value": 42.0,
+                        "lowLimit": 50.0,
                     },
+                    {
+                        "name": "Load",
+                        "compOp": "GELT",
+                        "status": "F",
+                        "unit": "mA",
+                        "value": 910.0,
+                        "lowLimit": 100.0,
+                        "highLimit": 900.0,
+                    },
+                ],
+            },
+            {
+                "id": 4,
+                "group": "M",
+                "stepType": "ET_PFT",
+                "name": "LED check",
+                "status": "P",
+                "booleanMeas": [{"status": "P"}],
+            },
+            {
+                "id": 5,
+                "group": "M",
+                "stepType": "ET_SVT",
+                "name": "FW version",
+                "status": "P",
+                "stringMeas": [
+                    {
+                        "compOp": "IGNORECASE",
+                        "status": "P",
+                        "value": "v1.4.2",
+                        "limit": "V1.4.2",
+                    }
+                ],
+            },
+            {
+                "id": 6,
+                "group": "M",
+                "stepType": "WATS_XYGMNLT",
+                "name": "Ramp",
+                "status": "P",
+                "numericMeas": [{"compOp": "LOG", "status": "P", "unit": "V", "value": 1.0}],
+                "chart": CHART,
+            },
+            {
+                "id": 7,
+                "group": "M",
+                "stepType": "Action",
+                "name": "Log image",
+                "status": "D",
+                "attachment": {
+                    "name": "board.png",
+                    "contentType": "image/png",
+                    "data": "iVBORw0KGgo=",
                 },
-                {
-                    "id": 8,
-                    "group": "M",
-                    "stepType": "SequenceCall",
-                    "name": "Retest loop",
-                    "status": "P",
-                    "loop": {"i": 0, "n": 2},
-                    "seqCall": SEQ,
-                    "steps": [],
-                },
-            ],
-        },
-    }
+            },
+            {
+                "id": 8,
+                "group": "M",
+                "stepType": "SequenceCall",
+                "name": "Retest loop",
+                "status": "P",
+                "loop": {"i": 0, "n": 2},
+                "seqCall": SEQ,
+                "steps": [],
+            },
+        ],
+    },
+}
 
 
 def example_uur() -> dict[str, Any]:

@@ -1,0 +1,370 @@
+"""Report models: builders, server-side rules checked early, strict parsing, enums."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pydantic
+import pytest
+
+import pywats
+from pywats import CompOp, ReportFieldError, Status
+
+from . import samples
+
+HEADER: dict[str, Any] = {
+    "pn": "PCBA-1",
+    "sn": "SN-1",
+    "rev": "A",
+    "process_code": 10,
+    "station": "ST-1",
+    "location": "Line 1",
+    "purpose": "Production",
+}
+
+
+@pytest.fixture
+def uut() -> pywats.UUTReport:
+    return pywats.UUTReport.create(**HEADER)
+
+
+def test_create_fills_header_and_a_root_sequence(uut: pywats.UUTReport) -> None:
+    out = uut.to_wsjf()
+    assert out["type"] == "T"
+    assert (out["pn"], out["sn"], out["rev"], out["processCode"]) == ("PCBA-1", "SN-1", "A", 10)
+    assert out["machineName"] == "ST-1"
+    assert out["result"] == "P"
+    assert out["root"]["stepType"] == "SequenceCall"
+    assert out["root"]["steps"] == []
+    uuid.UUID(out["id"])
+
+
+def test_created_reports_get_distinct_ids() -> None:
+    assert pywats.UUTReport.create(**HEADER).id != pywats.UUTReport.create(**HEADER).id
+
+
+def test_create_keeps_the_given_start_with_its_offset() -> None:
+    start = datetime(2026, 3, 1, 9, 15, 2, 125000, tzinfo=timezone(timedelta(hours=1)))
+    report = pywats.UUTReport.create(**HEADER, start=start)
+    assert report.start == "2026-03-01T09:15:02.125+01:00"
+
+
+def test_create_rejects_naive_start() -> None:
+    with pytest.raises(ReportFieldError, match="start"):
+        pywats.UUTReport.create(**HEADER, start=datetime(2026, 3, 1))
+
+
+def test_default_start_has_an_offset(uut: pywats.UUTReport) -> None:
+    assert datetime.fromisoformat(uut.start).tzinfo is not None
+
+
+@pytest.mark.parametrize("field", ["pn", "sn"])
+@pytest.mark.parametrize("char", list("*%?[]^!/\\"))
+def test_forbidden_characters_in_serial_and_part_number_are_rejected(field: str, char: str) -> None:
+    with pytest.raises(ReportFieldError) as info:
+        pywats.UUTReport.create(**{**HEADER, field: f"A{char}B"})
+    assert info.value.field == field
+    assert char in str(info.value)
+
+
+@pytest.mark.parametrize("field", ["pn", "sn", "rev", "station", "location", "purpose"])
+def test_text_longer_than_100_is_rejected_naming_the_field(field: str) -> None:
+    with pytest.raises(ReportFieldError, match="at most 100") as info:
+        pywats.UUTReport.create(**{**HEADER, field: "x" * 101})
+    assert info.value.field == field
+
+
+def test_text_of_exactly_100_is_accepted() -> None:
+    assert pywats.UUTReport.create(**{**HEADER, "sn": "x" * 100}).sn == "x" * 100
+
+
+@pytest.mark.parametrize("field", ["pn", "sn", "rev", "station"])
+def test_empty_required_text_is_rejected(field: str) -> None:
+    with pytest.raises(ReportFieldError, match="empty"):
+        pywats.UUTReport.create(**{**HEADER, field: ""})
+
+
+def test_process_code_must_be_an_int() -> None:
+    with pytest.raises(ReportFieldError, match="process_code"):
+        pywats.UUTReport.create(**{**HEADER, "process_code": "10"})
+
+
+def test_report_result_cannot_be_skipped() -> None:
+    with pytest.raises(ReportFieldError, match="result"):
+        pywats.UUTReport.create(**HEADER, result="S")
+
+
+def test_check_accepts_the_notes_example() -> None:
+    pywats.parse_report(samples.example_uut()).check()
+
+
+def test_check_names_a_bad_parsed_field() -> None:
+    doc = samples.example_uut()
+    doc["sn"] = "bad/sn"
+    with pytest.raises(ReportFieldError) as info:
+        pywats.parse_report(doc).check()
+    assert info.value.field == "sn"
+
+
+def test_numeric_step_with_both_limits_is_gele_and_evaluated(uut: pywats.UUTReport) -> None:
+    step = uut.root.add_numeric_step("3V3", 3.31, low=3.2, high=3.4, unit="V")
+    assert step.to_json_dict() == {
+        "stepType": "ET_NLT",
+        "name": "3V3",
+        "group": "M",
+        "status": "P",
+        "numericMeas": [
+            {
+                "compOp": "GELE",
+                "status": "P",
+                "unit": "V",
+                "value": 3.31,
+                "lowLimit": 3.2,
+                "highLimit": 3.4,
+            }
+        ],
+    }
+
+
+def test_numeric_step_out_of_limits_fails(uut: pywats.UUTReport) -> None:
+    assert uut.root.add_numeric_step("v", 5.0, low=3.2, high=3.4).status is Status.FAILED
+
+
+def test_numeric_step_with_only_high_limit_uses_le_in_low_limit(uut: pywats.UUTReport) -> None:
+    meas = uut.root.add_numeric_step("I", 40, high=50).numeric_meas[0]  # type: ignore[index]
+    assert (meas.comp_op, meas.low_limit, meas.high_limit) == (CompOp.LE, 50, None)
+    assert meas.status is Status.PASSED
+
+
+def test_numeric_step_without_limits_is_log(uut: pywats.UUTReport) -> None:
+    step = uut.root.add_numeric_step("t", 21.5)
+    assert step.numeric_meas[0].comp_op is CompOp.LOG  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        ("GTLT", 1.0, "F"),
+        ("GTLT", 1.5, "P"),
+        ("GELE", 1.0, "P"),
+        ("GELT", 2.0, "F"),
+        ("GTLE", 2.0, "P"),
+        ("LTGT", 0.5, "P"),
+        ("LTGT", 1.5, "F"),
+        ("LEGE", 2.0, "P"),
+        ("LTGE", 2.0, "P"),
+        ("LEGT", 2.0, "F"),
+    ],
+)
+def test_two_limit_operators_evaluate(op: str, value: float, expected: str) -> None:
+    meas = pywats.numeric_measurement(value, low=1.0, high=2.0, comp_op=op)
+    assert meas.status == Status(expected)
+
+
+def test_two_limit_operator_without_high_is_rejected() -> None:
+    with pytest.raises(ValueError, match="both"):
+        pywats.numeric_measurement(1.0, low=1.0, comp_op="GELE")
+
+
+def test_eqt_needs_an_explicit_status() -> None:
+    with pytest.raises(ValueError, match="EQT"):
+        pywats.numeric_measurement(1.0, low=1.0, comp_op="EQT")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_measurement_is_rejected(value: float) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        pywats.numeric_measurement(value)
+
+
+def test_multi_numeric_step_fails_when_one_measurement_fails(uut: pywats.UUTReport) -> None:
+    step = uut.root.add_multi_numeric_step(
+        "currents",
+        [
+            pywats.numeric_measurement(42.0, high=50.0, name="Idle"),
+            pywats.numeric_measurement(910.0, low=100.0, high=900.0, name="Load"),
+        ],
+    )
+    assert step.status is Status.FAILED
+    assert step.step_type == "ET_MNLT"
+
+
+def test_multi_numeric_measurements_need_names(uut: pywats.UUTReport) -> None:
+    with pytest.raises(ReportFieldError, match="name"):
+        uut.root.add_multi_numeric_step("m", [pywats.numeric_measurement(1.0)])
+
+
+def test_pass_fail_from_bool(uut: pywats.UUTReport) -> None:
+    step = uut.root.add_pass_fail("LED", False)
+    assert step.to_json_dict()["booleanMeas"] == [{"status": "F"}]
+    assert step.status is Status.FAILED
+
+
+def test_string_step_with_limit_compares_case_sensitively(uut: pywats.UUTReport) -> None:
+    assert uut.root.add_string("fw", "v1", limit="V1").status is Status.FAILED
+    assert uut.root.add_string("fw", "v1", limit="V1", comp_op="IGNORECASE").status is Status.PASSED
+
+
+def test_sub_sequence_nests_steps(uut: pywats.UUTReport) -> None:
+    sub = uut.root.add_sequence("Power", path="C:/seq/power.seq", version="2")
+    sub.add_action("relay on")
+    out = uut.to_wsjf()["root"]["steps"][0]
+    assert out["seqCall"] == {"name": "Power", "path": "C:/seq/power.seq", "version": "2"}
+    assert out["steps"][0]["stepType"] == "Action"
+
+
+def test_chart_step_joins_points_as_text(uut: pywats.UUTReport) -> None:
+    series = pywats.chart_series("U(t)", [0, 1, 2], [0.0, 0.5, 1.0])
+    step = uut.root.add_chart("ramp", [series], x_unit="s", y_unit="V")
+    chart = step.to_json_dict()["chart"]
+    assert chart["series"] == [
+        {"dataType": "XYG", "name": "U(t)", "xdata": "0;1;2", "ydata": "0.0;0.5;1.0"}
+    ]
+    assert (chart["chartType"], chart["xUnit"], chart["yUnit"]) == ("Line", "s", "V")
+
+
+def test_chart_series_of_unequal_length_is_rejected() -> None:
+    with pytest.raises(ValueError, match="x has 2 points, y has 1"):
+        pywats.chart_series("s", [0, 1], [0])
+
+
+def test_step_name_over_100_is_rejected(uut: pywats.UUTReport) -> None:
+    with pytest.raises(ReportFieldError, match="step name"):
+        uut.root.add_action("x" * 101)
+
+
+def test_built_report_round_trips_and_is_accepted_by_check(uut: pywats.UUTReport) -> None:
+    uut.root.add_numeric_step("a", 1, low=0, high=2)
+    uut.add_misc_info("Firmware", "1.2")
+    uut.add_sub_unit("PSU", pn="PSU-1", sn="P-1", rev="A")
+    uut.check()
+    doc = uut.to_wsjf()
+    assert pywats.parse_report(doc).to_wsjf() == doc
+
+
+def test_root_of_a_report_without_one_is_created_and_sent() -> None:
+    doc = samples.example_uut()
+    del doc["root"]
+    report = pywats.parse_report(doc)
+    assert isinstance(report, pywats.UUTReport)
+    assert "root" not in report.to_wsjf()
+    report.root.add_action("late")
+    assert report.to_wsjf()["root"]["steps"][0]["name"] == "late"
+
+
+def test_uur_create_records_failures_on_the_main_unit() -> None:
+    uur = pywats.UURReport.create(
+        pn="PCBA-1",
+        sn="SN-1",
+        rev="A",
+        station="REP-1",
+        location="L",
+        purpose="Repair",
+        ref_uut=samples.UUT_ID,
+        failed_process_code=10,
+    )
+    uur.add_failure(category="Component", code="Wrong value", com_ref="R12", ref_step_id=3)
+    out = uur.to_wsjf()
+    assert out["type"] == "R"
+    assert out["processCode"] == 500
+    assert out["uur"] == {"refUUT": samples.UUT_ID, "processCode": 10}
+    assert out["subUnits"][0]["failures"][0]["comRef"] == "R12"
+    assert out["subUnits"][0]["idx"] == 0
+
+
+def test_uur_ref_uut_must_be_a_guid() -> None:
+    with pytest.raises(ReportFieldError, match="ref_uut"):
+        pywats.UURReport.create(
+            pn="P", sn="S", rev="A", station="R", location="L", purpose="P", ref_uut="nope"
+        )
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("processCode",), "10"),
+        (("processCode",), 10.0),
+        (("pn",), 5),
+        (("result",), "pass"),
+        (("result",), "p"),
+        (("root", "steps", 0, "numericMeas", 0, "value"), "3.3"),
+        (("root", "steps", 0, "numericMeas", 0, "value"), True),
+        (("root", "steps", 0, "numericMeas", 0, "compOp"), "between"),
+    ],
+)
+def test_values_that_would_not_round_trip_are_rejected(path: tuple[Any, ...], value: Any) -> None:
+    doc = samples.example_uut()
+    target: Any = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(pydantic.ValidationError):
+        pywats.parse_report(doc)
+
+
+@pytest.mark.parametrize("missing", ["id", "pn", "sn", "rev", "processCode", "result", "start"])
+def test_missing_required_header_field_is_named(missing: str) -> None:
+    doc = samples.example_uut()
+    del doc[missing]
+    with pytest.raises(pydantic.ValidationError, match=missing):
+        pywats.parse_report(doc)
+
+
+@pytest.mark.parametrize("kind", [None, "U", "X"])
+def test_unknown_report_type_is_rejected(kind: str | None) -> None:
+    doc = samples.example_uut()
+    doc["type"] = kind
+    with pytest.raises(ValueError, match="type"):
+        pywats.parse_report(doc)
+
+
+def test_parse_report_needs_a_mapping() -> None:
+    with pytest.raises(TypeError, match="dict"):
+        pywats.parse_report([samples.example_uut()])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("alias", "status"),
+    [("pass", "P"), ("OK", "P"), ("NG", "F"), ("failed", "F"), ("S", "S"), (True, "P")],
+)
+def test_status_coerce_accepts_aliases_for_builders(alias: Any, status: str) -> None:
+    assert Status.coerce(alias) is Status(status)
+
+
+def test_status_coerce_rejects_unknown() -> None:
+    with pytest.raises(ValueError, match="unknown status"):
+        Status.coerce("maybe")
+
+
+def test_comp_op_limit_counts() -> None:
+    counts = {op.value: op.limit_count for op in CompOp}
+    assert counts["LOG"] == 0
+    assert {k for k, v in counts.items() if v == 2} == {
+        "GTLT",
+        "GTLE",
+        "GELT",
+        "GELE",
+        "LTGT",
+        "LTGE",
+        "LEGT",
+        "LEGE",
+    }
+    assert {k for k, v in counts.items() if v == 1} == {
+        "EQ",
+        "NE",
+        "LT",
+        "LE",
+        "GT",
+        "GE",
+        "EQT",
+        "CASESENSIT",
+        "IGNORECASE",
+    }
+
+
+def test_walk_visits_every_step_depth_first() -> None:
+    report = pywats.parse_report(samples.example_uut())
+    assert isinstance(report, pywats.UUTReport)
+    assert [s.id for s in report.root.walk()] == [1, 2, 3, 4, 5, 6, 7, 8]
