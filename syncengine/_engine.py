@@ -548,9 +548,13 @@ class SyncEngine:
             )
             return [k for k in seen if j.state(k) == "failed"]
 
-        keys: list[str] = access.call(_failed)
-        for key in keys:
-            access.call(lambda j, k=key: j.requeue(k, reason=reason))
+        def _requeue_all(j: Any) -> list[str]:
+            keys = _failed(j)
+            for key in keys:
+                j.requeue(key, reason=reason)
+            return keys
+
+        keys: list[str] = access.call(_requeue_all)
         if keys and self._outbox is not None:
             self._outbox.wake()
         return keys

@@ -213,7 +213,7 @@ class Outbox:
             next_at = self._journal.call(lambda j: j.next_due_at())
             if next_at is None:
                 return self._idle_poll
-            return min(self._idle_poll, max(0.001, next_at - now))
+            return min(self._idle_poll, max(0.001, float(next_at) - now))
         batch: list[Any] = []
         delay = 0.0
         for sub in subs:
