@@ -184,9 +184,8 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
     error = view.get("last_error")
     if isinstance(error, dict) and error:
         status = f"HTTP {error['status_code']} " if error.get("status_code") else ""
-        rows.append(
-            ("last error", f"{status}{error.get('error_class', '')}: {error.get('message')}")
-        )
+        label = "last error" if view["state"] != "acked" else "earlier error"
+        rows.append((label, f"{status}{error.get('error_class', '')}: {error.get('message')}"))
     lines = table(rows)
     attempts = view["attempt_log"]
     lines += ["", f"attempts ({len(attempts)}):"]
@@ -204,6 +203,64 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
         lines.append(f"  {event['seq']:>7}  {event['ts_iso']}  {event['type']}")
     lines += ["", f"final state: {view['state']}"]
     return lines
+
+
+# --------------------------------------------------------------------------- replay
+
+
+@dataclass
+class ReplayItem:
+    """A failed submission ``syncengine replay`` will requeue."""
+
+    key: str
+    state: str
+    updated_at: float
+    error: str | None
+
+
+@dataclass
+class ReplayPlan:
+    """What to requeue, and what was chosen but skipped (key, why)."""
+
+    todo: list[ReplayItem] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+_NOT_REPLAYED = {
+    "acked": "already acknowledged by the server; never resent",
+    "pending": "already pending; the engine sends it when due",
+    "in_flight": "being uploaded right now",
+}
+
+
+def replay_plan(
+    journal: Journal, keys: Sequence[str], *, failed: bool, since: float | None
+) -> ReplayPlan:
+    """Choose the submissions to requeue: the named ``keys`` plus, with ``failed``, every
+    failed one; with ``since``, only those last changed at or after it.
+
+    Raises KeyError naming a key the journal does not hold.
+    """
+    from journal import query
+
+    chosen = list(dict.fromkeys(keys))
+    if failed:
+        sql = "SELECT key FROM submissions WHERE state = 'failed' ORDER BY first_seq"
+        listed = set(chosen)
+        chosen += [row["key"] for row in query(journal.path, sql) if row["key"] not in listed]
+    plan = ReplayPlan()
+    for key in chosen:
+        sub = journal.submission(key)
+        if sub is None:
+            raise KeyError(f"no submission with key {key!r}")
+        if since is not None and sub.updated_at < since:
+            continue
+        if sub.state != "failed":
+            plan.skipped.append((key, _NOT_REPLAYED.get(sub.state, sub.state)))
+            continue
+        message = (sub.last_error or {}).get("message")
+        plan.todo.append(ReplayItem(key, sub.state, sub.updated_at, message))
+    return plan
 
 
 # --------------------------------------------------------------------------- status

@@ -68,6 +68,8 @@ class _Run:
     problems: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    narrated: set[str] = field(default_factory=set)
+    """Keys whose final outcome (acked or failed) has been told."""
 
     def say(self, text: str) -> None:
         with self.lock:
@@ -269,12 +271,14 @@ def _progress(run: _Run) -> Iterator[None]:
         run.say(f"bad file   {Path(kw['path']).name}: {kw['reason']}")
 
     def on_acked(_sender: object, **kw: Any) -> None:
+        run.narrated.add(kw["key"])
         run.say(f"acked      {label(kw['key'])} ({kw['latency_s'] * 1000:.0f} ms)")
 
     def on_retry(_sender: object, **kw: Any) -> None:
         run.say(f"retry      {label(kw['key'])} in {kw['delay_s']:.1f} s after {kw['error_class']}")
 
     def on_failed(_sender: object, **kw: Any) -> None:
+        run.narrated.add(kw["key"])
         status = kw.get("status_code") or "-"
         run.say(f"failed     {label(kw['key'])}: HTTP {status}: {kw['reason']}")
 
@@ -325,6 +329,9 @@ def _drain(run: _Run, engine: Any, station: Path, files: list[_DemoFile], what: 
     names = [f.name for f in files]
     left = _wait(lambda: not any((station / n).exists() for n in names), _DEADLINE_S)
     idle = left and engine.wait_idle(_DEADLINE_S)
+    # Signals fire just after the commit wait_idle saw; let the narration catch up.
+    keys = {f.key for f in files if f.expect != "error"}
+    _wait(lambda: keys <= run.narrated, 2.0)
     if not idle:
         run.problems.append(f"{what}: the engine did not become idle within {_DEADLINE_S:.0f} s")
         run.say(f"FAIL  {what}: not idle after {_DEADLINE_S:.0f} s")

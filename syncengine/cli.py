@@ -48,6 +48,7 @@ from syncengine._cli_support import (
     parse_since,
     redact,
     register_secret,
+    replay_plan,
     status_lines,
     submit_file,
     table,
@@ -426,40 +427,13 @@ def submit(state: _State, files: tuple[Path, ...], converter: str) -> None:
 # --------------------------------------------------------------------------- replay
 
 
-@dataclass
-class _ReplayItem:
-    key: str
-    state: str
-    updated_at: float | None
-    error: str | None
-
-
-def _replay_candidates(
-    journal: Journal, keys: Sequence[str], failed: bool, since: float | None
-) -> list[_ReplayItem]:
-    chosen: list[str] = list(dict.fromkeys(keys))
-    if failed:
-        chosen.extend(k for k in journal.failed_keys() if k not in chosen)
-    items = []
-    for key in chosen:
-        sub = journal.submission(key)
-        if sub is None:
-            raise CliError(f"no submission with key {key!r} in journal {journal.path}")
-        updated = getattr(sub, "updated_at", None)
-        if since is not None and (updated is None or updated < since):
-            continue
-        error = getattr(sub, "error_message", None)
-        items.append(_ReplayItem(key, str(sub.state), updated, error))
-    return items
-
-
 @cli.command()
 @click.option(
     "--key",
     "keys",
     metavar="KEY",
     multiple=True,
-    help="A submission key to resend now (repeatable).",
+    help="A submission key to requeue (repeatable).",
 )
 @click.option("--failed", is_flag=True, help="Requeue every failed submission.")
 @click.option(
@@ -478,11 +452,12 @@ def replay(
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Requeue failed submissions, or resend chosen ones now.
+    """Requeue failed submissions so that they are sent again now.
 
     A requeued submission is pending and due at once; the running engine (or the next one
-    started) sends it. Acknowledged submissions are not resent. Shows a progress bar for long
-    replays.
+    started) sends it. Submissions that are not failed are skipped with the reason: acked ones
+    are never resent, pending and in-flight ones are already on their way. Shows a progress
+    bar for long replays.
     """
     if not keys and not failed:
         raise click.UsageError("choose what to replay: --key KEY (repeatable) and/or --failed")
@@ -494,24 +469,24 @@ def replay(
             raise click.BadParameter(str(exc), param_hint="--since") from None
     settings = state.settings()
     with _open_journal(settings) as journal:
-        items = _replay_candidates(journal, keys, failed, since_ts)
-        todo = [item for item in items if item.state != "acked"]
-        skipped = [item for item in items if item.state == "acked"]
-        for item in skipped:
-            click.echo(f"skipped {item.key}: already acknowledged by the server", err=True)
+        try:
+            plan = replay_plan(journal, keys, failed=failed, since=since_ts)
+        except KeyError as exc:
+            raise CliError(f"{exc.args[0]} in journal {settings.journal_path}") from None
+        for key, why in plan.skipped:
+            click.echo(f"skipped {key}: {why}", err=True)
         if dry_run:
             if as_json:
-                _emit_json({"would_requeue": [item.__dict__ for item in todo]})
+                _emit_json({"would_requeue": [item.__dict__ for item in plan.todo]})
             else:
-                for item in todo:
-                    reason = f"  ({item.error})" if item.error else ""
-                    click.echo(redact(f"would requeue {item.key}  {item.state}{reason}"))
-                click.echo(f"{len(todo)} submission(s) would be requeued (dry run)", err=True)
+                for item in plan.todo:
+                    click.echo(redact(f"would requeue {item.key}  ({item.error or item.state})"))
+                click.echo(f"{len(plan.todo)} submission(s) would be requeued (dry run)", err=True)
             return
         done: list[str] = []
         reason = "replay requested with the syncengine CLI"
         with click.progressbar(
-            todo,
+            plan.todo,
             label="requeueing",
             file=sys.stderr,
             show_pos=True,
@@ -851,5 +826,7 @@ def demo(keep: Path | None) -> None:
     """
     from syncengine._demo import run_demo
 
+    # The demo narrates every warning itself; only real errors should add log lines.
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     ok = run_demo(workdir=keep, echo=lambda line: click.echo(redact(line)))
     sys.exit(EXIT_OK if ok else EXIT_FAILED)

@@ -1,0 +1,307 @@
+"""CLI commands over a real journal file: submit, inspect, replay, status, journal tools."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from journal import Journal
+from syncengine._ingest import submission_key
+from syncengine.cli import EXIT_FAILED, cli
+from tests.tools.examples import example_uut
+
+TOKEN = "c2VjcmV0LXRva2VuLW5ldmVyLXByaW50ZWQ="
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in list(__import__("os").environ):
+        if name.startswith("SYNCENGINE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    return {
+        "SYNCENGINE_JOURNAL": str(tmp_path / "journal.sqlite3"),
+        "SYNCENGINE_SERVER_URL": "http://127.0.0.1:9",
+        "SYNCENGINE_TOKEN": TOKEN,
+    }
+
+
+@pytest.fixture
+def journal_path(env: dict[str, str]) -> Path:
+    return Path(env["SYNCENGINE_JOURNAL"])
+
+
+def invoke(args: list[str], env: dict[str, str]) -> Result:
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+def report_file(folder: Path, name: str, serial: str) -> Path:
+    report = example_uut()
+    report["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, serial))
+    report["sn"] = serial
+    path = folder / name
+    path.write_text(json.dumps(report), encoding="utf-8")
+    return path
+
+
+def add(journal_path: Path, key: str, state: str = "pending") -> None:
+    """A submission in ``state``, made through the journal's own API."""
+    report = example_uut()
+    report["id"] = key
+    with Journal(journal_path) as journal:
+        journal.submit(key, report, source={"path": f"/station/{key}.json"})
+        if state == "pending":
+            return
+        journal.upload_started([key])
+        if state == "acked":
+            journal.acknowledged(key, answer={"id": key, "status_code": 200})
+        elif state == "failed":
+            journal.failed(
+                key,
+                reason="processCode 999 unknown",
+                error_class="ValidationError",
+                status_code=400,
+            )
+
+
+KEY_A = "0b6e9d42-8c1a-4f7e-b3d2-5a9c1e0f4d21"
+KEY_B = "6f1c2a9e-3b7d-4c55-9a0e-2d8f4b1c7e10"
+
+
+def test_submit_prints_one_key_per_line(env, tmp_path: Path) -> None:
+    files = [report_file(tmp_path, f"r{i}.json", f"SN-{i}") for i in range(2)]
+    result = invoke(["submit", *map(str, files)], env)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_submit_key_is_the_watcher_key(env, tmp_path: Path) -> None:
+    path = report_file(tmp_path, "r.json", "SN-1")
+    key = invoke(["submit", str(path)], env).stdout.strip()
+    assert key == submission_key(hashlib.sha256(path.read_bytes()).hexdigest(), 0)
+
+
+def test_submit_twice_is_one_submission(env, tmp_path: Path, journal_path: Path) -> None:
+    path = report_file(tmp_path, "r.json", "SN-1")
+    first = invoke(["submit", str(path)], env).stdout
+    second = invoke(["submit", str(path)], env).stdout
+    assert first == second
+    with Journal(journal_path) as journal:
+        assert journal.counts()["pending"] == 1
+
+
+def test_submit_leaves_the_file_in_place(env, tmp_path: Path) -> None:
+    path = report_file(tmp_path, "r.json", "SN-1")
+    invoke(["submit", str(path)], env)
+    assert path.exists()
+
+
+def test_submit_with_a_bad_file_exits_1_naming_it(env, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"type": "T", "id": ', encoding="utf-8")
+    good = report_file(tmp_path, "good.json", "SN-1")
+    result = invoke(["submit", str(bad), str(good)], env)
+    assert result.exit_code == EXIT_FAILED
+    assert "broken.json" in result.stderr
+    assert "invalid JSON" in result.stderr
+
+
+def test_submit_still_submits_the_good_files(env, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.json"
+    bad.write_text("{", encoding="utf-8")
+    good = report_file(tmp_path, "good.json", "SN-1")
+    result = invoke(["submit", str(bad), str(good)], env)
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_submit_of_a_missing_file_says_so(env, tmp_path: Path) -> None:
+    result = invoke(["submit", str(tmp_path / "nope.json")], env)
+    assert result.exit_code == EXIT_FAILED
+    assert "no such file" in result.stderr
+
+
+def test_submit_of_an_invalid_report_names_the_problem(env, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"type": "T", "id": KEY_A, "pn": "X"}), encoding="utf-8")
+    result = invoke(["submit", str(path)], env)
+    assert result.exit_code == EXIT_FAILED
+    assert "invalid" in result.stderr
+
+
+def test_inspect_json_has_state_and_events(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    result = invoke(["inspect", KEY_A, "--json"], env)
+    data = json.loads(result.stdout)
+    assert data["state"] == "failed"
+    assert [e["type"] for e in data["events"]] == ["Submitted", "UploadStarted", "Failed"]
+
+
+def test_inspect_lists_the_attempt_with_status_and_message(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    attempts = json.loads(invoke(["inspect", KEY_A, "--json"], env).stdout)["attempt_log"]
+    assert len(attempts) == 1
+    assert attempts[0]["status_code"] == 400
+    assert attempts[0]["message"] == "processCode 999 unknown"
+
+
+def test_inspect_for_people_shows_source_and_final_state(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    output = invoke(["inspect", KEY_A], env).stdout
+    assert f"/station/{KEY_A}.json" in output
+    assert "final state: acked" in output
+
+
+def test_inspect_unknown_key_exits_1(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A)
+    result = invoke(["inspect", KEY_B], env)
+    assert result.exit_code == EXIT_FAILED
+    assert KEY_B in result.stderr
+
+
+def test_status_json_with_engine_stopped_has_counts(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    add(journal_path, KEY_B, "failed")
+    result = invoke(["status", "--json"], env)
+    counts = json.loads(result.stdout)["counts"]
+    assert counts == {"pending": 0, "in_flight": 0, "acked": 1, "failed": 1}
+
+
+def test_status_of_a_stopped_engine_is_critical(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A)
+    result = invoke(["status"], env)
+    assert result.exit_code == 2
+    assert "stopped" in result.stdout
+
+
+def test_replay_failed_requeues_them(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    result = invoke(["replay", "--failed"], env)
+    assert result.stdout.split() == [KEY_A]
+    with Journal(journal_path) as journal:
+        assert journal.state(KEY_A) == "pending"
+
+
+def test_replay_dry_run_changes_nothing(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    result = invoke(["replay", "--failed", "--dry-run"], env)
+    assert KEY_A in result.stdout
+    with Journal(journal_path) as journal:
+        assert journal.state(KEY_A) == "failed"
+
+
+def test_replay_never_resends_an_acked_submission(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    result = invoke(["replay", "--key", KEY_A], env)
+    assert "already acknowledged" in result.stderr
+    with Journal(journal_path) as journal:
+        assert journal.state(KEY_A) == "acked"
+
+
+def test_replay_since_skips_older_failures(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    result = invoke(["replay", "--failed", "--since", "2999-01-01T00:00:00Z", "--json"], env)
+    assert json.loads(result.stdout) == {"requeued": []}
+
+
+def test_replay_unknown_key_exits_1(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A)
+    assert invoke(["replay", "--key", KEY_B], env).exit_code == EXIT_FAILED
+
+
+def test_dump_prints_one_json_object_per_event(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    lines = invoke(["journal", "dump"], env).stdout.splitlines()
+    assert [json.loads(line)["type"] for line in lines] == [
+        "Submitted",
+        "UploadStarted",
+        "Acknowledged",
+    ]
+
+
+def test_dump_no_payload_leaves_the_report_out(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A)
+    first = json.loads(invoke(["journal", "dump", "--no-payload"], env).stdout.splitlines()[0])
+    assert "payload" not in first["data"]
+
+
+def test_dump_since_starts_after_that_event(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    lines = invoke(["journal", "dump", "--since", "2"], env).stdout.splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [3]
+
+
+def test_verify_intact_journal_exits_0(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    result = invoke(["journal", "verify"], env)
+    assert result.exit_code == 0
+    assert "intact" in result.stdout
+
+
+def test_verify_tampered_journal_exits_nonzero(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    conn = sqlite3.connect(journal_path)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("UPDATE events SET data = replace(data, 'SN-000123', 'SN-999999') WHERE seq = 1")
+    conn.commit()
+    conn.close()
+    result = invoke(["journal", "verify", "--json"], env)
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+
+
+def test_verify_on_a_file_that_is_not_a_journal_exits_4(env, journal_path: Path) -> None:
+    journal_path.write_bytes(b"this is not an SQLite database at all" * 100)
+    result = invoke(["journal", "verify"], env)
+    assert result.exit_code == 4
+    assert result.stderr.count("\n") == 1
+
+
+def test_rebuild_prints_the_counts(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    result = invoke(["journal", "rebuild"], env)
+    assert result.exit_code == 0
+    assert "failed 1" in result.stdout
+
+
+def test_archive_moves_old_acked_submissions(env, journal_path: Path, tmp_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    add(journal_path, KEY_B, "pending")
+    dest = tmp_path / "old.jsonl.gz"
+    result = invoke(["journal", "archive", "--older-than", "0", "--dest", str(dest)], env)
+    assert "archived 1 submission" in result.stdout
+    assert dest.exists()
+
+
+def test_archive_with_nothing_old_enough_says_so(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    result = invoke(["journal", "archive", "--older-than", "30"], env)
+    assert "nothing to archive" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["journal", "dump"],
+        ["status", "--json"],
+        ["inspect", KEY_A, "--json"],
+        ["config", "show"],
+        ["config", "show", "--json"],
+    ],
+    ids=" ".join,
+)
+def test_token_never_appears_in_output(env, journal_path: Path, args: list[str]) -> None:
+    add(journal_path, KEY_A, "failed")
+    result = invoke(args, env)
+    assert TOKEN not in result.output
+
+
+def test_converters_list_shows_the_builtins(env) -> None:
+    data = json.loads(invoke(["converters", "list", "--json"], env).stdout)
+    assert {"wsjf", "wsxf"} <= {c["name"] for c in data["converters"]}
