@@ -285,7 +285,9 @@ class SyncEngine:
             self._state = "new"
             self._teardown()
             raise
+        # engine_started comes before any upload signal of a backlog: the threads start after.
         emit(engine_started, self)
+        self._start_threads()
         self._start_watcher()
 
     def _start(self) -> None:
@@ -330,19 +332,23 @@ class SyncEngine:
         )
         outbox = self._outbox
         self._connection.on_change = lambda _state: outbox.wake()
+        if cfg.health_http.enabled:
+            from ._health_http import HealthServer
+
+            self._health_server = HealthServer(cfg.health_http, self)  # binds: may fail here
         self._started_at = time.time()
         with self._state_lock:
             self._state = "running"
+
+    def _start_threads(self) -> None:
+        assert self._outbox is not None and self._connection is not None
         self._outbox.start()
         self._connection.start()
         self._status_thread = threading.Thread(
             target=self._status_loop, name="syncengine-status", daemon=True
         )
         self._status_thread.start()
-        if cfg.health_http.enabled:
-            from ._health_http import HealthServer
-
-            self._health_server = HealthServer(cfg.health_http, self)
+        if self._health_server is not None:
             self._health_server.start()
 
     def _start_watcher(self) -> None:
@@ -518,6 +524,11 @@ class SyncEngine:
     def counts(self) -> dict[str, int]:
         """Submissions per state: ``{"pending", "in_flight", "acked", "failed"}``."""
         return dict(self._access().call(lambda j: j.counts()))
+
+    def submission(self, key: str) -> Any:
+        """One submission as the journal projects it (state, attempts, last error, payload),
+        or None when the key is unknown or archived."""
+        return self._access().call(lambda j: j.submission(key))
 
     def history(self, key: str) -> list[Any]:
         """Every journal event of one submission, oldest first."""

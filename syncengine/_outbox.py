@@ -254,8 +254,10 @@ class Outbox:
             except JournalClosedError:
                 pass
             except Exception:
-                # The submission stays in_flight and is replayed at the next start; never lost.
+                # The submission stays in_flight and is sent again (the dispatcher sees an
+                # in_flight key no worker holds); a half-open permit must not stay taken.
                 log.exception("recording the outcome of %s failed", job.key)
+                self._breaker.release()
             finally:
                 with self._idle:
                     self._busy.discard(job.key)

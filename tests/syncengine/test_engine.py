@@ -397,3 +397,72 @@ def test_health_endpoint_refuses_non_loopback_hosts(tmp_path: Path, sim: Simulat
         engine.start()
     with SyncEngine(fast_config(tmp_path, sim)):  # the failed start released the lock
         pass
+
+
+def test_submission_facade_shows_state_and_attempts(config: EngineConfig) -> None:
+    with SyncEngine(config) as engine:
+        key = engine.submit(report(1))
+        assert engine.wait_idle(30)
+        sub = engine.submission(key)
+    assert (sub.state, sub.attempts) == ("acked", 1)
+
+
+def test_watched_folder_files_are_delivered(tmp_path: Path, sim: Simulator) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = fast_config(tmp_path, sim, watch=[{"path": inbox, "stable_s": 0.05}])
+    (inbox / "before.json").write_text(json.dumps(report(1)))
+    with SyncEngine(config) as engine:
+        (inbox / "after.json").write_text(json.dumps(report(2)))
+        wait_for(lambda: sim.stats()["distinct_reports"] == 2, what="both files delivered")
+        assert engine.wait_idle(30)
+        assert engine.metrics.counter("files_converted") == 2
+
+
+SIGNAL_CHILD = textwrap.dedent(
+    """
+    import sys
+    from syncengine import EngineConfig, SyncEngine, install_signal_handlers
+    config = EngineConfig(server_url=sys.argv[1], token="test-token", journal_path=sys.argv[2])
+    engine = SyncEngine(config)
+    engine.start()
+    install_signal_handlers(engine, grace=5)
+    print("running", flush=True)
+    assert engine.wait_stopped(60)
+    print("stopped", flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM delivery is POSIX")
+def test_sigterm_stops_the_engine_gracefully(config: EngineConfig) -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_CHILD, config.server_url, str(config.journal_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "running"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert (proc.returncode, out.strip()) == (0, "stopped")
+    got = read_status(config.effective_status_path, config.journal_path)
+    assert (got["running"], got["state"]) == (False, "stopped")
+
+
+def test_engine_started_comes_before_the_backlogs_uploads(
+    config: EngineConfig, recorder: Recorder
+) -> None:
+    with Journal(config.journal_path) as journal:
+        journal.submit_many([(report(i)["id"], report(i), None) for i in range(5)])
+    with SyncEngine(config) as engine:
+        assert engine.wait_idle(30)
+        wait_for(lambda: recorder.count("upload_succeeded") == 5, what="5 acks")
+    names = recorder.names()
+    assert names[0] == "engine_started"
+    assert names[-2:] == ["engine_stopping", "engine_stopped"]
+    assert names.count("upload_started") == 5
