@@ -62,6 +62,10 @@ class SimHandler(BaseHTTPRequestHandler):
         """Apply the per-read timeout before the streams are made, then register."""
         super().setup()
         self.connection.settimeout(self.server.owner.request_timeout_s)
+        # Headers and body are separate writes; without NODELAY, Nagle plus the client's
+        # delayed ACK adds ~40 ms to every keep-alive answer.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.owner.track(self.connection)
 
     def finish(self) -> None:
@@ -188,6 +192,10 @@ class SimHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol-level errors (bad request line, huge headers, unknown method) as JSON."""
         self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            # An unparsable request line leaves the stdlib in HTTP/0.9 mode, which sends no
+            # status line at all; every real client speaks 1.x.
+            self.request_version = "HTTP/1.0"
         text = message or explain or HTTPStatus(code).phrase
         self.send_payload(code, {"message": f"HTTP request: {text}"})
 

@@ -154,7 +154,7 @@ class Simulator:
     def _launch(self, server: SimServer) -> None:
         self._server = server
         self._serve_thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="watsim-serve"
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="watsim-serve"
         )
         self._serve_thread.daemon = True
         self._serve_thread.start()
