@@ -53,9 +53,9 @@ def _bad(checked: int, seq: int | None, key: str | None, reason: str) -> VerifyR
 
 
 def _walk(conn: sqlite3.Connection) -> VerifyResult:
-    problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    problems = [r[0] for r in conn.execute("PRAGMA integrity_check(5)").fetchall()]
     if problems != ["ok"]:
-        return _bad(0, None, None, "SQLite quick_check: " + "; ".join(problems))
+        return _bad(0, None, None, "SQLite integrity_check: " + "; ".join(problems))
     removed = _Removed(
         r[0]
         for r in conn.execute(
