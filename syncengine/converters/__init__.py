@@ -2,7 +2,8 @@
 
 Plugin API v1 (:class:`Converter`, :class:`ConverterBase`, :class:`ConversionContext`),
 discovery (:func:`discover`, :func:`list_converters`), the worker pool (:class:`WorkerPool`) and
-the built-in converters (WSJF JSON, WSXF XML, configurable CSV). See docs/converters.md.
+the built-in converters (WSJF JSON, WSXF XML, WATS Standard Text Format, configurable CSV).
+See docs/converters.md.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ._discovery import (
     discover,
 )
 from ._pool import Conversion, WorkerPool, list_converters
+from ._wats_text import WatsTextConverter, parse_wats_text, write_wats_text
 from ._wsjf import WsjfConverter
 from ._wsxf import WsxfConverter, parse_wsxf, write_wsxf
 
@@ -45,12 +47,15 @@ __all__ = [
     "Discovery",
     "DiscoveryReport",
     "RefusedConverter",
+    "WatsTextConverter",
     "WorkerPool",
     "WorkerUnavailableError",
     "WsjfConverter",
     "WsxfConverter",
     "discover",
     "list_converters",
+    "parse_wats_text",
     "parse_wsxf",
+    "write_wats_text",
     "write_wsxf",
 ]

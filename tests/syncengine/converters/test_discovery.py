@@ -15,7 +15,7 @@ def _refusal(found, name):
 
 def test_builtins_are_found_in_order():
     found = discover(entry_points=False)
-    assert [i.name for i in found.infos] == ["wsjf", "wsxf", "csv"]
+    assert [i.name for i in found.infos] == ["wsjf", "wsxf", "wats_text", "csv"]
 
 
 def test_plugin_api_version_is_one():
@@ -83,6 +83,6 @@ def test_dotted_module_path_is_imported():
 def test_list_converters_runs_discovery_in_a_subprocess_and_is_json_serialisable(misbehaving):
     report = list_converters([misbehaving, str(PLUGINS / "broken_import.py")])
     names = [c.name for c in report.converters]
-    assert names[:3] == ["wsjf", "wsxf", "csv"] and "segfaults" in names
+    assert names[:4] == ["wsjf", "wsxf", "wats_text", "csv"] and "segfaults" in names
     reasons = json.dumps(report.to_json())
     assert "api_version = 2" in reasons and "import failed" in reasons
