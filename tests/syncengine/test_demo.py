@@ -1,0 +1,63 @@
+"""`syncengine demo` as the README runs it: a real subprocess, no configuration, no network."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.CompletedProcess]:
+    home = tmp_path_factory.mktemp("demo-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCENGINE_")}
+    # A config file that would break any other command must not matter to the demo.
+    broken = home / "broken.toml"
+    broken.write_text("this is = = not toml\n", encoding="utf-8")
+    env.update(SYNCENGINE_CONFIG=str(broken), XDG_DATA_HOME=str(home / "data"))
+    yield subprocess.run(
+        [sys.executable, "-m", "syncengine", "demo", "--keep", str(home / "work")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_demo_exits_0(demo: subprocess.CompletedProcess) -> None:
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+
+
+def test_demo_reports_every_check_ok(demo: subprocess.CompletedProcess) -> None:
+    assert "FAIL" not in demo.stdout
+    assert "demo OK" in demo.stdout
+
+
+def test_demo_shows_the_status_table(demo: subprocess.CompletedProcess) -> None:
+    assert "--- syncengine status" in demo.stdout
+    assert "acked" in demo.stdout
+
+
+def test_demo_inspects_a_report_that_needed_retries(demo: subprocess.CompletedProcess) -> None:
+    inspected = demo.stdout.split("--- syncengine inspect", 1)[1]
+    assert "RetryScheduled" in inspected
+    assert "final state: acked" in inspected
+
+
+def test_demo_narrates_the_outage(demo: subprocess.CompletedProcess) -> None:
+    assert "connection online -> offline" in demo.stdout
+
+
+def test_demo_leaves_the_malformed_file_explained(demo: subprocess.CompletedProcess) -> None:
+    work = Path(demo.args[-1])
+    sidecars = list((work / "station" / "error").glob("*.error.txt"))
+    assert len(sidecars) == 1
+    assert "invalid JSON" in sidecars[0].read_text(encoding="utf-8")
+
+
+def test_demo_prints_nothing_on_stderr(demo: subprocess.CompletedProcess) -> None:
+    assert demo.stderr == ""
