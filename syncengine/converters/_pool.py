@@ -63,6 +63,9 @@ class _Worker:
 
     def __init__(self, hello: dict[str, Any], start_timeout_s: float, python: str) -> None:
         env = dict(os.environ)
+        # The worker must import this very syncengine, installed or not, from any cwd.
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         env["PYTHONFAULTHANDLER"] = "1"
         env.setdefault("PYTHONIOENCODING", "utf-8")
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
