@@ -208,12 +208,13 @@ class SimServer(ThreadingHTTPServer):
     """A threading HTTP server whose connection threads the owner tracks and joins."""
 
     daemon_threads = True
-    # On Windows SO_REUSEADDR would let another process steal the port; elsewhere it lets a
-    # server that went "down" listen again at once despite connections in TIME_WAIT.
-    allow_reuse_address = os.name != "nt"
 
-    def __init__(self, address: tuple[str, int], owner: Owner) -> None:
+    def __init__(self, address: tuple[str, int], owner: Owner, *, rebind: bool = False) -> None:
         self.owner = owner
+        # SO_REUSEADDR lets a server that went "down" listen again at once despite its old
+        # connections in TIME_WAIT. On Windows it would also let two servers share a port, so
+        # there it is used only to take back our own port after a down period.
+        self.allow_reuse_address = rebind or os.name != "nt"
         super().__init__(address, SimHandler)
 
     def server_bind(self) -> None:

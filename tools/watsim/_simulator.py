@@ -208,7 +208,7 @@ class Simulator:
         deadline = time.monotonic() + _REBIND_TIMEOUT_S
         while True:
             try:
-                self._launch(SimServer((_HOST, self._port), self))
+                self._launch(SimServer((_HOST, self._port), self, rebind=True))
                 return
             except OSError as exc:
                 if time.monotonic() > deadline:
