@@ -8,6 +8,7 @@ server export carries (:data:`OUTPUT_ONLY_FIELDS`).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -387,9 +388,14 @@ def _format_start(start: datetime | str | None) -> str:
     return start
 
 
+_FRACTION = re.compile(r"(\.\d+)")
+
+
 def _parse_start(start: str) -> datetime:
+    # Python 3.10's fromisoformat takes only 3 or 6 fraction digits; .NET writes up to 7.
+    text = _FRACTION.sub(lambda m: (m.group(1) + "000000")[:7], start.replace("Z", "+00:00"), 1)
     try:
-        parsed = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ReportFieldError("start", f"is not an ISO-8601 date-time: {start!r}") from None
     if parsed.tzinfo is None:

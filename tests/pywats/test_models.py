@@ -368,3 +368,20 @@ def test_walk_visits_every_step_depth_first() -> None:
     report = pywats.parse_report(samples.example_uut())
     assert isinstance(report, pywats.UUTReport)
     assert [s.id for s in report.root.walk()] == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+@pytest.mark.parametrize(
+    "start",
+    ["2026-03-01T09:15:02.1250000+01:00", "2026-03-01T09:15:02Z", "2026-03-01T09:15:02.1-05:00"],
+)
+def test_check_accepts_net_style_and_zulu_start(start: str) -> None:
+    doc = samples.example_uut()
+    doc["start"] = start
+    pywats.parse_report(doc).check()
+
+
+def test_check_rejects_start_without_offset() -> None:
+    doc = samples.example_uut()
+    doc["start"] = "2026-03-01T09:15:02"
+    with pytest.raises(ReportFieldError, match="offset"):
+        pywats.parse_report(doc).check()
