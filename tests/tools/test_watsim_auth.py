@@ -143,6 +143,7 @@ def test_same_key_while_first_is_processing_is_409(http: httpx.Client, sim: Simu
         thread.join(30)
     assert second.status_code == 409
     assert "still being processed" in second.json()["message"]
+    assert second.headers["Retry-After"] == "1"
     assert first == [200]
     stats = sim.stats()
     assert stats["receive_counts"] == {report["id"]: 1}

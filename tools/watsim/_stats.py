@@ -137,8 +137,11 @@ class IdempotencyRegistry:
                 )
             if entry.active:
                 self._stats.conflict(409)
+                # Retry-After: the draft lets a client retry this 409 once the first finishes.
                 raise ApiError(
-                    409, f"a request with Idempotency-Key {key!r} is still being processed"
+                    409,
+                    f"a request with Idempotency-Key {key!r} is still being processed",
+                    headers={"Retry-After": "1"},
                 )
             entry.active = 1
 
