@@ -29,19 +29,39 @@ import json
 import logging
 import logging.handlers
 import os
-import signal
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 
+from syncengine._cli_runtime import (
+    EXIT_AUTH,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_JOURNAL,
+    EXIT_OK,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    STATUS_EXIT,
+    CliError,
+    classify,
+    engine_config_and_credentials,
+    open_journal,
+    read_health,
+    setup_logging,
+    stop_on_signals,
+    store_for,
+    stored_token_note,
+)
 from syncengine._cli_support import (
     inspect_lines,
     inspect_view,
@@ -53,93 +73,26 @@ from syncengine._cli_support import (
     submit_file,
     table,
 )
-from syncengine._credentials import (
-    CredentialsError,
-    CredentialsNotFoundError,
-    CredentialsStoreError,
-    LoginRejectedError,
-    LoginUnreachableError,
-    StoredCredentials,
-    fingerprint,
-    open_store,
-)
-from syncengine._settings import Settings, SettingsError, load_settings
+from syncengine._credentials import fingerprint
+from syncengine._settings import Settings, load_settings
 
-if TYPE_CHECKING:
-    from journal import Journal
-    from syncengine._config import EngineConfig
-    from syncengine._credentials import CredentialStore
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_CONFIG = 3
-EXIT_JOURNAL = 4
-EXIT_SERVER = 5
-EXIT_AUTH = 6
-EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130
-
-STATUS_EXIT = {
-    "ok": EXIT_OK,
-    "degraded": 1,
-    "offline": 1,
-    "stuck": 2,
-    "auth_failed": 2,
-    "stopped": 2,
-}
-"""``syncengine status`` exit code per health (Nagios: 0 OK, 1 WARNING, 2 CRITICAL)."""
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_JOURNAL",
+    "EXIT_OK",
+    "EXIT_SERVER",
+    "EXIT_USAGE",
+    "STATUS_EXIT",
+    "CliError",
+    "cli",
+    "main",
+]
 
 log = logging.getLogger("syncengine.cli")
-
-
-class CliError(Exception):
-    """An expected failure: one line on stderr and ``code`` as the exit status."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _classify(exc: BaseException) -> tuple[int, str] | None:
-    """Exit code and one-line message for an expected exception, or None for a bug."""
-    if isinstance(exc, CliError):
-        return exc.code, str(exc)
-    if isinstance(exc, SettingsError):
-        return EXIT_CONFIG, f"configuration: {exc}"
-    if isinstance(exc, (LoginRejectedError, CredentialsNotFoundError)):
-        return EXIT_AUTH, str(exc)
-    if isinstance(exc, LoginUnreachableError):
-        return EXIT_SERVER, str(exc)
-    if isinstance(exc, (CredentialsStoreError, CredentialsError)):
-        return EXIT_CONFIG, f"credentials: {exc}"
-    with contextlib.suppress(ImportError):
-        from journal import JournalError
-
-        if isinstance(exc, JournalError):
-            return EXIT_JOURNAL, str(exc)
-    with contextlib.suppress(ImportError):
-        from syncengine._errors import EngineLockedError, SyncEngineError
-
-        if isinstance(exc, EngineLockedError):
-            return EXIT_JOURNAL, str(exc)
-        if isinstance(exc, SyncEngineError):
-            return EXIT_FAILED, str(exc)
-    with contextlib.suppress(ImportError):
-        from pywats import AuthenticationError, AuthorizationError, PyWATSError
-
-        if isinstance(exc, (AuthenticationError, AuthorizationError)):
-            return EXIT_AUTH, f"server rejected the credentials: {exc}"
-        if isinstance(exc, PyWATSError):
-            return EXIT_SERVER, f"server: {exc}"
-    with contextlib.suppress(ImportError):
-        from syncengine.converters import ConverterError
-
-        if isinstance(exc, ConverterError):
-            return EXIT_FAILED, str(exc)
-    if isinstance(exc, OSError) and exc.filename is not None:
-        return EXIT_FAILED, f"{exc.filename}: {exc.strerror or exc}"
-    return None
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -181,7 +134,7 @@ class _Group(click.Group):
                 os.dup2(devnull, sys.stdout.fileno())
             sys.exit(EXIT_OK)
         except Exception as exc:
-            classified = _classify(exc)
+            classified = classify(exc)
             if classified is not None:
                 _fail(classified[1], classified[0])
             state = ctx.find_object(_State)
@@ -204,78 +157,6 @@ def _emit_json(data: Any) -> None:
 def _echo_lines(lines: Sequence[str]) -> None:
     for line in lines:
         click.echo(redact(line))
-
-
-def _store_for(settings: Settings) -> CredentialStore:
-    return open_store(settings.credentials.store, settings.credentials.path)
-
-
-def _engine_config(settings: Settings) -> tuple[EngineConfig, StoredCredentials]:
-    """The full engine config and the credential provider the engine's 401 path asks."""
-    server_url = settings.server_url
-    if server_url is None:
-        settings.engine_config()  # raises the SettingsError that names what is missing
-        raise AssertionError("unreachable")
-    store = _store_for(settings)
-    if settings.token is not None:
-        provider = StoredCredentials(store, server_url, initial=settings.token)
-        token = settings.token
-    else:
-        provider = StoredCredentials(store, server_url)
-        try:
-            token = provider.token()
-        except CredentialsNotFoundError:
-            settings.engine_config()  # the SettingsError names every way to give a token
-            raise
-    register_secret(token)
-    return settings.engine_config(token=token), provider
-
-
-@contextlib.contextmanager
-def _open_journal(settings: Settings, *, create: bool = False) -> Iterator[Journal]:
-    from journal import Journal
-
-    path = settings.journal_path
-    if not create and not path.exists():
-        where = settings.origins.get("journal_path", "configuration")
-        raise CliError(
-            f"no journal at {path} (journal_path from {where}); check SYNCENGINE_JOURNAL "
-            "or journal_path in the config file",
-            EXIT_JOURNAL,
-        )
-    journal = Journal(path, synchronous=settings.partial_config().journal_synchronous)
-    try:
-        yield journal
-    finally:
-        journal.close()
-
-
-def _setup_logging(settings: Settings, *, level: str | None, log_file: Path | None) -> None:
-    """stderr always, plus a rotating file when configured; every line is redacted."""
-
-    class _RedactingFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            return redact(super().format(record))
-
-    formatter = _RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(formatter)
-    root.addHandler(stderr)
-    target = log_file or settings.logging.file
-    if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        rotating = logging.handlers.RotatingFileHandler(
-            target,
-            maxBytes=settings.logging.max_bytes,
-            backupCount=settings.logging.backups,
-            encoding="utf-8",
-        )
-        rotating.setFormatter(formatter)
-        root.addHandler(rotating)
-    root.setLevel((level or settings.logging.level).upper())
 
 
 # --------------------------------------------------------------------------- the group
@@ -309,32 +190,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 # --------------------------------------------------------------------------- run
 
 
-@contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM/SIGINT (and SIGBREAK on Windows) set ``stop``; old handlers come back after."""
-    # SIGHUP too: a closed terminal should shut down gracefully, not kill mid-upload.
-    names = ["SIGTERM", "SIGINT", "SIGBREAK", "SIGHUP"]
-    previous: dict[int, Any] = {}
-
-    def handler(signum: int, _frame: object) -> None:
-        log.info("received %s: shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    for name in names:
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        try:
-            previous[signum] = signal.signal(signum, handler)
-        except (OSError, ValueError):  # not the main thread, or not allowed here
-            continue
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
 @cli.command()
 @click.option(
     "--log-file",
@@ -355,13 +210,13 @@ def run(state: _State, log_file: Path | None, log_level: str | None) -> None:
     status and exits 0.
     """
     settings = state.settings()
-    config, provider = _engine_config(settings)
-    _setup_logging(settings, level="DEBUG" if state.debug else log_level, log_file=log_file)
+    config, provider = engine_config_and_credentials(settings)
+    setup_logging(settings, level="DEBUG" if state.debug else log_level, log_file=log_file)
     from syncengine._engine import SyncEngine
 
     stop = threading.Event()
     engine = SyncEngine(config, credentials=provider)
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         engine.start()
         log.info(
             "syncengine running: server %s, journal %s, %d watch folder(s)",
@@ -410,7 +265,7 @@ def submit(state: _State, files: tuple[Path, ...], converter: str) -> None:
         timeout_s=config.converter_timeout_s,
         memory_mb=config.converter_memory_mb,
     )
-    with _open_journal(settings, create=True) as journal, pool:
+    with open_journal(settings, create=True) as journal, pool:
         for path in files:
             outcome = submit_file(
                 journal, pool, path, converter=converter, station_name=config.station_name
@@ -468,7 +323,7 @@ def replay(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--since") from None
     settings = state.settings()
-    with _open_journal(settings) as journal:
+    with open_journal(settings) as journal:
         try:
             plan = replay_plan(journal, keys, failed=failed, since=since_ts)
         except KeyError as exc:
@@ -517,7 +372,7 @@ def inspect(state: _State, key: str, as_json: bool) -> None:
     message and latency, and the final state.
     """
     settings = state.settings()
-    with _open_journal(settings) as journal:
+    with open_journal(settings) as journal:
         sub = journal.submission(key)
         if sub is None:
             raise CliError(f"no submission with key {key!r} in journal {settings.journal_path}")
@@ -529,23 +384,6 @@ def inspect(state: _State, key: str, as_json: bool) -> None:
 
 
 # --------------------------------------------------------------------------- status
-
-
-def read_health(settings: Settings) -> dict[str, Any]:
-    """The health snapshot of the configured journal, engine running or not."""
-    from syncengine._status import read_status
-
-    config = settings.partial_config()
-    try:
-        snap = read_status(config.effective_status_path, config.journal_path)
-    except FileNotFoundError as exc:
-        raise CliError(str(exc), EXIT_JOURNAL) from None
-    except ValueError as exc:
-        raise CliError(str(exc), EXIT_JOURNAL) from None
-    counts = snap.setdefault("counts", {})
-    for name in ("pending", "in_flight", "acked", "failed"):
-        counts.setdefault(name, 0)
-    return snap
 
 
 @cli.command()
@@ -582,7 +420,7 @@ def journal_group() -> None:
 def journal_dump(state: _State, since: int, no_payload: bool) -> None:
     """Print the events as JSON lines, oldest first, streamed."""
     settings = state.settings()
-    with _open_journal(settings) as journal:
+    with open_journal(settings) as journal:
         out = click.get_text_stream("stdout")
         for record in journal.dump(since=since, payloads=not no_payload):
             out.write(redact(json.dumps(record, sort_keys=True, separators=(",", ":"))) + "\n")
@@ -595,7 +433,7 @@ def journal_dump(state: _State, since: int, no_payload: bool) -> None:
 def journal_verify(state: _State, as_json: bool) -> None:
     """Check the hash chain and the projection; exit 0 only when the journal is intact."""
     settings = state.settings()
-    with _open_journal(settings) as journal:
+    with open_journal(settings) as journal:
         result = journal.verify()
     fields = ("ok", "first_bad_seq", "first_bad_key", "reason", "events")
     data = {name: getattr(result, name) for name in fields if hasattr(result, name)}
@@ -617,7 +455,7 @@ def journal_verify(state: _State, as_json: bool) -> None:
 def journal_rebuild(state: _State) -> None:
     """Recompute the queue view (projection) from the events alone."""
     settings = state.settings()
-    with _open_journal(settings) as journal:
+    with open_journal(settings) as journal:
         journal.rebuild()
         counts = dict(journal.counts())
     click.echo(
@@ -653,7 +491,7 @@ def journal_archive(state: _State, days: float, dest: Path | None) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         path = settings.journal_path
         dest = path.with_name(f"{path.name}.archive-{stamp}.jsonl.gz")
-    with _open_journal(settings) as journal:
+    with open_journal(settings) as journal:
         result = journal.archive(timedelta(days=days).total_seconds(), dest)
     count = getattr(result, "submissions", None)
     if count is None:
@@ -753,7 +591,7 @@ def login(
     elif api_key is None:
         api_key = click.prompt("API key", hide_input=True, err=True)
     register_secret(api_key)
-    store = _store_for(settings)
+    store = store_for(settings)
     entry = do_login(server_url, user or "", api_key or "", store)
     register_secret(entry.token)
     click.echo(f"logged in to {server_url} as {entry.user}; token stored in {store.description}")
@@ -778,7 +616,7 @@ def config_show(state: _State, as_json: bool) -> None:
     if settings.token is not None:
         data["token"] = f"*** (sha256 {fingerprint(settings.token)}, from {token_source})"
     elif settings.server_url is not None:
-        data["token"] = _stored_token_note(settings)
+        data["token"] = stored_token_note(settings)
     data["config_file"] = str(settings.source) if settings.source else None
     data["origins"] = dict(settings.origins)
     if as_json:
@@ -791,21 +629,6 @@ def config_show(state: _State, as_json: bool) -> None:
         origin = settings.origins.get(key)
         note = f"    # from {origin}" if origin else ""
         click.echo(redact(f"{key} = {json.dumps(data[key], default=str)}{note}"))
-
-
-def _stored_token_note(settings: Settings) -> str:
-    try:
-        store = _store_for(settings)
-        entry = store.get(settings.server_url or "")
-    except CredentialsError as exc:
-        return f"unavailable ({exc})"
-    if entry is None:
-        return "none: run 'syncengine login'"
-    register_secret(entry.token)
-    return (
-        f"*** (sha256 {fingerprint(entry.token)}, stored for user {entry.user} in "
-        f"{store.description})"
-    )
 
 
 # --------------------------------------------------------------------------- demo

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pywats import make_token
-from syncengine import cli as cli_module
+from syncengine._cli_runtime import engine_config_and_credentials
 from syncengine._cli_support import parse_since
 from syncengine.cli import (
     EXIT_AUTH,
@@ -198,7 +198,7 @@ def test_stored_login_gives_run_its_token(env, sim, runner: CliRunner) -> None:
     with pytest.MonkeyPatch.context() as mp:
         for name, value in full.items():
             mp.setenv(name, value)
-        config, provider = cli_module._engine_config(load_settings(None))
+        config, provider = engine_config_and_credentials(load_settings(None))
     assert config.token.get_secret_value() == TOKEN
     assert provider.token() == TOKEN
 

@@ -1,0 +1,236 @@
+"""The CLI's machinery that needs no click: exit codes, error classification, settings to
+engine config and credentials, journal opening, logging and signal handling.
+
+``syncengine/cli.py`` (the only click user) parses and prints; this module decides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from syncengine._cli_support import redact, register_secret
+from syncengine._credentials import (
+    CredentialsError,
+    CredentialsNotFoundError,
+    CredentialsStoreError,
+    LoginRejectedError,
+    LoginUnreachableError,
+    StoredCredentials,
+    fingerprint,
+    open_store,
+)
+from syncengine._settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from journal import Journal
+    from syncengine._config import EngineConfig
+    from syncengine._credentials import CredentialStore
+
+log = logging.getLogger("syncengine.cli")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_JOURNAL = 4
+EXIT_SERVER = 5
+EXIT_AUTH = 6
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+STATUS_EXIT = {
+    "ok": EXIT_OK,
+    "degraded": 1,
+    "offline": 1,
+    "stuck": 2,
+    "auth_failed": 2,
+    "stopped": 2,
+}
+"""``syncengine status`` exit code per health (Nagios: 0 OK, 1 WARNING, 2 CRITICAL)."""
+
+
+class CliError(Exception):
+    """An expected failure: one line on stderr and ``code`` as the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def classify(exc: BaseException) -> tuple[int, str] | None:
+    """Exit code and one-line message for an expected exception, or None for a bug."""
+    if isinstance(exc, CliError):
+        return exc.code, str(exc)
+    if isinstance(exc, SettingsError):
+        return EXIT_CONFIG, f"configuration: {exc}"
+    if isinstance(exc, (LoginRejectedError, CredentialsNotFoundError)):
+        return EXIT_AUTH, str(exc)
+    if isinstance(exc, LoginUnreachableError):
+        return EXIT_SERVER, str(exc)
+    if isinstance(exc, (CredentialsStoreError, CredentialsError)):
+        return EXIT_CONFIG, f"credentials: {exc}"
+    with contextlib.suppress(ImportError):
+        from journal import JournalError
+
+        if isinstance(exc, JournalError):
+            return EXIT_JOURNAL, str(exc)
+    with contextlib.suppress(ImportError):
+        from syncengine._errors import EngineLockedError, SyncEngineError
+
+        if isinstance(exc, EngineLockedError):
+            return EXIT_JOURNAL, str(exc)
+        if isinstance(exc, SyncEngineError):
+            return EXIT_FAILED, str(exc)
+    with contextlib.suppress(ImportError):
+        from pywats import AuthenticationError, AuthorizationError, PyWATSError
+
+        if isinstance(exc, (AuthenticationError, AuthorizationError)):
+            return EXIT_AUTH, f"server rejected the credentials: {exc}"
+        if isinstance(exc, PyWATSError):
+            return EXIT_SERVER, f"server: {exc}"
+    with contextlib.suppress(ImportError):
+        from syncengine.converters import ConverterError
+
+        if isinstance(exc, ConverterError):
+            return EXIT_FAILED, str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return EXIT_FAILED, f"{exc.filename}: {exc.strerror or exc}"
+    return None
+
+
+def store_for(settings: Settings) -> CredentialStore:
+    return open_store(settings.credentials.store, settings.credentials.path)
+
+
+def engine_config_and_credentials(settings: Settings) -> tuple[EngineConfig, StoredCredentials]:
+    """The full engine config and the credential provider the engine's 401 path asks."""
+    server_url = settings.server_url
+    if server_url is None:
+        settings.engine_config()  # raises the SettingsError that names what is missing
+        raise AssertionError("unreachable")
+    store = store_for(settings)
+    if settings.token is not None:
+        provider = StoredCredentials(store, server_url, initial=settings.token)
+        token = settings.token
+    else:
+        provider = StoredCredentials(store, server_url)
+        try:
+            token = provider.token()
+        except CredentialsNotFoundError:
+            settings.engine_config()  # the SettingsError names every way to give a token
+            raise
+    register_secret(token)
+    return settings.engine_config(token=token), provider
+
+
+@contextlib.contextmanager
+def open_journal(settings: Settings, *, create: bool = False) -> Iterator[Journal]:
+    from journal import Journal
+
+    path = settings.journal_path
+    if not create and not path.exists():
+        where = settings.origins.get("journal_path", "configuration")
+        raise CliError(
+            f"no journal at {path} (journal_path from {where}); check SYNCENGINE_JOURNAL "
+            "or journal_path in the config file",
+            EXIT_JOURNAL,
+        )
+    journal = Journal(path, synchronous=settings.partial_config().journal_synchronous)
+    try:
+        yield journal
+    finally:
+        journal.close()
+
+
+def setup_logging(settings: Settings, *, level: str | None, log_file: Path | None) -> None:
+    """stderr always, plus a rotating file when configured; every line is redacted."""
+
+    class _RedactingFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact(super().format(record))
+
+    formatter = _RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(formatter)
+    root.addHandler(stderr)
+    target = log_file or settings.logging.file
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            target,
+            maxBytes=settings.logging.max_bytes,
+            backupCount=settings.logging.backups,
+            encoding="utf-8",
+        )
+        rotating.setFormatter(formatter)
+        root.addHandler(rotating)
+    root.setLevel((level or settings.logging.level).upper())
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT (and SIGBREAK on Windows) set ``stop``; old handlers come back after."""
+    # SIGHUP too: a closed terminal should shut down gracefully, not kill mid-upload.
+    names = ["SIGTERM", "SIGINT", "SIGBREAK", "SIGHUP"]
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: object) -> None:
+        log.info("received %s: shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    for name in names:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except (OSError, ValueError):  # not the main thread, or not allowed here
+            continue
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def read_health(settings: Settings) -> dict[str, Any]:
+    """The health snapshot of the configured journal, engine running or not."""
+    from syncengine._status import read_status
+
+    config = settings.partial_config()
+    try:
+        snap = read_status(config.effective_status_path, config.journal_path)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc), EXIT_JOURNAL) from None
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_JOURNAL) from None
+    counts = snap.setdefault("counts", {})
+    for name in ("pending", "in_flight", "acked", "failed"):
+        counts.setdefault(name, 0)
+    return snap
+
+
+def stored_token_note(settings: Settings) -> str:
+    try:
+        store = store_for(settings)
+        entry = store.get(settings.server_url or "")
+    except CredentialsError as exc:
+        return f"unavailable ({exc})"
+    if entry is None:
+        return "none: run 'syncengine login'"
+    register_secret(entry.token)
+    return (
+        f"*** (sha256 {fingerprint(entry.token)}, stored for user {entry.user} in "
+        f"{store.description})"
+    )
