@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workload", choices=("journal", "sqlite"), default="journal")
     ap.add_argument("--synchronous", default="FULL", help="FULL, NORMAL (journal) or OFF (sqlite)")
     ap.add_argument("--dir-model", choices=("ext4", "strict"), default="ext4")
+    ap.add_argument(
+        "--reroll-refused",
+        type=int,
+        default=0,
+        help="on a refused image, draw up to this many other outcomes of the same cut",
+    )
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     wl = workload(args.workload, args.synchronous)
@@ -35,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         data.mkdir()
 
         def progress(c: CutResult) -> None:
-            if args.verbose or c.problems:
+            if args.verbose or c.problems or c.refused_images:
                 print(f"cut {c.index}: printed {c.printed}, {c.stats}, problems {c.problems}")
 
         out = run_cuts(
@@ -54,14 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"workload={args.workload} synchronous={args.synchronous} dir_model={args.dir_model} "
         f"seed={args.seed}\n"
-        f"cuts={len(out.cuts)} failed_cuts={len(out.failures)} "
+        f"cuts={len(out.cuts)} failed_cuts={len(out.failures)} refused={len(out.refusals)} "
         f"submitted={len(out.submitted)} acked={len(out.acked)} seconds={out.seconds:.1f}\n"
         f"unsynced_ops={sum(s.unsynced_ops for s in st)} "
         f"kept_unsynced={sum(s.kept_unsynced for s in st)} torn={sum(s.torn for s in st)} "
         f"unsynced_metadata={sum(s.meta_unsynced for s in st)} "
         f"kept_metadata={sum(s.meta_kept for s in st)}"
     )
-    return 1 if out.failures else 0
+    return 1 if out.failures or out.refusals else 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,20 @@ class CutResult:
     printed: int
     stats: CutStats
     problems: list[str]
+    refused_images: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        """True when the only problem is that the image was refused as corrupt on open.
+
+        A refusal loses nothing silently (the station stops and says why), but after a power
+        cut with nothing promised lost it is a false alarm that needs a person to recover.
+        """
+        return bool(self.problems) and all(p.startswith(REFUSED) for p in self.problems)
+
+
+REFUSED = "refused on open: "
+"""Prefix of a checker problem that means "open raised CorruptJournalError"."""
 
 
 @dataclass
@@ -47,8 +61,13 @@ class Outcome:
 
     @property
     def failures(self) -> list[CutResult]:
-        """Cuts after which the checker found a problem."""
-        return [c for c in self.cuts if c.problems]
+        """Cuts after which something promised was lost or silently damaged."""
+        return [c for c in self.cuts if c.problems and not c.refused]
+
+    @property
+    def refusals(self) -> list[str]:
+        """Every image refused as corrupt on open (including re-drawn ones)."""
+        return [p for c in self.cuts for p in c.refused_images + (c.problems if c.refused else [])]
 
 
 Checker = Callable[[Path, Sequence[str], Sequence[str]], list[str]]
@@ -98,9 +117,14 @@ def run_cuts(
     max_ops: int = 40,
     dir_model: DirModel = "ext4",
     child_limit_s: float = 30.0,
+    reroll_refused: int = 0,
     progress: Callable[[CutResult], None] | None = None,
 ) -> Outcome:
-    """Run ``cuts`` power cuts of the workload against ``data_dir`` (which must be resolved)."""
+    """Run ``cuts`` power cuts of the workload against ``data_dir`` (which must be resolved).
+
+    A cut whose image the checker refuses as corrupt ends the run, unless ``reroll_refused``
+    allows drawing that many other outcomes of the same cut (each refusal is counted).
+    """
     rng = random.Random(seed)
     out = Outcome()
     started = time.monotonic()
@@ -123,6 +147,7 @@ def run_cuts(
             # The workload could not even start on the previous image: that image is the finding.
             out.cuts.append(CutResult(i, 0, CutStats(), [f"restart failed: {exc}"]))
             break
+
         for line in lines:
             tag, _, key = line.partition(" ")
             if tag == "S":
@@ -134,15 +159,24 @@ def run_cuts(
             for p in data_dir.rglob("*-shm")
             if p.is_file()
         }
-        image, stats = reconstruct(
-            data_dir, snap, read_log(log), rng, dir_model=dir_model, mapped=mapped
-        )
+        records = read_log(log)
+        refused: list[str] = []
+        for _roll in range(1 + reroll_refused):
+            image, stats = reconstruct(
+                data_dir, snap, records, rng, dir_model=dir_model, mapped=mapped
+            )
+            write_image(data_dir, image)
+            problems = check(data_dir, out.submitted, out.acked)
+            result = CutResult(i, len(lines), stats, problems, refused_images=refused)
+            if not result.refused:
+                break
+            # Draw another outcome of the same cut so the run can go on; count the refusal.
+            refused = [*refused, problems[0]]
         log.unlink(missing_ok=True)
-        write_image(data_dir, image)
-        problems = check(data_dir, out.submitted, out.acked)
-        result = CutResult(i, len(lines), stats, problems)
         out.cuts.append(result)
         if progress is not None:
             progress(result)
+        if result.refused:
+            break  # the next restart would be refused too
     out.seconds = time.monotonic() - started
     return out

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._harness import ArgvFactory, Checker
+from ._harness import REFUSED, ArgvFactory, Checker
 
 JOURNAL_FILE = "journal.db"
 
@@ -34,7 +34,7 @@ def check_journal(data_dir: Path, submitted: Sequence[str], acked: Sequence[str]
     returned must be there with its exact payload, and every recorded acknowledgement must still
     be ``acked`` (an acknowledged report re-sent would be a duplicate upload).
     """
-    from journal import Journal, JournalError
+    from journal import CorruptJournalError, Journal, JournalError
 
     from ._journal_child import payload_for
 
@@ -65,6 +65,8 @@ def check_journal(data_dir: Path, submitted: Sequence[str], acked: Sequence[str]
             regressed = [k for k in acked if j.state(k) != "acked"]
             if regressed:
                 problems.append(f"{len(regressed)} acknowledgements lost, e.g. {regressed[:3]}")
+    except CorruptJournalError as exc:
+        problems.append(f"{REFUSED}{exc}")
     except JournalError as exc:
         problems.append(f"open failed: {exc}")
     return problems

@@ -1,0 +1,87 @@
+"""Corruption: random bit flips and truncations of a real journal are detected, never silent.
+
+See ``tools/torture/_corruption.py`` for how each damaged copy is classified. ``harmless`` means
+the copy reads back identical to the original through every access path (so there was nothing
+to detect); ``UNDETECTED`` (reads back different, yet opens, verifies and checks clean) and
+``crash`` (a foreign exception escaped the journal's error seam) must never happen.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.torture._corruption import JOURNAL_NAME, build_pristine, sweep
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_random_flips_and_truncations_are_all_detected_or_provably_harmless(
+    tmp_path: Path, scale: int
+) -> None:
+    result = sweep(tmp_path, trials=120 * scale, seed=2026)
+    assert result.trials == 120 * scale
+    assert result.bad == []
+    detected = sum(n for k, n in result.outcomes.items() if k.startswith("detected"))
+    assert detected > result.trials // 2, result.outcomes
+
+
+@pytest.fixture
+def damaged_journal(tmp_path: Path) -> tuple[Path, str, str]:
+    """A checkpointed journal with one payload byte rotted; returns (path, bad key, good key)."""
+    pristine = build_pristine(tmp_path, checkpointed=50, recent=0)
+    path = pristine / JOURNAL_NAME
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"SN000017")
+    assert at > 0, "the payload text is stored in the clear"
+    raw[at + 2] ^= 0x01  # SN000017 -> SN100017 (one bit)
+    path.write_bytes(bytes(raw))
+    return path, "00000000-0000-4000-8000-000000000017", "00000000-0000-4000-8000-000000000003"
+
+
+def _cli(journal: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SYNCENGINE_JOURNAL=str(journal), PYTHONPATH=str(ROOT))
+    env.pop("SYNCENGINE_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "syncengine", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(journal.parent),
+        timeout=120,
+    )
+
+
+def test_cli_journal_verify_names_the_rotten_event_and_exits_non_zero(
+    damaged_journal: tuple[Path, str, str],
+) -> None:
+    path, bad_key, _ = damaged_journal
+    proc = _cli(path, "journal", "verify")
+    assert proc.returncode != 0
+    assert bad_key in proc.stdout + proc.stderr
+
+
+def test_cli_still_serves_an_intact_submission_of_a_damaged_journal(
+    damaged_journal: tuple[Path, str, str],
+) -> None:
+    path, _, good_key = damaged_journal
+    proc = _cli(path, "inspect", good_key)
+    assert proc.returncode == 0, proc.stderr
+    assert good_key in proc.stdout
+
+
+def test_damaged_payload_is_not_repaired_by_opening_and_verifying(
+    damaged_journal: tuple[Path, str, str],
+) -> None:
+    path, _, _ = damaged_journal
+    before = path.read_bytes()
+    _cli(path, "journal", "verify")
+    after = path.read_bytes()
+    assert b"SN100017" in after
+    assert after.count(b"SN100017") == before.count(b"SN100017")
