@@ -117,7 +117,7 @@ class StepBase(WatsModel):
     caused_seq_failure: Bool | None = None
     caused_uut_failure: Bool | None = Field(None, alias="causedUUTFailure")
     loop: Loop | None = None
-    additional_results: list[Any] | None = None
+    additional_results: Any = None
     chart: Chart | None = None
     attachment: Attachment | None = None
 
@@ -185,9 +185,12 @@ class SequenceCallStep(StepBase):
     steps: list[Step] | None = None
 
     def add_step(self, step: StepBase) -> StepBase:
-        """Append an already-built step and return it."""
-        if not isinstance(step, StepBase):
-            raise TypeError(f"add_step needs a step model, got {type(step).__name__}")
+        """Append an already-built step (an instance of one of the step classes) and return it."""
+        if _class_tag(type(step)) is None:
+            raise TypeError(
+                f"add_step needs one of the step classes (UnknownStep for other types), "
+                f"got {type(step).__name__}"
+            )
         if self.steps is None:
             self.steps = []
         self.steps.append(step)  # type: ignore[arg-type]
@@ -538,7 +541,7 @@ def _step_tag(value: Any) -> str:
         step_type = value.get("stepType", value.get("step_type"))
     else:
         # A built model serialises with the schema of its own class, whatever its stepType.
-        return _TAG_OF_CLASS.get(type(value), "unknown")
+        return _class_tag(type(value)) or "unknown"
     if not isinstance(step_type, str):
         return "unknown"
     tag = _TAGS.get(step_type)
@@ -580,6 +583,18 @@ _BY_TAG: dict[str, type[StepBase]] = {
     "generic": GenericStep,
 }
 _TAG_OF_CLASS: dict[type, str] = {cls: tag for tag, cls in _BY_TAG.items()}
+_TAG_OF_CLASS[UnknownStep] = "unknown"
+
+
+def _class_tag(cls: type) -> str | None:
+    """The union tag of a step class or of the nearest step class it derives from."""
+    for base in cls.__mro__:
+        tag = _TAG_OF_CLASS.get(base)
+        if tag is not None:
+            return tag
+    return None
+
+
 STEP_CLASSES.update({name: _BY_TAG[tag] for name, tag in _TAGS.items()})
 
 SequenceCallStep.model_rebuild()

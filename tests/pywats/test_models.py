@@ -14,6 +14,8 @@ from pywats import CompOp, ReportFieldError, Status
 
 from . import samples
 
+pytestmark = pytest.mark.filterwarnings("error")
+
 HEADER: dict[str, Any] = {
     "pn": "PCBA-1",
     "sn": "SN-1",
@@ -385,3 +387,33 @@ def test_check_rejects_start_without_offset() -> None:
     doc["start"] = "2026-03-01T09:15:02"
     with pytest.raises(ReportFieldError, match="offset"):
         pywats.parse_report(doc).check()
+
+
+def test_add_step_refuses_the_bare_base_class(uut: pywats.UUTReport) -> None:
+    with pytest.raises(TypeError, match="UnknownStep"):
+        uut.root.add_step(pywats.StepBase(name="x"))
+
+
+def test_a_subclassed_step_serialises_with_its_base_schema(uut: pywats.UUTReport) -> None:
+    class MyNumeric(pywats.NumericLimitStep):
+        pass
+
+    uut.root.add_step(
+        MyNumeric(step_type="ET_NLT", name="n", numeric_meas=[pywats.numeric_measurement(1.0)])
+    )
+    out = uut.to_wsjf()["root"]["steps"][0]
+    assert out["numericMeas"][0]["value"] == 1.0
+
+
+def test_custom_step_type_via_unknown_step_is_sent_as_built(uut: pywats.UUTReport) -> None:
+    uut.root.add_step(pywats.UnknownStep(step_type="NI_Switch", name="route", routes=["a-b"]))
+    assert uut.to_wsjf()["root"]["steps"] == [
+        {"stepType": "NI_Switch", "name": "route", "routes": ["a-b"]}
+    ]
+
+
+def test_assignment_is_validated_and_marks_the_field_sent(uut: pywats.UUTReport) -> None:
+    uut.result = "F"  # type: ignore[assignment]
+    assert uut.to_wsjf()["result"] == "F"
+    with pytest.raises(pydantic.ValidationError):
+        uut.process_code = "10"  # type: ignore[assignment]

@@ -15,6 +15,8 @@ from pywats import Q
 from . import samples
 from .conftest import Recorder
 
+pytestmark = pytest.mark.filterwarnings("error")
+
 
 def query(request: httpx.Request) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}

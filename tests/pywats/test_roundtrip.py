@@ -18,6 +18,8 @@ import pywats
 
 from . import samples
 
+pytestmark = pytest.mark.filterwarnings("error")
+
 
 def canonical(doc: Any) -> str:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False)
