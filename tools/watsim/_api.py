@@ -165,7 +165,7 @@ class Api:
 
     def get_wsjf(self, req: Request) -> Response:
         key = canonical_id(req.args[0], "path id")
-        stored = self.store.reports.get(key)
+        stored = self.store.get_report(key)
         if stored is None:
             raise ApiError(404, f"report {req.args[0]} not found")
         return Response(200, raw=stored.raw.encode("utf-8"))

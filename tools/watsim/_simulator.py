@@ -303,7 +303,7 @@ class Simulator:
             key = canonical_id(report_id)
         except ApiError:
             return None
-        stored = self._store.reports.get(key)
+        stored = self._store.get_report(key)
         return None if stored is None else json.loads(stored.raw)
 
     def reports(self) -> dict[str, dict[str, Any]]:

@@ -21,10 +21,11 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.in_flight = 0
         self.reset()
 
     def reset(self) -> None:
-        """Zero every counter (requests in flight keep being tracked)."""
+        """Zero every counter except ``in_flight`` (requests still running stay tracked)."""
         with self._lock:
             self.requests = 0
             self.report_posts = 0
@@ -32,8 +33,6 @@ class Stats:
             self.status_counts: Counter[str] = Counter()
             self.faults_injected: Counter[str] = Counter()
             self.idempotency_conflicts: Counter[str] = Counter()
-            if not hasattr(self, "in_flight"):
-                self.in_flight = 0
 
     def request(self, *, is_report_post: bool) -> None:
         """Count an ``/api/`` request that reached the handler."""

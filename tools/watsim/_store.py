@@ -179,6 +179,11 @@ class Store:
             self.reports[key] = stored
             return stored
 
+    def get_report(self, key: str) -> StoredReport | None:
+        """The stored report with this canonical id, or None."""
+        with self._lock:
+            return self.reports.get(key)
+
     def report_list(self) -> list[StoredReport]:
         """All stored reports in the order they were first received."""
         with self._lock:
