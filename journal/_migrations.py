@@ -1,8 +1,10 @@
 """Named, ordered schema migrations, applied in the caller's ``BEGIN IMMEDIATE`` transaction.
 
-sqlite-utils' :class:`~sqlite_utils.Migrations` keeps the ledger (``_sqlite_migrations``: set,
-name, time applied); each migration executes DDL constants from ``_schema.py`` and sets
-``PRAGMA user_version`` so a newer file is recognised without reading the ledger.
+sqlite-utils' ``Migrations`` keeps the ledger (``_sqlite_migrations``: set, name, time applied);
+each migration executes DDL constants from ``_schema.py`` and sets ``PRAGMA user_version``, so
+opening an up-to-date (or newer) file needs only that pragma. sqlite-utils is imported only when
+a migration is pending or the ledger is read: importing it pulls in numpy when that is installed
+(~20 MB RSS and ~0.25 s), which the open-time and memory budgets cannot afford.
 """
 
 from __future__ import annotations
@@ -10,18 +12,18 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
+from functools import cache
 from pathlib import Path
-
-from sqlite_utils import Database, Migrations
+from typing import TYPE_CHECKING, Any
 
 from ._codec import iso_utc
 from ._errors import NewerSchemaError
 from ._schema import DDL_V1, MIGRATION_SET, SCHEMA_VERSION
 
-MIGRATIONS = Migrations(MIGRATION_SET)
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
-@MIGRATIONS(name="0001_initial")
 def _m0001_initial(db: Database) -> None:
     for statement in DDL_V1:
         db.execute(statement)
@@ -30,10 +32,23 @@ def _m0001_initial(db: Database) -> None:
     db.execute("PRAGMA user_version = 1")
 
 
-KNOWN_MIGRATIONS = ("0001_initial",)
+KNOWN_MIGRATIONS = (("0001_initial", _m0001_initial),)
+"""(name, function) in order; the position + 1 is the ``user_version`` each one sets."""
+
+
+@cache
+def _migrations() -> Any:
+    from sqlite_utils import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for name, fn in KNOWN_MIGRATIONS:
+        migrations(name=name)(fn)
+    return migrations
 
 
 def _database(conn: sqlite3.Connection) -> Database:
+    from sqlite_utils import Database
+
     # No plugins and no recursive_triggers pragma: the connection stays exactly as we set it up.
     return Database(conn, recursive_triggers=False, execute_plugins=False)
 
@@ -41,19 +56,20 @@ def _database(conn: sqlite3.Connection) -> Database:
 def check_not_newer(conn: sqlite3.Connection, path: Path) -> bool:
     """Raise :class:`NewerSchemaError` for a newer file; return True if migrations are pending."""
     found = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    applied = [m.name for m in MIGRATIONS.applied(_database(conn))]
-    unknown = [name for name in applied if name not in KNOWN_MIGRATIONS]
-    if found > SCHEMA_VERSION or unknown:
+    if found > SCHEMA_VERSION:
+        unknown = [
+            name for name, _ in applied_migrations(conn) if name not in dict(KNOWN_MIGRATIONS)
+        ]
         raise NewerSchemaError(path, found, SCHEMA_VERSION, unknown)
-    return len(applied) < len(KNOWN_MIGRATIONS)
+    return found < SCHEMA_VERSION
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Apply pending migrations; the caller holds a ``BEGIN IMMEDIATE`` transaction."""
     if check_not_newer(conn, path):
-        MIGRATIONS.apply(_database(conn))
+        _migrations().apply(_database(conn))
 
 
 def applied_migrations(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """The ledger: ``(name, applied_at)`` in the order applied."""
-    return [(m.name, m.applied_at) for m in MIGRATIONS.applied(_database(conn))]
+    return [(m.name, m.applied_at) for m in _migrations().applied(_database(conn))]

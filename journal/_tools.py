@@ -9,14 +9,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from ._store import translate
 
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
 
 def _open_ro(path: Path) -> Database:
+    from sqlite_utils import Database  # heavy import (see _migrations.py), only when used
+
     if not path.exists():
         raise FileNotFoundError(f"no journal at {str(path)!r}")
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
