@@ -14,8 +14,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ._admin import serve_admin
 from ._api import Api
-from ._errors import ApiError, FaultConfigError
+from ._errors import ApiError
 from ._faults import FaultDice, Faults, parse_faults, retry_after_text
 from ._http import JSON_TYPE, SimHandler, SimServer
 from ._reports import canonical_id
@@ -271,13 +272,14 @@ class Simulator:
 
         Raises FaultConfigError (a ValueError) naming the first bad key; nothing changes then.
         """
-        return self._apply_faults({**(faults or {}), **more}, keep=None)
+        return self.apply_faults({**(faults or {}), **more}, keep=None)
 
     def clear_faults(self) -> None:
         """Remove every fault and end a down period."""
-        self._apply_faults({}, keep=None)
+        self.apply_faults({}, keep=None)
 
-    def _apply_faults(self, raw: Mapping[str, Any], keep: socket.socket | None) -> dict[str, Any]:
+    def apply_faults(self, raw: Mapping[str, Any], keep: socket.socket | None) -> dict[str, Any]:
+        """Replace the faults; a down period spares ``keep`` (the admin request's connection)."""
         parsed = parse_faults(raw)
         with self._lock:
             self._faults = Faults({k: v for k, v in parsed.settings.items() if k != "down_for_s"})
@@ -324,7 +326,7 @@ class Simulator:
         method = handler.command
         path, _, query = handler.path.partition("?")
         if path == "/_sim" or path.startswith("/_sim/"):
-            self._admin(handler, method, path, body)
+            serve_admin(self, handler, method, path, body)
             return
         if not path.lower().startswith("/api/"):
             handler.send_payload(404, {"message": f"no route {method} {path} (try /api/...)"})
@@ -437,68 +439,3 @@ class Simulator:
     ) -> None:
         self._stats.status(status)
         handler.send_bytes(status, body, content_type, headers, slow_ms=slow_ms)
-
-    # -- admin ------------------------------------------------------------------------------
-
-    def _admin(self, handler: SimHandler, method: str, path: str, body: bytes) -> None:
-        route = path.rstrip("/")
-        routes = {
-            "/_sim/stats": ("GET",),
-            "/_sim/faults": ("GET", "POST"),
-            "/_sim/reset": ("POST",),
-            "/_sim/tokens": ("POST",),
-        }
-        if route not in routes:
-            known = ", ".join(routes)
-            handler.send_payload(404, {"message": f"no admin route {path} (known: {known})"})
-            return
-        if method not in routes[route]:
-            allowed = ", ".join(routes[route])
-            handler.send_payload(
-                405, {"message": f"{method} is not allowed on {route}"}, {"Allow": allowed}
-            )
-            return
-        try:
-            if route == "/_sim/stats":
-                handler.send_payload(200, self.stats())
-            elif route == "/_sim/faults" and method == "GET":
-                handler.send_payload(200, self.faults)
-            elif route == "/_sim/faults":
-                self._admin_faults(handler, body)
-            elif route == "/_sim/reset":
-                self.reset()
-                handler.send_payload(200, {})
-            else:
-                self._admin_token(handler, body)
-        except ApiError as exc:
-            handler.send_payload(exc.status, {"message": exc.message}, exc.headers)
-
-    def _admin_faults(self, handler: SimHandler, body: bytes) -> None:
-        raw = _json_object(body, "faults")
-        try:
-            parsed = parse_faults(raw)
-        except FaultConfigError as exc:
-            raise ApiError(400, str(exc)) from None
-        if parsed.down_for_s:
-            # The answer still goes out on this connection; then it closes like the others.
-            handler.close_connection = True
-        settings = self._apply_faults(raw, keep=handler.connection)
-        handler.send_payload(200, settings)
-
-    def _admin_token(self, handler: SimHandler, body: bytes) -> None:
-        raw = _json_object(body, "tokens")
-        token = raw.get("token")
-        if not isinstance(token, str) or not token.strip():
-            raise ApiError(400, "tokens.token: required, a non-empty string")
-        self.add_token(token)
-        handler.send_payload(200, {})
-
-
-def _json_object(body: bytes, where: str) -> dict[str, Any]:
-    try:
-        value = json.loads(body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, f"{where}: request body is not JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise ApiError(400, f"{where}: expected a JSON object")
-    return value
