@@ -29,7 +29,7 @@ from pywats import parse_report
 from ._config import WatchFolder
 from ._errors import EngineStoppingError
 from ._signals import conversion_failed, emit, file_converted
-from .converters import ConversionFailed, WorkerPool, WorkerUnavailableError
+from .converters import Conversion, ConversionFailed, WorkerPool, WorkerUnavailableError
 
 log = logging.getLogger("syncengine.ingest")
 
@@ -129,6 +129,54 @@ def move_without_overwrite(src: Path, directory: Path) -> Path:
     raise OSError(f"no free name for {src.name} in {directory}")
 
 
+class InvalidReportsError(ValueError):
+    """Raised by :func:`build_submissions` when a file's reports cannot all be submitted."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def build_submissions(
+    path: Path, sha256_hex: str, size: int, conversion: Conversion
+) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """The ``(key, payload, source)`` items for ``submit_many`` from one converted file.
+
+    All or nothing: raises :class:`InvalidReportsError` if the file gave zero reports or any
+    report fails ``pywats.parse_report(...).check()``. A report without ``id`` gets its key as
+    id; the payload is ``to_wsjf(for_submit=True)``. Anything that submits converted files (the
+    watcher, ``syncengine submit FILE``) must build them here, so the same bytes always give the
+    same keys AND the same payloads (else the journal sees a conflict, not a repeat).
+    """
+    reports = conversion.reports
+    if not reports:
+        raise InvalidReportsError(f"converter {conversion.converter!r}: the file has zero reports")
+    items = []
+    for index, report in enumerate(reports):
+        key = submission_key(sha256_hex, index)
+        if not report.get("id"):
+            report = {**report, "id": key}
+        try:
+            model = parse_report(report)
+            model.check()
+            payload = model.to_wsjf(for_submit=True)
+        except Exception as exc:  # pydantic.ValidationError, ReportFieldError, TypeError
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            message = f"report {index} of {len(reports)} failed validation: {first}"
+            raise InvalidReportsError(message, f"{type(exc).__name__}: {exc}") from None
+        source = {
+            "path": str(path),
+            "sha256": sha256_hex,
+            "size": size,
+            "converter": conversion.converter,
+            "converter_version": conversion.version,
+            "index": index,
+            "count": len(reports),
+        }
+        items.append((key, payload, source))
+    return items
+
+
 class Ingestor:
     """Runs files through the pool and into the journal; thread-safe (no shared state).
 
@@ -188,47 +236,11 @@ class Ingestor:
         if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or now.st_size != size:
             return IngestResult("deferred", path, reason="file changed while being converted")
         who = f"{conv.converter} {conv.version}"
-        items, problem = self._items(path, sha, size, conv.converter, conv.version, conv.reports)
-        if problem is not None:
-            reason, details = problem
-            return self._fail(path, folder, who, "invalid_report", reason, details)
+        try:
+            items = build_submissions(path, sha, size, conv)
+        except InvalidReportsError as exc:
+            return self._fail(path, folder, who, "invalid_report", str(exc), exc.details)
         return self._commit(path, folder, items, conv.converter)
-
-    def _items(
-        self,
-        path: Path,
-        sha: str,
-        size: int,
-        converter: str,
-        version: str,
-        reports: list[dict[str, Any]],
-    ) -> tuple[list[tuple[str, dict[str, Any], dict[str, Any]]], tuple[str, str] | None]:
-        if not reports:
-            return [], ("the file converted to zero reports", "")
-        items = []
-        for index, report in enumerate(reports):
-            key = submission_key(sha, index)
-            if not report.get("id"):
-                report = {**report, "id": key}
-            try:
-                model = parse_report(report)
-                model.check()
-                payload = model.to_wsjf(for_submit=True)
-            except Exception as exc:  # pydantic.ValidationError, ReportFieldError, TypeError
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                reason = f"report {index} of {len(reports)} failed validation: {first}"
-                return [], (reason, f"{type(exc).__name__}: {exc}")
-            source = {
-                "path": str(path),
-                "sha256": sha,
-                "size": size,
-                "converter": converter,
-                "converter_version": version,
-                "index": index,
-                "count": len(reports),
-            }
-            items.append((key, payload, source))
-        return items, None
 
     def _commit(
         self,

@@ -15,7 +15,12 @@ import pytest
 from journal import SubmissionConflictError
 from syncengine._config import WatchFolder
 from syncengine._errors import EngineStoppingError
-from syncengine._ingest import Ingestor, move_without_overwrite, submission_key
+from syncengine._ingest import (
+    Ingestor,
+    build_submissions,
+    move_without_overwrite,
+    submission_key,
+)
 
 from .converters.harness import (  # noqa: F401
     FIXTURES,
@@ -142,7 +147,7 @@ def test_done_action_keep_leaves_the_file(ingestor, inbox):
 def test_file_with_zero_reports_goes_to_error(ingestor, folder, inbox, journal, metrics):
     result = ingestor.ingest(_drop(inbox, "empty.json", "[]"), folder)
     assert result.outcome == "error" and result.moved_to == inbox / "error" / "empty.json"
-    assert "zero reports" in _sidecar(result)
+    assert "the file has zero reports" in _sidecar(result)
     assert journal.counts()["pending"] == 0 and metrics.counters["conversions_failed"] == 1
 
 
@@ -261,3 +266,23 @@ def test_move_never_overwrites_an_existing_file(tmp_path):
     assert move_without_overwrite(src, dest) == dest / "r.1.json"
     assert move_without_overwrite(bare, dest) == dest / "README.1"
     assert (dest / "r.json").read_text() == "old" and (dest / "r.1.json").read_text() == "new"
+
+
+def test_server_export_fields_are_dropped_from_the_payload(ingestor, folder, inbox, journal):
+    exported = json.loads(wsjf_text())
+    exported.update(startUTC="2026-03-02T13:01:00Z", productName="Power supply")
+    (key,) = ingestor.ingest(_drop(inbox, "export.json", json.dumps(exported)), folder).keys
+    payload = journal.submission(key).payload
+    assert "startUTC" not in payload and "productName" not in payload
+
+
+def test_build_submissions_gives_the_same_items_for_the_same_bytes(shared_pool, inbox):
+    path = shutil.copy(FIXTURES / "two_reports.json", inbox / "a.json")
+    data = Path(path).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    conversion = shared_pool.convert(Path(path))
+    first = build_submissions(Path(path), digest, len(data), conversion)
+    again = build_submissions(Path(path), digest, len(data), shared_pool.convert(Path(path)))
+    assert first == again and [k for k, _, _ in first] == [
+        submission_key(digest, i) for i in (0, 1)
+    ]
