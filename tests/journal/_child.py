@@ -3,7 +3,8 @@
 ``python -m tests.journal._child PATH NAME COUNT MODE`` appends COUNT submissions named
 ``NAME-<i>`` and prints ``S <key>`` after each ``submit`` returns (durable) and ``A <key>`` after
 its acknowledgement returns, flushing each line, so the parent knows exactly what was promised.
-MODE ``lifecycle`` also records UploadStarted + Acknowledged for each; ``submit`` only submits.
+MODE ``lifecycle`` also records UploadStarted + Acknowledged for each; ``submit`` only submits;
+``batch`` appends 200 submissions per ``submit_many`` and prints ``B <batch>`` after each.
 COUNT 0 means forever (until killed).
 """
 
@@ -22,6 +23,14 @@ def main(argv: list[str]) -> None:
         print("READY", flush=True)
         numbers = itertools.count() if count == 0 else range(count)
         for i in numbers:
+            if mode == "batch":
+                items = [
+                    (f"{name}-b{i}-{n}", {"n": n, "blob": "x" * 300}, None) for n in range(200)
+                ]
+                journal.submit_many(items)
+                out.write(f"B {name}-b{i}\n")
+                out.flush()
+                continue
             key = f"{name}-{i}"
             journal.submit(key, {"id": key, "n": i, "blob": "x" * (i % 7 * 100)})
             out.write(f"S {key}\n")

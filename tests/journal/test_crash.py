@@ -45,7 +45,7 @@ def read_until_killed(proc: subprocess.Popen[str], lines_before_kill: int) -> li
         promised.append(line.strip())
     proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows: no cleanup runs in the child
     rest, _ = proc.communicate(timeout=30)
-    promised += [line.strip() for line in rest.splitlines() if line.startswith(("S ", "A "))]
+    promised += [line.strip() for line in rest.splitlines() if line.startswith(("S ", "A ", "B "))]
     return promised
 
 
@@ -68,3 +68,21 @@ def test_every_returned_append_survives_sigkill(tmp_path: Path, mode: str) -> No
                 if kind == "A":
                     assert state == "acked", f"{key} was acked but is {state}"
     assert len(promised) >= 8 * SCALE
+
+
+@pytest.mark.slow
+def test_transaction_interrupted_by_sigkill_leaves_all_or_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "batch.db"
+    rng = random.Random(99)
+    promised: set[str] = set()
+    for round_no in range(6 * SCALE):
+        proc = spawn(path, f"r{round_no}", 0, "batch")
+        promised |= {line.split()[1] for line in read_until_killed(proc, rng.randint(1, 6))}
+        with Journal(path) as journal:
+            assert journal.verify().ok and journal.check().ok
+            sizes: dict[str, int] = {}
+            for event in journal.dump(payloads=False):
+                batch = event["key"].rsplit("-", 1)[0]
+                sizes[batch] = sizes.get(batch, 0) + 1
+        assert set(sizes.values()) <= {200}, "a batch was partly committed"
+        assert promised <= set(sizes), "a returned batch is missing"
