@@ -246,13 +246,16 @@ class WatchService:
             try:
                 st = path.lstat()
             except FileNotFoundError:
-                self._settled.pop(path, None)
+                with self._lock:
+                    self._settled.pop(path, None)
                 self._drop(path)
                 continue
             except OSError:
                 continue
             signature = (st.st_size, st.st_mtime_ns)
-            if self._settled.get(path) == signature:
+            with self._lock:
+                settled = self._settled.get(path) == signature
+            if settled:
                 self._drop(path)
                 continue
             if signature != cand.signature:
@@ -285,13 +288,16 @@ class WatchService:
         except BaseException:
             log.exception("ingest of %s raised; the file stays for the next scan", path)
             result = IngestResult("deferred", path, reason="internal error")
-        if result.outcome in ("done", "error") and result.moved_to is None and path.exists():
+        signature = None
+        if result.outcome in ("done", "error") and result.moved_to is None:
             try:
                 st = path.stat()
-                self._settled[path] = (st.st_size, st.st_mtime_ns)
+                signature = (st.st_size, st.st_mtime_ns)
             except OSError:
                 pass
         with self._lock:
+            if signature is not None:
+                self._settled[path] = signature
             self._in_progress.discard(path)
             self.results.append(result)
             del self.results[:-1000]
