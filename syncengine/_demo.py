@@ -411,7 +411,12 @@ def _reason_line(sidecar: str) -> str:
 
 
 def _submission(engine: Any, key: str) -> Any:
-    return engine._access().call(lambda j: j.submission(key))
+    # A second, read-only use of the journal file: SQLite in WAL mode serves it alongside the
+    # engine's own connection.
+    from journal import Journal
+
+    with Journal(engine.config.journal_path) as journal:
+        return journal.submission(key)
 
 
 def _verify_journal(run: _Run, journal_path: Path) -> None:

@@ -47,6 +47,7 @@ class Scenario:
     log_text: str = ""
     status: dict = field(default_factory=dict)
     status_rc: int | None = None
+    running_status: dict = field(default_factory=dict)
 
 
 def _env(work: Path, base_url: str) -> dict[str, str]:
@@ -121,6 +122,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             result.submit_stdout = _cli(env, "submit", str(extra)).stdout
             _wait(lambda: sim.stats()["distinct_reports"] >= len(ids), DEADLINE_S)
             result.stored = dict(sim.stats()["receive_counts"])
+            running = _cli(env, "status", "--json")
+            result.running_status = json.loads(running.stdout) if running.stdout else {}
             second = _cli(env, "run", timeout=30)
             result.second_run_rc, result.second_run_stderr = second.returncode, second.stderr
             proc.send_signal(signal.SIGTERM)
@@ -186,3 +189,8 @@ def test_status_after_shutdown_counts_every_report_acked(scenario: Scenario) -> 
 def test_status_after_shutdown_says_stopped(scenario: Scenario) -> None:
     assert scenario.status["health"] == "stopped"
     assert scenario.status_rc == 2
+
+
+def test_status_while_running_reads_the_live_snapshot(scenario: Scenario) -> None:
+    assert scenario.running_status["running"] is True
+    assert scenario.running_status["source"] == "status_file"

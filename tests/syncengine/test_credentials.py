@@ -235,3 +235,118 @@ def test_provider_and_entry_reprs_hide_the_token(store: EncryptedFileStore) -> N
     provider.token()
     assert TOKEN not in repr(provider)
     assert TOKEN not in repr(entry())
+
+
+def later(token: str, at: float = 1_800_000_000.0) -> StoredToken:
+    return StoredToken(user="operator", token=token, stored_at=at)
+
+
+def test_provider_token_picks_up_a_later_login(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    provider = StoredCredentials(store, SERVER)
+    provider.token()
+    store.put(SERVER, later("bmV3LXRva2Vu"))
+    assert provider.token() == "bmV3LXRva2Vu"
+
+
+def test_configured_token_wins_over_an_older_stored_one(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    assert StoredCredentials(store, SERVER, initial="Y29uZmlndXJlZA==").token() == (
+        "Y29uZmlndXJlZA=="
+    )
+
+
+def test_configured_token_gives_way_to_a_later_login(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    provider = StoredCredentials(store, SERVER, initial="Y29uZmlndXJlZA==")
+    store.put(SERVER, later("bmV3LXRva2Vu"))
+    assert provider.token() == "bmV3LXRva2Vu"
+
+
+def test_refresh_after_rejection_offers_the_stored_token(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    provider = StoredCredentials(store, SERVER, initial="Y29uZmlndXJlZA==")
+    assert provider.refresh() == TOKEN
+
+
+def test_configured_token_works_without_any_store_file(store: EncryptedFileStore) -> None:
+    assert StoredCredentials(store, SERVER, initial="Y29uZmlndXJlZA==").token() == (
+        "Y29uZmlndXJlZA=="
+    )
+
+
+# --------------------------------------------------------------------------- with a server
+
+USER = "operator"
+API_KEY = "the-right-api-key-0123"
+
+
+@pytest.fixture
+def server(sim_factory):
+    from pywats import make_token
+
+    return sim_factory(token=make_token(USER, API_KEY))
+
+
+def test_login_stores_the_token_the_server_accepted(server, store: EncryptedFileStore) -> None:
+    from pywats import make_token
+    from syncengine._credentials import login
+
+    login(server.base_url, USER, API_KEY, store)
+    assert store.get(server.base_url).token == make_token(USER, API_KEY)
+
+
+def test_rejected_login_raises_and_stores_nothing(server, store: EncryptedFileStore) -> None:
+    from syncengine._credentials import LoginRejectedError, login
+
+    with pytest.raises(LoginRejectedError, match="401"):
+        login(server.base_url, USER, "wrong-key", store)
+    assert store.get(server.base_url) is None
+
+
+def test_login_error_messages_never_contain_the_key(server, store: EncryptedFileStore) -> None:
+    from syncengine._credentials import LoginRejectedError, login
+
+    with pytest.raises(LoginRejectedError) as info:
+        login(server.base_url, USER, "wrong-key-with-secret", store)
+    assert "wrong-key-with-secret" not in str(info.value)
+
+
+def test_unreachable_server_raises_login_unreachable(store: EncryptedFileStore) -> None:
+    from syncengine._credentials import LoginUnreachableError, login
+
+    with pytest.raises(LoginUnreachableError):
+        login("http://127.0.0.1:9", USER, API_KEY, store)
+
+
+def test_engine_recovers_from_auth_failed_after_a_new_login(
+    server, store: EncryptedFileStore, tmp_path: Path
+) -> None:
+    """The engine's 401 path asks the provider; a login while it waits brings it back."""
+    import time
+
+    from syncengine import BreakerConfig, EngineConfig, RetryConfig, SyncEngine
+    from syncengine._credentials import login
+    from tests.tools.examples import example_uut
+
+    store.put(server.base_url, StoredToken(USER, "b3BlcmF0b3I6b2xkLWtleQ==", 0.0))
+    provider = StoredCredentials(store, server.base_url)
+    config = EngineConfig(
+        server_url=server.base_url,
+        token=provider.token(),
+        journal_path=tmp_path / "journal.sqlite3",
+        probe_interval_s=0.05,
+        idle_poll_s=0.05,
+        retry=RetryConfig(base_s=0.01, cap_s=0.05),
+        breaker=BreakerConfig(reset_timeout_s=0.05),
+    )
+    report = example_uut()
+    with SyncEngine(config, credentials=provider) as engine:
+        engine.submit(report)
+        deadline = time.monotonic() + 20
+        while engine.connection_state != "auth_failed" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert engine.connection_state == "auth_failed"
+        login(server.base_url, USER, API_KEY, store)
+        assert engine.wait_idle(20)
+    assert server.stats()["receive_counts"] == {report["id"].lower(): 1}
