@@ -376,3 +376,16 @@ def test_query_tool_reads_without_writing(journal: Journal, journal_path: Path) 
     assert rows == [{"key": "k", "state": "pending"}]
     with pytest.raises(jpkg.JournalError, match=r"readonly|read-only|query_only"):
         list(jpkg.query(journal_path, "INSERT INTO meta VALUES ('a', 'b') RETURNING *"))
+
+
+def test_normal_synchronous_mode_is_applied(journal_path: Path) -> None:
+    with Journal(journal_path, synchronous="NORMAL") as j:
+        j.submit("k", report())
+        assert j._store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    with pytest.raises(ValueError, match="synchronous"):
+        Journal(journal_path, synchronous="OFF")
+
+
+def test_journal_is_in_wal_mode(journal: Journal, journal_path: Path) -> None:
+    with sqlite3.connect(journal_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
