@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             max_ops=args.max_ops,
             dir_model=args.dir_model,
             progress=progress,
+            reroll_refused=args.reroll_refused,
         )
     st = [c.stats for c in out.cuts]
     print(

@@ -1,0 +1,98 @@
+"""Bad input: mutated files through every built-in converter and mutated reports through
+``pywats.parse_report`` give a result or a clear error, never a crash or a hang.
+
+``WATS_TORTURE_SCALE=5`` runs 10,000 inputs (2,000 per target); the CI size is 1,000 per target.
+Each known finding has its own xfail test below (reported to the lead); the sweep fails on any
+finding that is not one of those.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pywats import parse_report
+from syncengine.converters import ConversionContext, ConversionError, WsjfConverter, WsxfConverter
+from tools.torture._fuzz import run_all, seed_files
+
+KNOWN = {
+    "parse_report RecursionError": re.compile(r"^parse_report raised RecursionError"),
+    "wsjf RecursionError": re.compile(r"^wsjf input \d+: RecursionError"),
+    "wsxf LookupError": re.compile(r"^wsxf input \d+: LookupError: unknown encoding"),
+}
+
+
+@pytest.fixture(scope="module")
+def fuzz_results(tmp_path_factory: pytest.TempPathFactory, scale: int):
+    return run_all(1000 * scale, seed=8, work=tmp_path_factory.mktemp("fuzz"))
+
+
+def test_fuzz_covers_every_target_with_its_share_of_inputs(fuzz_results, scale: int) -> None:
+    assert {r.target for r in fuzz_results} == {"parse_report", "wsjf", "wsxf", "wats_text", "csv"}
+    assert all(r.inputs == 1000 * scale for r in fuzz_results)
+
+
+def test_fuzz_inputs_reach_both_acceptance_and_rejection(fuzz_results) -> None:
+    # A fuzzer that only ever produced garbage (or only valid files) would prove nothing.
+    for r in fuzz_results:
+        accepted = r.outcomes["accepted"] + r.outcomes["parsed"]
+        rejected = r.outcomes["conversion_error"] + r.outcomes["rejected"]
+        assert accepted > 0 and rejected > 0, (r.target, r.outcomes)
+
+
+def test_fuzz_finds_nothing_but_the_reported_issues(fuzz_results) -> None:
+    unknown = [
+        f for r in fuzz_results for f in r.findings if not any(p.match(f) for p in KNOWN.values())
+    ]
+    assert unknown == []
+
+
+def _deep_report(depth: int) -> dict:
+    report = json.loads(next(d for n, d in seed_files()["wsjf"] if n == "ict_uut.json"))
+    step: dict = {"stepType": "SequenceCall", "name": "deep", "status": "P", "steps": []}
+    node = step
+    for _ in range(depth):
+        child = {"stepType": "SequenceCall", "name": "deep", "status": "P", "steps": []}
+        node["steps"].append(child)
+        node = child
+    report["root"]["steps"] = [step]
+    return report
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pywats parse_report raises RecursionError (not ValueError) on steps nested ~1000 "
+    "deep; reported to the lead",
+)
+def test_parse_report_rejects_absurdly_deep_step_nesting_with_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        parse_report(_deep_report(3000))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="syncengine/converters/_wsjf.py lets json's RecursionError escape instead of "
+    "ConversionError; reported to the lead",
+)
+def test_wsjf_converter_reports_deeply_nested_json_as_conversion_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(ConversionError):
+        WsjfConverter().convert(path, ConversionContext())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="syncengine/converters/_wsxf.py lets LookupError (unknown XML encoding) escape "
+    "instead of ConversionError; reported to the lead",
+)
+def test_wsxf_converter_reports_an_unknown_declared_encoding_as_conversion_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "enc.xml"
+    path.write_bytes(b'<?xml version="1.0" encoding="utf-bogus"?><Reports/>')
+    with pytest.raises(ConversionError):
+        WsxfConverter().convert(path, ConversionContext())
