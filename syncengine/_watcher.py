@@ -61,8 +61,9 @@ class _Handler(FileSystemEventHandler):
 class WatchService:
     """Watch the configured folders and ingest every stable report file exactly once.
 
-    Constructed by the engine with its config, its ``submit_many`` and its metrics; ``pool``
-    and ``polling`` are for tests (a pool to share, the portable polling observer).
+    Constructed by the engine with its config, its ``submit_many`` and its metrics. ``pool``
+    shares an existing worker pool; ``polling`` uses watchdog's portable polling observer
+    (``True``: every 0.5 s, a number: that interval in seconds) instead of native events.
     """
 
     def __init__(
@@ -72,7 +73,7 @@ class WatchService:
         metrics: MetricsSink,
         *,
         pool: WorkerPool | None = None,
-        polling: bool = False,
+        polling: bool | float = False,
     ) -> None:
         self._config = config
         self._own_pool = pool is None
@@ -130,7 +131,11 @@ class WatchService:
         self._executor = ThreadPoolExecutor(
             max_workers=self._config.converter_workers, thread_name_prefix="syncengine-ingest"
         )
-        observer = PollingObserver(timeout=0.5) if self._polling else Observer()
+        if self._polling is False:
+            observer = Observer()
+        else:
+            interval = 0.5 if self._polling is True else float(self._polling)
+            observer = PollingObserver(timeout=interval)
         for folder in self._config.watch:
             observer.schedule(_Handler(self, folder), str(folder.path), recursive=folder.recursive)
         observer.start()

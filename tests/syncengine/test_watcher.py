@@ -211,3 +211,10 @@ def test_folder_patterns_limit_what_is_converted(make_service, inbox):
     service = make_service(patterns=("*.wsjf",))
     assert wait_for(lambda: "r.wsjf" in outcomes(service))
     assert "r.json" not in outcomes(service)
+
+
+def test_periodic_rescan_finds_files_the_observer_did_not_report(make_service, inbox):
+    # A polling observer that never polls again stands in for a share that loses events.
+    service = make_service(polling=3600.0, rescan_s=0.3)
+    (inbox / "missed.json").write_text(wsjf_text())
+    assert wait_for(lambda: outcomes(service).get("missed.json") == "done")
