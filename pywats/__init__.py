@@ -36,6 +36,18 @@ from ._models._domain import (
     UnitsSaved,
     UnitVerification,
 )
+from ._models._measure import (
+    Attachment,
+    BooleanMeasurement,
+    Chart,
+    ChartSeries,
+    Loop,
+    NumericMeasurement,
+    SeqCall,
+    StringMeasurement,
+    chart_series,
+    numeric_measurement,
+)
 from ._models._report import (
     OUTPUT_ONLY_FIELDS,
     BinaryData,
@@ -52,29 +64,19 @@ from ._models._report import (
 from ._models._steps import (
     STEP_CLASSES,
     ActionStep,
-    Attachment,
-    BooleanMeasurement,
-    Chart,
-    ChartSeries,
     ChartStep,
     GenericStep,
-    Loop,
     MultiBooleanStep,
     MultiNumericLimitStep,
     MultiStringStep,
     NumericLimitStep,
-    NumericMeasurement,
     PassFailStep,
-    SeqCall,
     SequenceCallStep,
     Step,
     StepBase,
-    StringMeasurement,
     StringValueStep,
     UnknownStep,
     XYGraphStep,
-    chart_series,
-    numeric_measurement,
 )
 from ._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from ._query import Field, Filter, Q, odata_literal

@@ -27,7 +27,8 @@ from ._base import (
     WatsModel,
     check_text,
 )
-from ._steps import SeqCall, SequenceCallStep
+from ._measure import SeqCall
+from ._steps import SequenceCallStep
 
 #: Top-level keys present in server exports that must not be sent back on submit.
 OUTPUT_ONLY_FIELDS = (
