@@ -109,7 +109,8 @@ def read_shm(shm: Path) -> ShmHeader | None:
     try:
         with open(shm, "rb") as f:
             raw = f.read(136)
-    except FileNotFoundError:
+    except OSError:
+        # Absent, or (Windows) byte-range locked by a live connection: nothing to compare with.
         return None
     if len(raw) < 136 or raw[:48] != raw[48:96]:
         return None
