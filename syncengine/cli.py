@@ -434,20 +434,37 @@ def journal_verify(state: _State, as_json: bool) -> None:
     """Check the hash chain and the projection; exit 0 only when the journal is intact."""
     settings = state.settings()
     with open_journal(settings) as journal:
-        result = journal.verify()
-    fields = ("ok", "first_bad_seq", "first_bad_key", "reason", "events")
-    data = {name: getattr(result, name) for name in fields if hasattr(result, name)}
-    data["journal_path"] = str(settings.journal_path)
+        chain = journal.verify()
+        projection = journal.check() if chain.ok else None
+    intact = chain.ok and projection is not None and projection.ok
+    data = {
+        "ok": intact,
+        "journal_path": str(settings.journal_path),
+        "events_checked": chain.checked,
+        "first_bad_seq": chain.first_bad_seq,
+        "first_bad_key": chain.first_bad_key,
+        "reason": chain.reason,
+        "projection_differences": [] if projection is None else projection.differences,
+    }
     if as_json:
         _emit_json(data)
-    elif result.ok:
-        click.echo(f"journal {settings.journal_path} is intact")
-    else:
+    elif intact:
+        click.echo(f"journal {settings.journal_path} is intact ({chain.checked} events)")
+    elif not chain.ok:
         click.echo(
-            f"journal {settings.journal_path} is DAMAGED at event {result.first_bad_seq} "
-            f"(submission {result.first_bad_key}): {result.reason}"
+            f"journal {settings.journal_path} is DAMAGED at event {chain.first_bad_seq} "
+            f"(submission {chain.first_bad_key}): {chain.reason}"
         )
-    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+    else:
+        assert projection is not None
+        click.echo(
+            f"journal {settings.journal_path}: the events are intact but the queue view "
+            f"disagrees with them ({len(projection.differences)} difference(s)); run "
+            "'syncengine journal rebuild'"
+        )
+        for line in projection.differences[:20]:
+            click.echo(f"  {line}")
+    sys.exit(EXIT_OK if intact else EXIT_FAILED)
 
 
 @journal_group.command("rebuild")

@@ -263,6 +263,28 @@ def test_verify_on_a_file_that_is_not_a_journal_exits_4(env, journal_path: Path)
     assert result.stderr.count("\n") == 1
 
 
+def _skew_projection(journal_path: Path, key: str) -> None:
+    conn = sqlite3.connect(journal_path)
+    conn.execute("UPDATE submissions SET state = 'acked' WHERE key = ?", (key,))
+    conn.commit()
+    conn.close()
+
+
+def test_verify_detects_a_projection_that_disagrees(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    _skew_projection(journal_path, KEY_A)
+    result = invoke(["journal", "verify"], env)
+    assert result.exit_code == EXIT_FAILED
+    assert "journal rebuild" in result.stdout
+
+
+def test_rebuild_repairs_a_projection_that_disagrees(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    _skew_projection(journal_path, KEY_A)
+    invoke(["journal", "rebuild"], env)
+    assert invoke(["journal", "verify"], env).exit_code == 0
+
+
 def test_rebuild_prints_the_counts(env, journal_path: Path) -> None:
     add(journal_path, KEY_A, "failed")
     result = invoke(["journal", "rebuild"], env)
