@@ -134,11 +134,13 @@ def check_text(
     *,
     max_len: int = MAX_TEXT,
     required: bool = True,
+    allow_empty: bool = False,
     identifier: bool = False,
 ) -> str | None:
     """Return ``value`` if the server would accept it for ``field``, else raise ReportFieldError.
 
-    ``identifier`` applies the serial/part number rule: none of ``* % ? [ ] ^ ! / \\``.
+    ``required``: None is refused; ``allow_empty``: "" is accepted. ``identifier`` applies the
+    serial/part number rule: none of ``* % ? [ ] ^ ! / \\``.
     """
     if value is None:
         if required:
@@ -146,7 +148,7 @@ def check_text(
         return None
     if not isinstance(value, str):
         raise ReportFieldError(field, f"must be a string, got {type(value).__name__}")
-    if required and not value:
+    if not value and not allow_empty:
         raise ReportFieldError(field, "must not be empty")
     if len(value) > max_len:
         raise ReportFieldError(field, f"is {len(value)} characters long; at most {max_len}")

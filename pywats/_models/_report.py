@@ -17,7 +17,6 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ._base import (
-    MAX_TEXT,
     Bool,
     Int,
     Number,
@@ -172,8 +171,8 @@ class ReportBase(WatsModel):
         check_text("sn", self.sn, identifier=True)
         check_text("rev", self.rev)
         check_text("machineName", self.machine_name)
-        check_text("location", self.location, required=False)
-        check_text("purpose", self.purpose, required=False)
+        check_text("location", self.location, allow_empty=True)
+        check_text("purpose", self.purpose, allow_empty=True)
         if self.result is Status.SKIPPED:
             raise ReportFieldError("result", "must be one of P F D E T (S is for steps only)")
         _parse_start(self.start)
@@ -182,7 +181,7 @@ class ReportBase(WatsModel):
         """Append a misc info (description/text pair) and return it."""
         info = MiscInfo(
             description=check_text("miscInfo.description", description),
-            text=check_text("miscInfo.text", text, required=False),
+            text=check_text("miscInfo.text", text, required=False, allow_empty=True),
         )
         if self.misc_infos is None:
             self.misc_infos = []
@@ -330,9 +329,6 @@ class UURReport(ReportBase):
         return self.add_sub_unit("Main", pn=self.pn, sn=self.sn, rev=self.rev, idx=0)
 
 
-Report = UUTReport | UURReport
-
-
 def parse_report(data: Mapping[str, Any]) -> UUTReport | UURReport:
     """Parse a WSJF dict into a UUTReport (``type "T"``) or UURReport (``type "R"``).
 
@@ -372,8 +368,8 @@ def _header(
         "process_code": _check_int("process_code", process_code),
         "result": status,
         "machine_name": check_text("station", station),
-        "location": check_text("location", location, max_len=MAX_TEXT),
-        "purpose": check_text("purpose", purpose, max_len=MAX_TEXT),
+        "location": check_text("location", location, allow_empty=True),
+        "purpose": check_text("purpose", purpose, allow_empty=True),
         "start": _format_start(start),
     }
 

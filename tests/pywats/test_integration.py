@@ -217,11 +217,14 @@ def test_injected_status_maps_to_class(
     assert sim.stats()["distinct_reports"] == 0
 
 
-def test_rate_limited_carries_retry_after(api: pywats.Client, sim: Simulator) -> None:
-    sim.set_faults(rate_limit_rate=1.0, retry_after_s=3)
+@pytest.mark.parametrize("seconds", [3, 0.5])
+def test_rate_limited_carries_retry_after(
+    api: pywats.Client, sim: Simulator, seconds: float
+) -> None:
+    sim.set_faults(rate_limit_rate=1.0, retry_after_s=seconds)
     with pytest.raises(pywats.RateLimitedError) as info:
         api.reports.submit(new_uut())
-    assert info.value.retry_after == 3.0
+    assert info.value.retry_after == seconds
     assert info.value.retryable
 
 
@@ -239,6 +242,17 @@ def test_dropped_after_store_may_have_reached_server(api: pywats.Client, sim: Si
     assert info.value.may_have_reached_server
     assert info.value.retryable
     assert sim.stats()["receive_counts"] == {doc["id"]: 1}
+
+
+def test_dropped_before_store_is_connection_dropped_and_nothing_stored(
+    api: pywats.Client, sim: Simulator
+) -> None:
+    sim.set_faults(drop_before_store_rate=1.0)
+    with pytest.raises(pywats.ConnectionDropped) as info:
+        api.reports.submit(new_uut())
+    # The client cannot tell this from a drop after the store, so it must say "maybe".
+    assert info.value.may_have_reached_server
+    assert sim.stats()["distinct_reports"] == 0
 
 
 def test_slow_server_is_request_timeout(sim: Simulator, sim_token: str) -> None:

@@ -417,3 +417,17 @@ def test_assignment_is_validated_and_marks_the_field_sent(uut: pywats.UUTReport)
     assert uut.to_wsjf()["result"] == "F"
     with pytest.raises(pydantic.ValidationError):
         uut.process_code = "10"  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("field", ["location", "purpose"])
+def test_location_and_purpose_may_be_empty(field: str) -> None:
+    pywats.UUTReport.create(**{**HEADER, field: ""}).check()
+
+
+@pytest.mark.parametrize("field", ["machineName", "location", "purpose"])
+def test_check_requires_station_location_and_purpose(field: str) -> None:
+    doc = samples.example_uut()
+    doc[field] = None
+    with pytest.raises(ReportFieldError, match="required") as info:
+        pywats.parse_report(doc).check()
+    assert info.value.field == field
