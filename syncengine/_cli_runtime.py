@@ -78,8 +78,11 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(exc, (CredentialsStoreError, CredentialsError)):
         return EXIT_CONFIG, f"credentials: {exc}"
     with contextlib.suppress(ImportError):
-        from journal import JournalError
+        from journal import CorruptJournalError, JournalError
 
+        if isinstance(exc, CorruptJournalError):
+            hint = "run 'syncengine journal verify'; recovery steps are in docs/operations.md"
+            return EXIT_JOURNAL, f"{exc} -- {hint}"
         if isinstance(exc, JournalError):
             return EXIT_JOURNAL, str(exc)
     with contextlib.suppress(ImportError):
@@ -132,7 +135,14 @@ def engine_config_and_credentials(settings: Settings) -> tuple[EngineConfig, Sto
 
 
 @contextlib.contextmanager
-def open_journal(settings: Settings, *, create: bool = False) -> Iterator[Journal]:
+def open_journal(
+    settings: Settings, *, create: bool = False, salvage: bool = False
+) -> Iterator[Journal]:
+    """Open the configured journal; a missing one is exit 4 unless ``create``.
+
+    ``salvage`` skips the open-time chain-head check, so that ``verify`` can name the first
+    bad event and ``dump`` can stream the intact prefix of a journal whose tail is damaged.
+    """
     from journal import Journal
 
     path = settings.journal_path
@@ -143,7 +153,11 @@ def open_journal(settings: Settings, *, create: bool = False) -> Iterator[Journa
             "or journal_path in the config file",
             EXIT_JOURNAL,
         )
-    journal = Journal(path, synchronous=settings.partial_config().journal_synchronous)
+    journal = Journal(
+        path,
+        synchronous=settings.partial_config().journal_synchronous,
+        check_on_open=not salvage,
+    )
     try:
         yield journal
     finally:

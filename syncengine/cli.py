@@ -420,7 +420,7 @@ def journal_group() -> None:
 def journal_dump(state: _State, since: int, no_payload: bool) -> None:
     """Print the events as JSON lines, oldest first, streamed."""
     settings = state.settings()
-    with open_journal(settings) as journal:
+    with open_journal(settings, salvage=True) as journal:
         out = click.get_text_stream("stdout")
         for record in journal.dump(since=since, payloads=not no_payload):
             out.write(redact(json.dumps(record, sort_keys=True, separators=(",", ":"))) + "\n")
@@ -433,7 +433,7 @@ def journal_dump(state: _State, since: int, no_payload: bool) -> None:
 def journal_verify(state: _State, as_json: bool) -> None:
     """Check the hash chain and the projection; exit 0 only when the journal is intact."""
     settings = state.settings()
-    with open_journal(settings) as journal:
+    with open_journal(settings, salvage=True) as journal:
         chain = journal.verify()
         projection = journal.check() if chain.ok else None
     intact = chain.ok and projection is not None and projection.ok

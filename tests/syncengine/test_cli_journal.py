@@ -256,6 +256,36 @@ def test_verify_tampered_journal_exits_nonzero(env, journal_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def _truncate_tail(journal_path: Path) -> None:
+    conn = sqlite3.connect(journal_path)
+    conn.execute("DROP TRIGGER events_no_delete")
+    conn.execute("DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)")
+    conn.commit()
+    conn.close()
+
+
+def test_verify_names_a_truncated_tail(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    _truncate_tail(journal_path)
+    result = invoke(["journal", "verify"], env)
+    assert result.exit_code == EXIT_FAILED
+    assert "truncated" in result.stdout
+
+
+def test_dump_streams_the_intact_prefix_of_a_truncated_journal(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    _truncate_tail(journal_path)
+    assert len(invoke(["journal", "dump"], env).stdout.splitlines()) == 2
+
+
+def test_inspect_on_a_truncated_journal_points_to_verify(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "acked")
+    _truncate_tail(journal_path)
+    result = invoke(["inspect", KEY_A], env)
+    assert result.exit_code == 4
+    assert "syncengine journal verify" in result.stderr
+
+
 def test_verify_on_a_file_that_is_not_a_journal_exits_4(env, journal_path: Path) -> None:
     journal_path.write_bytes(b"this is not an SQLite database at all" * 100)
     result = invoke(["journal", "verify"], env)
