@@ -48,12 +48,19 @@ class AssetRepository(Repository):
         )
         return None if data is None else parse_model(Asset, data, "assets.get")
 
-    def save(self, asset: Asset) -> Asset:
-        """Create or update an asset; returns what the server stored."""
+    def save(self, asset: Asset, *, idempotency_key: str | None = None) -> Asset:
+        """Create or update an asset; returns what the server stored.
+
+        ``idempotency_key`` is sent as the ``Idempotency-Key`` header when given.
+        """
         if not isinstance(asset, Asset):
             raise TypeError(f"asset must be an Asset, got {type(asset).__name__}")
         data = self._t.request_json(
-            "PUT", "/api/Asset", operation="assets.save", json_body=asset.to_json_dict()
+            "PUT",
+            "/api/Asset",
+            operation="assets.save",
+            json_body=asset.to_json_dict(),
+            idempotency_key=idempotency_key,
         )
         return parse_model(Asset, data, "assets.save")
 

@@ -24,8 +24,13 @@ class ProductionRepository(Repository):
         )
         return None if data is None else parse_model(Unit, data, "production.get_unit")
 
-    def save_units(self, units: Sequence[Unit]) -> UnitsSaved:
-        """Create or update units (by serial and part number) in one call."""
+    def save_units(
+        self, units: Sequence[Unit], *, idempotency_key: str | None = None
+    ) -> UnitsSaved:
+        """Create or update units (by serial and part number) in one call.
+
+        ``idempotency_key`` is sent as the ``Idempotency-Key`` header when given.
+        """
         if isinstance(units, Unit) or not all(isinstance(u, Unit) for u in units):
             raise TypeError("save_units needs a sequence of Unit")
         data = self._t.request_json(
@@ -34,6 +39,7 @@ class ProductionRepository(Repository):
             operation="production.save_units",
             json_body=[u.to_json_dict() for u in units],
             allow_empty=True,
+            idempotency_key=idempotency_key,
         )
         return parse_model(UnitsSaved, data or {}, "production.save_units")
 
@@ -45,8 +51,13 @@ class ProductionRepository(Repository):
         ref_sn: str | None = None,
         ref_pn: str | None = None,
         station_name: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[str]:
-        """Allocate ``quantity`` new serial numbers of a type; never handed out twice."""
+        """Allocate ``quantity`` new serial numbers of a type; never handed out twice.
+
+        This POST is not idempotent: pass an ``idempotency_key`` (sent as ``Idempotency-Key``)
+        if you may re-send it after a transport error, so the server can spot the repeat.
+        """
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise ValueError(f"quantity must be an int >= 1, got {quantity!r}")
         params: dict[str, str | int] = {
@@ -61,6 +72,7 @@ class ProductionRepository(Repository):
             "/api/Production/SerialNumbers/Take",
             operation="production.take_serial_numbers",
             params=params,
+            idempotency_key=idempotency_key,
         )
         if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
             raise InvalidResponseError(

@@ -49,13 +49,17 @@ class ProductRepository(Repository):
         )
         return None if data is None else parse_model(Product, data, "products.get")
 
-    def save(self, product: Product) -> Product:
-        """Create or update a product by part number; returns what the server stored."""
+    def save(self, product: Product, *, idempotency_key: str | None = None) -> Product:
+        """Create or update a product by part number; returns what the server stored.
+
+        ``idempotency_key`` is sent as the ``Idempotency-Key`` header when given.
+        """
         data = self._t.request_json(
             "PUT",
             "/api/Product",
             operation="products.save",
             json_body=_body(product, Product, "product"),
+            idempotency_key=idempotency_key,
         )
         return parse_model(Product, data, "products.save")
 
@@ -75,13 +79,19 @@ class ProductRepository(Repository):
         product = self.get(part_number)
         return [] if product is None else list(product.revisions or [])
 
-    def save_revision(self, revision: ProductRevision) -> ProductRevision:
-        """Create or update a revision; the product must exist."""
+    def save_revision(
+        self, revision: ProductRevision, *, idempotency_key: str | None = None
+    ) -> ProductRevision:
+        """Create or update a revision; the product must exist.
+
+        ``idempotency_key`` is sent as the ``Idempotency-Key`` header when given.
+        """
         data = self._t.request_json(
             "PUT",
             "/api/Product/Revision",
             operation="products.save_revision",
             json_body=_body(revision, ProductRevision, "revision"),
+            idempotency_key=idempotency_key,
         )
         return parse_model(ProductRevision, data, "products.save_revision")
 

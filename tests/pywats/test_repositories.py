@@ -345,3 +345,47 @@ def test_asset_save_round_trips_unknown_fields(client: pywats.Client, recorder: 
         "assetId": "g",
         "tags": ["a"],
     }
+
+
+def test_write_calls_send_an_idempotency_key_only_when_given(
+    client: pywats.Client, recorder: Recorder
+) -> None:
+    recorder.answer(200, ["SN-1"])
+    client.production.take_serial_numbers(1)
+    assert "Idempotency-Key" not in recorder.last.headers
+    client.production.take_serial_numbers(1, idempotency_key="take-1")
+    assert recorder.last.headers["Idempotency-Key"] == "take-1"
+
+
+@pytest.mark.parametrize(
+    ("call", "answer"),
+    [
+        (
+            lambda c: c.products.save(pywats.Product(part_number="P"), idempotency_key="k"),
+            {"partNumber": "P"},
+        ),
+        (
+            lambda c: c.products.save_revision(
+                pywats.ProductRevision(part_number="P", revision="A"), idempotency_key="k"
+            ),
+            {"partNumber": "P", "revision": "A"},
+        ),
+        (
+            lambda c: c.production.save_units(
+                [pywats.Unit(serial_number="S", part_number="P")], idempotency_key="k"
+            ),
+            {},
+        ),
+        (
+            lambda c: c.assets.save(pywats.Asset(serial_number="S"), idempotency_key="k"),
+            {"serialNumber": "S"},
+        ),
+    ],
+    ids=["products.save", "products.save_revision", "production.save_units", "assets.save"],
+)
+def test_save_calls_pass_the_idempotency_key(
+    client: pywats.Client, recorder: Recorder, call: Any, answer: Any
+) -> None:
+    recorder.answer(200, answer)
+    call(client)
+    assert recorder.last.headers["Idempotency-Key"] == "k"
