@@ -189,7 +189,66 @@ def setup_logging(settings: Settings, *, level: str | None, log_file: Path | Non
         )
         rotating.setFormatter(formatter)
         root.addHandler(rotating)
-    root.setLevel((level or settings.logging.level).upper())
+    effective = (level or settings.logging.level).upper()
+    root.setLevel(effective)
+    # httpx logs every request at INFO: far too chatty for a service, useful when debugging.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if effective == "DEBUG" else logging.WARNING)
+
+
+@contextlib.contextmanager
+def log_engine_events() -> Iterator[None]:
+    """Log what an operator reading the service log needs to know, from the engine's signals.
+
+    Conversion failures are logged by the ingest step itself; everything else worth a line is
+    here: connection changes, retries, permanent failures, acknowledgements (DEBUG).
+    """
+    from syncengine import signals
+
+    events = logging.getLogger("syncengine.events")
+
+    def connection(_sender: object, **kw: Any) -> None:
+        level = logging.INFO if kw["new"] == "online" else logging.WARNING
+        events.log(level, "connection %s -> %s (%s)", kw["old"], kw["new"], kw["reason"])
+
+    def converted(_sender: object, **kw: Any) -> None:
+        events.info("%s: %d report(s) journaled (%s)", kw["path"], len(kw["keys"]), kw["converter"])
+
+    def retry(_sender: object, **kw: Any) -> None:
+        events.info(
+            "%s: attempt %d failed (%s); next in %.1f s",
+            kw["key"],
+            kw["attempt"],
+            kw["error_class"],
+            kw["delay_s"],
+        )
+
+    def failed(_sender: object, **kw: Any) -> None:
+        events.warning(
+            "%s: failed permanently (HTTP %s): %s; fix the cause, then "
+            "'syncengine replay --key %s'",
+            kw["key"],
+            kw.get("status_code") or "-",
+            kw["reason"],
+            kw["key"],
+        )
+
+    def acked(_sender: object, **kw: Any) -> None:
+        events.debug("%s: acknowledged in %.0f ms", kw["key"], kw["latency_s"] * 1000)
+
+    receivers = [
+        (signals.connection_changed, connection),
+        (signals.file_converted, converted),
+        (signals.retry_scheduled, retry),
+        (signals.submission_failed, failed),
+        (signals.upload_succeeded, acked),
+    ]
+    for signal_, receiver in receivers:
+        signal_.connect(receiver, weak=False)
+    try:
+        yield
+    finally:
+        for signal_, receiver in receivers:
+            signal_.disconnect(receiver)
 
 
 @contextlib.contextmanager

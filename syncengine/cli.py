@@ -55,6 +55,7 @@ from syncengine._cli_runtime import (
     CliError,
     classify,
     engine_config_and_credentials,
+    log_engine_events,
     open_journal,
     read_health,
     setup_logging,
@@ -216,7 +217,7 @@ def run(state: _State, log_file: Path | None, log_level: str | None) -> None:
 
     stop = threading.Event()
     engine = SyncEngine(config, credentials=provider)
-    with stop_on_signals(stop):
+    with stop_on_signals(stop), log_engine_events():
         engine.start()
         log.info(
             "syncengine running: server %s, journal %s, %d watch folder(s)",
@@ -224,6 +225,8 @@ def run(state: _State, log_file: Path | None, log_level: str | None) -> None:
             config.journal_path,
             len(config.watch),
         )
+        for folder in config.watch:
+            log.info("watching %s (converter %s)", folder.path, folder.converter)
         try:
             # A timed wait keeps the main thread responsive to signals on every platform.
             while not stop.wait(0.5):
@@ -629,9 +632,8 @@ def config_show(state: _State, as_json: bool) -> None:
     """Print the effective configuration (file + environment + defaults), secrets masked."""
     settings = state.settings()
     data = settings.masked()
-    token_source = settings.origins.get("token")
     if settings.token is not None:
-        data["token"] = f"*** (sha256 {fingerprint(settings.token)}, from {token_source})"
+        data["token"] = f"*** (sha256 {fingerprint(settings.token)})"
     elif settings.server_url is not None:
         data["token"] = stored_token_note(settings)
     data["config_file"] = str(settings.source) if settings.source else None

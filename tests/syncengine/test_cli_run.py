@@ -65,8 +65,9 @@ def _env(work: Path, base_url: str) -> dict[str, str]:
     return env
 
 
-def _report_file(folder: Path, serial: str) -> tuple[Path, str]:
+def _report_file(folder: Path, serial: str, process_code: int = 10) -> tuple[Path, str]:
     report = example_uut()
+    report["processCode"] = process_code
     report["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"run-test/{serial}"))
     report["sn"] = serial
     path = folder / f"{serial}.json"
@@ -116,11 +117,18 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             )
         try:
             ids = [_report_file(watch, f"SN-RUN-{i}")[1] for i in range(2)]
+            _report_file(watch, "SN-RUN-REJECTED", process_code=999)
             extra, extra_id = _report_file(outside, "SN-RUN-SUBMIT")
             ids.append(extra_id)
             result = Scenario(work, watch, ids)
             result.submit_stdout = _cli(env, "submit", str(extra)).stdout
-            _wait(lambda: sim.stats()["distinct_reports"] >= len(ids), DEADLINE_S)
+            _wait(
+                lambda: (
+                    sim.stats()["distinct_reports"] >= len(ids)
+                    and "failed permanently" in stderr_path.read_text(encoding="utf-8")
+                ),
+                DEADLINE_S,
+            )
             result.stored = dict(sim.stats()["receive_counts"])
             running = _cli(env, "status", "--json")
             result.running_status = json.loads(running.stdout) if running.stdout else {}
@@ -161,7 +169,14 @@ def test_watched_files_are_moved_to_done(scenario: Scenario) -> None:
     assert sorted(p.name for p in (scenario.watch / "done").iterdir()) == [
         "SN-RUN-0.json",
         "SN-RUN-1.json",
+        "SN-RUN-REJECTED.json",
     ]
+
+
+def test_a_rejected_report_is_logged_with_the_server_reason(scenario: Scenario) -> None:
+    line = next(x for x in scenario.stderr.splitlines() if "failed permanently" in x)
+    assert "HTTP 400" in line
+    assert "999" in line
 
 
 def test_second_run_on_the_same_journal_exits_4(scenario: Scenario) -> None:
@@ -182,8 +197,9 @@ def test_token_is_in_no_log(scenario: Scenario) -> None:
     assert TOKEN not in scenario.log_text
 
 
-def test_status_after_shutdown_counts_every_report_acked(scenario: Scenario) -> None:
-    assert scenario.status["counts"]["acked"] == len(scenario.report_ids)
+def test_status_after_shutdown_counts_acked_and_failed(scenario: Scenario) -> None:
+    counts = scenario.status["counts"]
+    assert (counts["acked"], counts["failed"]) == (len(scenario.report_ids), 1)
 
 
 def test_status_after_shutdown_says_stopped(scenario: Scenario) -> None:
