@@ -46,6 +46,19 @@ _CORRELATION_HEADERS = (
     "x-ms-request-id",
     "traceparent",
 )
+
+
+class _NotFound:
+    """The type of :data:`NOT_FOUND`."""
+
+    def __repr__(self) -> str:
+        return "NOT_FOUND"
+
+
+#: What ``request_json(lenient_404=True)`` returns for a 404 in lenient mode (never a JSON value,
+#: so a ``null`` body cannot be mistaken for "not found").
+NOT_FOUND: Any = _NotFound()
+
 _MESSAGE_KEYS = ("message", "Message", "error", "errors", "detail", "title")
 _MAX_MESSAGE = 500
 
@@ -119,19 +132,20 @@ class Transport:
         idempotency_key: str | None = None,
         allow_empty: bool = False,
         empty_value: Any = None,
-        not_found_none: bool = False,
+        lenient_404: bool = False,
     ) -> Any:
         """Execute a request, check the status, return the parsed JSON body or raise.
 
-        ``not_found_none`` makes a 404 return None when the client is lenient. ``allow_empty``
-        makes an empty 2xx body return ``empty_value`` instead of raising InvalidResponseError.
+        ``lenient_404`` makes a 404 return :data:`NOT_FOUND` when the client is lenient.
+        ``allow_empty`` makes an empty 2xx body return ``empty_value`` instead of raising
+        InvalidResponseError.
         """
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
         response = self._send(
             method, path, operation=operation, params=params, json_body=json_body, headers=headers
         )
-        if response.status_code == 404 and not_found_none and self.lenient:
-            return None
+        if response.status_code == 404 and lenient_404 and self.lenient:
+            return NOT_FOUND
         if not 200 <= response.status_code < 300:
             raise status_error(response, operation)
         if allow_empty and not response.content.strip():

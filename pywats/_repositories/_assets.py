@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from .._models._domain import Asset
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
+from .._transport import NOT_FOUND
 from ._base import Repository, filter_text, paged, parse_model, segment
 
 
@@ -44,9 +45,9 @@ class AssetRepository(Repository):
             "GET",
             f"/api/Asset/{segment(id_or_serial, 'id_or_serial')}",
             operation="assets.get",
-            not_found_none=True,
+            lenient_404=True,
         )
-        return None if data is None else parse_model(Asset, data, "assets.get")
+        return None if data is NOT_FOUND else parse_model(Asset, data, "assets.get")
 
     def save(self, asset: Asset, *, idempotency_key: str | None = None) -> Asset:
         """Create or update an asset; returns what the server stored.
@@ -81,6 +82,6 @@ class AssetRepository(Repository):
             params=params,
             allow_empty=True,
             empty_value={},
-            not_found_none=True,
+            lenient_404=True,
         )
-        return data is not None
+        return data is not NOT_FOUND

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._errors import InvalidResponseError
 from .._models._domain import Unit, UnitsSaved, UnitVerification
+from .._transport import NOT_FOUND
 from ._base import Repository, parse_model, segment
 
 
@@ -19,10 +20,8 @@ class ProductionRepository(Repository):
             f"/api/Production/Unit/{segment(serial_number, 'serial_number')}"
             f"/{segment(part_number, 'part_number')}"
         )
-        data = self._t.request_json(
-            "GET", path, operation="production.get_unit", not_found_none=True
-        )
-        return None if data is None else parse_model(Unit, data, "production.get_unit")
+        data = self._t.request_json("GET", path, operation="production.get_unit", lenient_404=True)
+        return None if data is NOT_FOUND else parse_model(Unit, data, "production.get_unit")
 
     def save_units(
         self, units: Sequence[Unit], *, idempotency_key: str | None = None
@@ -93,8 +92,8 @@ class ProductionRepository(Repository):
             "/api/Production/UnitVerification",
             operation="production.verify_unit",
             params=params,
-            not_found_none=True,
+            lenient_404=True,
         )
-        if data is None:
+        if data is NOT_FOUND:
             return None
         return parse_model(UnitVerification, data, "production.verify_unit")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from .._models._domain import Product, ProductRevision
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
+from .._transport import NOT_FOUND
 from ._base import Repository, filter_text, paged, parse_model, segment
 
 
@@ -45,9 +46,9 @@ class ProductRepository(Repository):
             "GET",
             f"/api/Product/{segment(part_number, 'part_number')}",
             operation="products.get",
-            not_found_none=True,
+            lenient_404=True,
         )
-        return None if data is None else parse_model(Product, data, "products.get")
+        return None if data is NOT_FOUND else parse_model(Product, data, "products.get")
 
     def save(self, product: Product, *, idempotency_key: str | None = None) -> Product:
         """Create or update a product by part number; returns what the server stored.
@@ -69,10 +70,12 @@ class ProductRepository(Repository):
             "GET",
             "/api/Product",
             operation="products.revision",
-            not_found_none=True,
+            lenient_404=True,
             params={"partNumber": part_number, "revision": revision},
         )
-        return None if data is None else parse_model(ProductRevision, data, "products.revision")
+        return (
+            None if data is NOT_FOUND else parse_model(ProductRevision, data, "products.revision")
+        )
 
     def revisions(self, part_number: str) -> builtins.list[ProductRevision]:
         """Every revision of a product (from the product itself)."""

@@ -10,6 +10,7 @@ from .._models._domain import ReportHeader
 from .._models._report import ReportBase, UURReport, UUTReport, parse_report
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
+from .._transport import NOT_FOUND
 from ._base import Repository, filter_text, paged, parse_with, segment
 
 _ID_KEYS = ("ID", "id", "Id", "uuid")
@@ -57,9 +58,9 @@ class ReportRepository(Repository):
             "GET",
             f"/api/Report/Wsjf/{segment(report_id, 'report_id')}",
             operation="reports.get",
-            not_found_none=True,
+            lenient_404=True,
         )
-        if data is None:
+        if data is NOT_FOUND:
             return None
         if isinstance(data, dict) and "type" not in data and "uur" in data:
             data = {**data, "type": "R"}  # old exports mark a UUR by its "uur" key only

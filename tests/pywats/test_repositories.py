@@ -389,3 +389,11 @@ def test_save_calls_pass_the_idempotency_key(
     recorder.answer(200, answer)
     call(client)
     assert recorder.last.headers["Idempotency-Key"] == "k"
+
+
+def test_null_body_is_not_mistaken_for_not_found(
+    lenient_client: pywats.Client, recorder: Recorder
+) -> None:
+    recorder.answer(200, content=b"null")
+    with pytest.raises(pywats.InvalidResponseError):
+        lenient_client.reports.get("x")
