@@ -546,7 +546,8 @@ def converters_list(state: _State, as_json: bool) -> None:
     if as_json:
         _emit_json(report.to_json())
         return
-    rows = [
+    rows = [("NAME", f"{'VERSION':<8} {'PATTERNS':<24} SOURCE")]
+    rows += [
         (c.name, f"{c.version:<8} {', '.join(c.patterns):<24} {c.source}")
         for c in report.converters
     ]
