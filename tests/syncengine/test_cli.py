@@ -225,3 +225,42 @@ def test_since_accepts_an_iso_time_as_utc() -> None:
 def test_since_rejects_other_text() -> None:
     with pytest.raises(ValueError, match="ISO-8601"):
         parse_since("last tuesday", now=0.0)
+
+
+def _classified(exc: BaseException) -> int | None:
+    from syncengine._cli_runtime import classify
+
+    found = classify(exc)
+    return None if found is None else found[0]
+
+
+def test_expected_exceptions_map_to_their_documented_exit_codes(tmp_path: Path) -> None:
+    from journal import CorruptJournalError, NewerSchemaError
+    from pywats import AuthenticationError, ConnectError
+    from syncengine import EngineLockedError
+    from syncengine._credentials import (
+        CredentialsStoreError,
+        LoginRejectedError,
+        LoginUnreachableError,
+    )
+    from syncengine._settings import SettingsError
+
+    cases = {
+        SettingsError("x"): EXIT_CONFIG,
+        CredentialsStoreError("x"): EXIT_CONFIG,
+        LoginRejectedError("x"): EXIT_AUTH,
+        LoginUnreachableError("x"): EXIT_SERVER,
+        CorruptJournalError(tmp_path / "j", "bad"): EXIT_JOURNAL,
+        NewerSchemaError(tmp_path / "j", 9, 1, ["m9"]): EXIT_JOURNAL,
+        EngineLockedError("x", lock_path="l"): EXIT_JOURNAL,
+        AuthenticationError("x", operation="app.version", status_code=401): EXIT_AUTH,
+        ConnectError("x", operation="app.version", may_have_reached_server=False): EXIT_SERVER,
+        FileNotFoundError(2, "No such file", str(tmp_path / "f")): 1,
+    }
+    assert {type(e).__name__: _classified(e) for e in cases} == {
+        type(e).__name__: code for e, code in cases.items()
+    }
+
+
+def test_an_unexpected_exception_is_not_classified_as_expected() -> None:
+    assert _classified(RuntimeError("bug")) is None
