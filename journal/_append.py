@@ -75,12 +75,11 @@ class Appender:
             if archived[0] != digest:
                 raise SubmissionConflictError(key, archived[0], digest)
             return None, False
-        # Built by hand: equal to canonical() of the dict (sorted keys, no spaces) without
-        # serialising the payload a second time.
-        data_text = (
-            f'{{"payload":{payload_text},"payload_sha256":"{digest}","source":{source_text},"v":1}}'
-        )
+        # Built by hand: equal to canonical() of the dict (sorted keys, no spaces). The report
+        # body goes to `payloads` under the same seq; its sha256 here ties it into the chain.
+        data_text = f'{{"payload_sha256":"{digest}","source":{source_text},"v":1}}'
         seq, ts = self.append(key, "Submitted", data_text)
+        self.conn.execute(S.INSERT_PAYLOAD, (seq, payload_text))
         row_new = new_row(key, digest, seq, ts)
         self.conn.execute(S.INSERT_ROW, row_new)
         self.deltas["pending"] += 1

@@ -29,8 +29,8 @@ from typing import Any
 from ._append import Appender
 from ._codec import canonical, chain_hash, iso_utc, sha256_text
 from ._errors import ArchiveError
-from ._models import ArchiveResult
-from ._schema import EVENT_COLUMNS, JOURNAL_KEY
+from ._models import ArchiveResult, event_from_row
+from ._schema import EVENT_SELECT, JOURNAL_KEY
 from ._store import Store
 
 FORMAT = "wats-sync-journal-archive"
@@ -67,14 +67,12 @@ def _write_events(
         with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
             gz.write((canonical(header) + "\n").encode())
             cursor = conn.execute(
-                f"SELECT {EVENT_COLUMNS} FROM events "
-                "WHERE key IN (SELECT key FROM temp.archive_keys) ORDER BY seq"
+                f"{EVENT_SELECT} WHERE e.key IN (SELECT key FROM temp.archive_keys) ORDER BY e.seq"
             )
             while rows := cursor.fetchmany(500):
                 for row in rows:
                     seq, type_, ts, hash_ = row[0], row[3], row[4], row[9]
-                    record = dict(zip(EVENT_COLUMNS.split(", "), row, strict=True))
-                    record["data"] = json.loads(row[6])
+                    record = event_from_row(row).as_dict()
                     line = (canonical(record) + "\n").encode()
                     lines.update(line)
                     gz.write(line)
@@ -140,6 +138,10 @@ def archive(store: Store, now: float, older_than_s: float, dest: Path) -> Archiv
             "SELECT key, sha, ? FROM temp.archive_keys",
             (seq,),
         )
+        conn.execute(
+            "DELETE FROM payloads WHERE seq IN (SELECT seq FROM events "
+            "WHERE key IN (SELECT key FROM temp.archive_keys) AND type = 'Submitted')"
+        )
         conn.execute("DELETE FROM events WHERE key IN (SELECT key FROM temp.archive_keys)")
         conn.execute("DELETE FROM submissions WHERE key IN (SELECT key FROM temp.archive_keys)")
         conn.execute("DROP TABLE temp.archive_keys")
@@ -156,7 +158,9 @@ def archive(store: Store, now: float, older_than_s: float, dest: Path) -> Archiv
 
 def _check_event(path: Path, record: dict[str, Any], prev: dict[str, Any] | None) -> None:
     try:
-        data_text = canonical(record["data"])
+        data = dict(record["data"])
+        payload = data.pop("payload", None) if record["type"] == "Submitted" else None
+        data_text = canonical(data)
         seq = record["seq"]
         expect = chain_hash(
             record["prev_hash"],
@@ -172,6 +176,10 @@ def _check_event(path: Path, record: dict[str, Any], prev: dict[str, Any] | None
         raise ArchiveError(path, f"malformed event line: {exc}") from None
     if sha256_text(data_text) != record["digest"]:
         raise ArchiveError(path, f"event seq {seq} data does not match its digest")
+    if record["type"] == "Submitted" and sha256_text(canonical(payload)) != data.get(
+        "payload_sha256"
+    ):
+        raise ArchiveError(path, f"event seq {seq} payload does not match its digest")
     if expect != record["hash"]:
         raise ArchiveError(path, f"event seq {seq} does not match its hash")
     if prev is not None and prev["seq"] + 1 == seq and prev["hash"] != record["prev_hash"]:

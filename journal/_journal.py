@@ -25,6 +25,7 @@ from ._models import (
     State,
     Submission,
     VerifyResult,
+    event_from_row,
 )
 from ._rebuild import differences, rebuild
 from ._store import Store, create_private
@@ -36,7 +37,8 @@ _DUMP_CHUNK = 500
 _SUB_SELECT = (
     "SELECT s.key, s.state, s.payload_sha256, s.attempts, s.next_attempt_at, s.error_class, "
     "s.error_message, s.error_status, s.created_at, s.updated_at, s.first_seq, s.last_seq, "
-    "e.data FROM submissions AS s JOIN events AS e ON e.seq = s.first_seq"
+    "e.data, p.body FROM submissions AS s JOIN events AS e ON e.seq = s.first_seq "
+    "JOIN payloads AS p ON p.seq = s.first_seq"
 )
 
 
@@ -59,7 +61,7 @@ def _submission(row: Sequence[Any]) -> Submission:
     return Submission(
         key=row[0],
         state=cast(State, row[1]),
-        payload=data["payload"],
+        payload=json.loads(row[13]),
         source=data.get("source"),
         attempts=row[3],
         next_attempt_at=row[4],
@@ -74,22 +76,6 @@ def _submission(row: Sequence[Any]) -> Submission:
 
 def _fetch_all(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> list[Any]:
     return conn.execute(sql, params).fetchall()
-
-
-def event_from_row(row: Sequence[Any]) -> Event:
-    """An :class:`Event` from a row of ``_schema.EVENT_COLUMNS``."""
-    return Event(
-        seq=row[0],
-        event_id=row[1],
-        key=row[2],
-        type=row[3],
-        ts=row[4],
-        ts_iso=row[5],
-        data=json.loads(row[6]),
-        digest=row[7],
-        prev_hash=row[8],
-        hash=row[9],
-    )
 
 
 class _Request:
@@ -271,8 +257,8 @@ class Journal:
                 if created or row is None:
                     results.append((self._made(app, key, payload, source, digest, row), None))
                 else:
-                    data = conn.execute(S.SELECT_SUBMITTED_DATA, (row[10],)).fetchone()[0]
-                    results.append((_submission([*row, data]), None))
+                    found = conn.execute(S.SELECT_SUBMITTED_DATA, (row[10],)).fetchone()
+                    results.append((_submission([*row, *found]), None))
             app.finish()
             return results
 
@@ -406,7 +392,7 @@ class Journal:
         """Every live event of one submission, oldest first."""
         rows = self._store.read(
             lambda c: c.execute(
-                f"SELECT {S.EVENT_COLUMNS} FROM events WHERE key = ? ORDER BY seq", (key,)
+                f"{S.EVENT_SELECT} WHERE e.key = ? ORDER BY e.seq", (key,)
             ).fetchall()
         )
         return [event_from_row(r) for r in rows]
@@ -485,7 +471,8 @@ class Journal:
     def dump(self, *, since: int = 0, payloads: bool = True) -> Iterator[dict[str, Any]]:
         """Stream events with ``seq > since`` as dicts, in order, a chunk at a time."""
         last = since
-        sql = f"SELECT {S.EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT {_DUMP_CHUNK}"
+        select = S.EVENT_SELECT if payloads else S.EVENT_SELECT_BARE
+        sql = f"{select} WHERE e.seq > ? ORDER BY e.seq LIMIT {_DUMP_CHUNK}"
         while True:
             rows = self._store.read(partial(_fetch_all, sql, (last,)))
             if not rows:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -124,3 +125,22 @@ class ArchiveResult:
     events: int
     sha256: str | None
     archive_seq: int | None
+
+
+def event_from_row(row: Sequence[Any]) -> Event:
+    """An :class:`Event` from a row of ``_schema.EVENT_SELECT`` (body merged as ``payload``)."""
+    data = json.loads(row[6])
+    if len(row) > 10 and row[10] is not None:
+        data["payload"] = json.loads(row[10])
+    return Event(
+        seq=row[0],
+        event_id=row[1],
+        key=row[2],
+        type=row[3],
+        ts=row[4],
+        ts_iso=row[5],
+        data=data,
+        digest=row[7],
+        prev_hash=row[8],
+        hash=row[9],
+    )

@@ -35,10 +35,18 @@ DDL_V1 = (
         type TEXT NOT NULL,
         ts REAL NOT NULL,
         ts_iso TEXT NOT NULL,
-        data TEXT NOT NULL,
         digest TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
+        hash TEXT NOT NULL,
+        data TEXT NOT NULL
+    )
+    """,
+    # The report body of a Submitted event lives here, keyed by the event's seq, so that event
+    # rows stay small (fast lookups, scans and rebuilds); the event's data carries its sha256.
+    """
+    CREATE TABLE payloads (
+        seq INTEGER PRIMARY KEY,
+        body TEXT NOT NULL
     )
     """,
     # (key, seq, type) serves history(key) in order and lets rebuild() group events per key
@@ -64,6 +72,22 @@ DDL_V1 = (
     WHEN NOT EXISTS (SELECT 1 FROM archived WHERE archived.key = OLD.key)
     BEGIN
         SELECT RAISE(ABORT, 'journal events are append-only: DELETE rejected');
+    END
+    """,
+    """
+    CREATE TRIGGER payloads_no_update BEFORE UPDATE ON payloads
+    BEGIN
+        SELECT RAISE(ABORT, 'journal payloads are append-only: UPDATE rejected');
+    END
+    """,
+    """
+    CREATE TRIGGER payloads_no_delete BEFORE DELETE ON payloads
+    WHEN NOT EXISTS (
+        SELECT 1 FROM events JOIN archived ON archived.key = events.key
+        WHERE events.seq = OLD.seq
+    )
+    BEGIN
+        SELECT RAISE(ABORT, 'journal payloads are append-only: DELETE rejected');
     END
     """,
     """
@@ -117,6 +141,7 @@ INSERT_EVENT = (
     "INSERT INTO events (seq, event_id, key, type, ts, ts_iso, data, digest, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+INSERT_PAYLOAD = "INSERT INTO payloads (seq, body) VALUES (?, ?)"
 SUBMISSION_COLUMNS = (
     "key, state, payload_sha256, attempts, next_attempt_at, error_class, error_message, "
     "error_status, created_at, updated_at, first_seq, last_seq"
@@ -129,5 +154,17 @@ UPDATE_ROW = (
 )
 SELECT_ARCHIVED = "SELECT payload_sha256, archive_seq FROM archived WHERE key = ?"
 ADD_COUNT = "UPDATE state_counts SET n = n + ? WHERE state = ?"
-SELECT_SUBMITTED_DATA = "SELECT data FROM events WHERE seq = ?"
+SELECT_SUBMITTED_DATA = (
+    "SELECT e.data, p.body FROM events AS e JOIN payloads AS p ON p.seq = e.seq WHERE e.seq = ?"
+)
 EVENT_COLUMNS = "seq, event_id, key, type, ts, ts_iso, data, digest, prev_hash, hash"
+EVENT_SELECT = (
+    "SELECT e.seq, e.event_id, e.key, e.type, e.ts, e.ts_iso, e.data, e.digest, e.prev_hash, "
+    "e.hash, p.body FROM events AS e LEFT JOIN payloads AS p ON p.seq = e.seq"
+)
+"""Events with the Submitted report body (``NULL`` for other types) as an eleventh column."""
+EVENT_SELECT_BARE = (
+    "SELECT e.seq, e.event_id, e.key, e.type, e.ts, e.ts_iso, e.data, e.digest, e.prev_hash, "
+    "e.hash, NULL FROM events AS e"
+)
+"""Like ``EVENT_SELECT`` without reading report bodies."""

@@ -1,10 +1,12 @@
 """``verify()``: walk the hash chain from the first live event to the chain head.
 
 Each event must (1) have ``digest == sha256(data)``, (2) have ``hash`` equal to the chain hash of
-its header over ``prev_hash``, and (3) link to its predecessor: ``prev_hash`` is the previous
-event's ``hash``, or, across a gap left by archiving, the anchor hash that the Archived event
-recorded for the last removed event. A gap no Archived event declares is a deletion. The last
-event must be the one the ``chain_head`` row names, else the tail was truncated.
+its header over ``prev_hash``, (3) for Submitted, have a report body in ``payloads`` whose
+sha256 is the ``payload_sha256`` in its data, and (4) link to its predecessor: ``prev_hash`` is
+the previous event's ``hash``, or, across a gap left by archiving, the anchor hash that the
+Archived event recorded for the last removed event. A gap no Archived event declares is a
+deletion. The last event must be the one the ``chain_head`` row names, else the tail was
+truncated.
 
 The walk uses its own read-only connection and snapshot, so writers are not held up.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from ._codec import GENESIS_HASH, chain_hash, sha256_text
 from ._models import VerifyResult
-from ._schema import EVENT_COLUMNS, JOURNAL_KEY, SELECT_HEAD
+from ._schema import EVENT_SELECT, JOURNAL_KEY, SELECT_HEAD
 from ._store import Store, translate
 
 
@@ -48,6 +50,16 @@ class _Removed:
         return i >= 0 and self._ranges[i][0] <= lo and hi <= self._ranges[i][1]
 
 
+def _payload_ok(data: str, body: str | None) -> bool:
+    if body is None:
+        return False
+    try:
+        expected = json.loads(data).get("payload_sha256")
+    except ValueError:
+        return False
+    return bool(sha256_text(body) == expected)
+
+
 def _bad(checked: int, seq: int | None, key: str | None, reason: str) -> VerifyResult:
     return VerifyResult(False, checked, seq, key or None, reason)
 
@@ -63,9 +75,9 @@ def _walk(conn: sqlite3.Connection) -> VerifyResult:
         )
     )
     last_seq, last_hash, checked = 0, GENESIS_HASH, 0
-    cursor = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq")
+    cursor = conn.execute(f"{EVENT_SELECT} ORDER BY e.seq")
     while rows := cursor.fetchmany(1000):
-        for seq, event_id, key, type_, ts, ts_iso, data, digest, prev_hash, hash_ in rows:
+        for seq, event_id, key, type_, ts, ts_iso, data, digest, prev_hash, hash_, body in rows:
             if seq != last_seq + 1:
                 if not removed.covers(last_seq + 1, seq - 1):
                     return _bad(
@@ -85,6 +97,8 @@ def _walk(conn: sqlite3.Connection) -> VerifyResult:
                 return _bad(checked, seq, key, "data does not match its digest (edited or rotten)")
             if chain_hash(prev_hash, seq, event_id, key, type_, ts, ts_iso, digest) != hash_:
                 return _bad(checked, seq, key, "event header does not match its hash")
+            if type_ == "Submitted" and not _payload_ok(data, body):
+                return _bad(checked, seq, key, "report payload missing or not matching its sha256")
             last_seq, last_hash = seq, hash_
             checked += 1
     head = conn.execute(SELECT_HEAD).fetchone()

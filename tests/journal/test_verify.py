@@ -34,7 +34,7 @@ def tamper(path: Path, *sql: str) -> None:
 
 
 def test_edited_event_data_is_reported_by_seq_and_key(filled: Path) -> None:
-    tamper(filled, "UPDATE events SET data = replace(data, 'PN-1', 'PN-2') WHERE seq = 7")
+    tamper(filled, """UPDATE events SET data = replace(data, '"v":1', '"v":2') WHERE seq = 7""")
     with Journal(filled) as j:
         result = j.verify()
     assert (result.ok, result.first_bad_seq, result.first_bad_key) == (False, 7, "k3")
@@ -97,3 +97,23 @@ def test_check_reports_a_projection_edited_behind_the_journal(filled: Path) -> N
         assert not result.ok and any("'k0'" in d for d in result.differences)
         j.rebuild()
         assert j.check().ok and j.state("k0") == "in_flight"
+
+
+def test_edited_report_payload_is_reported_by_seq_and_key(filled: Path) -> None:
+    conn = sqlite3.connect(filled)
+    conn.execute("DROP TRIGGER payloads_no_update")
+    conn.execute("UPDATE payloads SET body = replace(body, 'PN-1', 'PN-2') WHERE seq = 5")
+    conn.commit()
+    conn.close()
+    with Journal(filled) as j:
+        result = j.verify()
+    assert (result.ok, result.first_bad_seq, result.first_bad_key) == (False, 5, "k2")
+    assert "payload" in (result.reason or "")
+
+
+def test_payloads_cannot_be_updated_or_deleted_through_sql(filled: Path) -> None:
+    with sqlite3.connect(filled) as conn:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE payloads SET body = '{}'")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM payloads")
