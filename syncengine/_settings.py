@@ -144,7 +144,20 @@ class Settings:
                     f"{self._where()}"
                 )
             data["token"] = token
-        return self._validate(data)
+        config = self._validate(data)
+        for index, folder in enumerate(config.watch):
+            if folder.path.exists() and not folder.path.is_dir():
+                origin = self.origins.get("watch", "file")
+                where = (
+                    f"environment variable {origin[4:]}"
+                    if origin.startswith("env ")
+                    else (f"config file {self.source}")
+                )
+                raise SettingsError(
+                    f"invalid value for key 'watch[{index}].path' in {where}: "
+                    f"{folder.path} is not a directory"
+                )
+        return config
 
     def _where(self) -> str:
         return str(self.source) if self.source is not None else "a config file"

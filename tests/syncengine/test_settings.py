@@ -231,3 +231,10 @@ def test_credentials_path_from_environment_is_absolute(tmp_path: Path) -> None:
 def test_status_path_is_derived_without_server_settings(tmp_path: Path) -> None:
     settings = load_settings(None, {"SYNCENGINE_JOURNAL": str(tmp_path / "j.db")})
     assert settings.partial_config().effective_status_path == tmp_path / "j.db.status.json"
+
+
+def test_watch_path_that_is_a_file_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    settings = load_settings(None, {**BASE_ENV, "SYNCENGINE_WATCH": str(tmp_path / "afile")})
+    with pytest.raises(SettingsError, match=r"'watch\[0\]\.path' in environment variable"):
+        settings.engine_config()
