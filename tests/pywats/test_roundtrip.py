@@ -1,5 +1,7 @@
 """parse_report(d).to_wsjf() == d for every valid WSJF document: fixtures and property tests.
 
+Size knob: each property runs 150 x ``WATS_TORTURE_SCALE`` (default 1) generated documents.
+
 Equality is checked on canonical JSON text (sorted keys), which also tells 1 from 1.0 and
 true from 1, so "ints stay ints and floats stay floats" is part of every assertion.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from typing import Any
 
 import pytest
@@ -346,8 +349,9 @@ UUT_DOCS = obj(
 )
 UUR_DOCS = obj({**HEADER_REQUIRED, "type": st.just("R")}, **HEADER_OPTIONAL, uur=UUR_INFO)
 
+SCALE = max(1, int(os.environ.get("WATS_TORTURE_SCALE", "1")))
 PROPERTY = settings(
-    max_examples=150,
+    max_examples=150 * SCALE,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
