@@ -93,10 +93,17 @@ def _write_events(
     return {"events": count, "removed": ranges, "anchors": anchors, "last_ack_at": last_ack}
 
 
-def archive(store: Store, now: float, older_than_s: float, dest: Path) -> ArchiveResult:
-    """Archive acked submissions not updated for ``older_than_s`` seconds (one transaction)."""
+def archive(
+    store: Store, now: float, older_than_s: float, dest: Path, max_submissions: int
+) -> ArchiveResult:
+    """Archive acked submissions not updated for ``older_than_s`` seconds (one transaction).
+
+    At most ``max_submissions`` (oldest first) per call, so the write lock is held briefly.
+    """
     if older_than_s < 0:
         raise ValueError(f"older_than_s must be >= 0, got {older_than_s!r}")
+    if max_submissions < 1:
+        raise ValueError(f"max_submissions must be >= 1, got {max_submissions!r}")
     if dest.is_dir():
         stamp = iso_utc(now).replace(":", "").replace("-", "")[:15]
         dest = dest / f"journal-archive-{stamp}-{uuid.uuid4().hex[:8]}.jsonl.gz"
@@ -111,8 +118,8 @@ def archive(store: Store, now: float, older_than_s: float, dest: Path) -> Archiv
         )
         conn.execute(
             "INSERT INTO temp.archive_keys SELECT key, payload_sha256, first_seq FROM submissions "
-            "WHERE state = 'acked' AND updated_at < ?",
-            (now - older_than_s,),
+            "WHERE state = 'acked' AND updated_at < ? ORDER BY updated_at LIMIT ?",
+            (now - older_than_s, max_submissions),
         )
         keys = conn.execute("SELECT key, sha FROM temp.archive_keys ORDER BY first_seq").fetchall()
         if not keys:

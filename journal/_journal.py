@@ -481,12 +481,16 @@ class Journal:
                 yield event_from_row(row).as_dict(payloads=payloads)
             last = rows[-1][0]
 
-    def archive(self, older_than_s: float, dest: str | Path) -> ArchiveResult:
+    def archive(
+        self, older_than_s: float, dest: str | Path, *, max_submissions: int = 10_000
+    ) -> ArchiveResult:
         """Move acked submissions last updated more than ``older_than_s`` ago to ``dest``.
 
         ``dest`` is a file path (gzip JSON lines, self-verifying) or an existing directory (a
-        file name is chosen). See docs/journal.md, "Archive".
+        file name is chosen). At most ``max_submissions``, oldest first, per call (the write
+        lock is held while the file is written); call again until ``submissions == 0``. See
+        docs/journal.md, "Archive".
         """
         from ._archive import archive
 
-        return archive(self._store, self._clock(), older_than_s, Path(dest))
+        return archive(self._store, self._clock(), older_than_s, Path(dest), max_submissions)

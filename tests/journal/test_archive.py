@@ -157,3 +157,12 @@ def test_archive_with_other_digest_than_recorded_is_refused(aged: Journal, tmp_p
     assert result.path is not None
     with pytest.raises(ArchiveError, match="sha256"):
         list(read_archive(result.path, expected_sha256="0" * 64))
+
+
+def test_archive_takes_at_most_max_submissions_oldest_first(aged: Journal, tmp_path: Path) -> None:
+    first = aged.archive(3600, tmp_path, max_submissions=3)
+    second = aged.archive(3600, tmp_path, max_submissions=3)
+    third = aged.archive(3600, tmp_path, max_submissions=3)
+    assert (first.submissions, second.submissions, third.submissions) == (3, 1, 0)
+    assert aged.state("old-3") == "acked" and aged.submission("old-3") is None
+    assert aged.verify().ok and aged.check().ok
