@@ -142,6 +142,7 @@ def _join(values: Sequence[float]) -> str:
 
 
 def check_number(field: str, value: object) -> float:
+    """``value`` if it is a finite JSON number (not a bool), else TypeError/ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{field} must be a number, got {value!r}")
     if value != value or value in (float("inf"), float("-inf")):
@@ -192,6 +193,7 @@ def _numeric_status(op: CompOp, v: float, lo: float | None, hi: float | None) ->
 
 
 def string_status(op: CompOp, value: str, limit: str | None) -> Status:
+    """P or F for a string measurement under ``op``."""
     if op is CompOp.LOG:
         return Status.PASSED
     if limit is None:
@@ -206,6 +208,7 @@ def string_status(op: CompOp, value: str, limit: str | None) -> Status:
 
 
 def worst(given: Status | str | None, statuses: Sequence[Status | None]) -> Status:
+    """``given`` if set, else F when any of ``statuses`` is F, else P."""
     if given is not None:
         return Status.coerce(given)
     return Status.FAILED if Status.FAILED in statuses else Status.PASSED
@@ -214,6 +217,7 @@ def worst(given: Status | str | None, statuses: Sequence[Status | None]) -> Stat
 def common_fields(
     name: str, step_type: str, status: Status | str, group: StepGroup | str, step_id: int | None
 ) -> dict[str, Any]:
+    """The common constructor fields of a new step, checked."""
     fields: dict[str, Any] = {
         "name": check_text("step name", name),
         "step_type": step_type,
