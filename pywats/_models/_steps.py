@@ -9,7 +9,7 @@ kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TypeVar, Union
 
 from pydantic import Discriminator, Field, Tag
 
@@ -105,6 +105,7 @@ class UnknownStep(StepBase):
 
 
 _NUMERIC = "ET_NLT"
+S = TypeVar("S", bound=StepBase)
 
 
 class SequenceCallStep(StepBase):
@@ -116,7 +117,7 @@ class SequenceCallStep(StepBase):
     seq_call: SeqCall | None = None
     steps: list[Step] | None = None
 
-    def add_step(self, step: StepBase) -> StepBase:
+    def add_step(self, step: S) -> S:
         """Append an already-built step (an instance of one of the step classes) and return it."""
         if _class_tag(type(step)) is None:
             raise TypeError(
@@ -173,9 +174,9 @@ class SequenceCallStep(StepBase):
         meas = numeric_measurement(
             value, low=low, high=high, comp_op=comp_op, unit=unit, status=status
         )
-        assert meas.status is not None
+        step_status = meas.status if meas.status is not None else Status.PASSED
         step = NumericLimitStep(
-            **common_fields(name, _NUMERIC, meas.status, group, step_id), numeric_meas=[meas]
+            **common_fields(name, _NUMERIC, step_status, group, step_id), numeric_meas=[meas]
         )
         self.add_step(step)
         return step
