@@ -423,7 +423,7 @@ def journal_dump(state: _State, since: int, no_payload: bool) -> None:
     """Print the events as JSON lines, oldest first, streamed."""
     settings = state.settings()
     with open_journal(settings, salvage=True) as journal:
-        out = click.get_text_stream("stdout")
+        out = sys.stdout
         for record in journal.dump(since=since, payloads=not no_payload):
             out.write(redact(json.dumps(record, sort_keys=True, separators=(",", ":"))) + "\n")
         out.flush()
