@@ -59,12 +59,21 @@ CHILD = textwrap.dedent(
 
 def _spawn(sim: Simulator, journal: Path, seed: int) -> subprocess.Popen[str]:
     root = str(Path(__file__).resolve().parents[2])
-    return subprocess.Popen(
-        [sys.executable, "-c", CHILD, sim.base_url, str(journal), str(N_REPORTS), str(seed), root],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    stderr = open(journal.with_name(f"child-{seed}.stderr"), "w")  # noqa: SIM115
+    try:
+        args = [sim.base_url, str(journal), str(N_REPORTS), str(seed), root]
+        return subprocess.Popen(
+            [sys.executable, "-c", CHILD, *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    finally:
+        stderr.close()
+
+
+def _stderr(journal: Path, seed: int) -> str:
+    return journal.with_name(f"child-{seed}.stderr").read_text()[-3000:]
 
 
 class Reader:
@@ -116,7 +125,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     sim.clear_faults()
     proc = _spawn(sim, journal, seed=ROUNDS)
     reader = Reader(proc)
-    assert proc.wait(300) == 0
+    assert proc.wait(300) == 0, _stderr(journal, ROUNDS)
     reader.join()
     assert "idle" in reader.lines
     expected = {report(i, tag="crash")["id"] for i in range(N_REPORTS)}
