@@ -278,16 +278,33 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def read_health(settings: Settings) -> dict[str, Any]:
-    """The health snapshot of the configured journal, engine running or not."""
+    """The health snapshot of the configured journal, engine running or not.
+
+    With neither a status file nor a journal (nothing was ever submitted there) the snapshot
+    says so plainly: health ``stopped``, all counts 0, ``journal_exists`` false. A status file
+    that is not valid JSON is exit 4.
+    """
     from syncengine._status import read_status
 
     config = settings.partial_config()
-    try:
-        snap = read_status(config.effective_status_path, config.journal_path)
-    except FileNotFoundError as exc:
-        raise CliError(str(exc), EXIT_JOURNAL) from None
-    except ValueError as exc:
-        raise CliError(str(exc), EXIT_JOURNAL) from None
+    status_path = config.effective_status_path
+    if not status_path.exists() and not config.journal_path.exists():
+        snap: dict[str, Any] = {
+            "health": "stopped",
+            "running": False,
+            "source": "none",
+            "journal_path": str(config.journal_path),
+            "note": f"no journal at {config.journal_path} and no status file: nothing has "
+            "been submitted with this configuration yet",
+        }
+    else:
+        try:
+            snap = read_status(status_path, config.journal_path)
+        except FileNotFoundError as exc:  # removed between the check and the read
+            raise CliError(str(exc), EXIT_JOURNAL) from None
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_JOURNAL) from None
+    snap["journal_exists"] = config.journal_path.exists()
     counts = snap.setdefault("counts", {})
     for name in ("pending", "in_flight", "acked", "failed"):
         counts.setdefault(name, 0)

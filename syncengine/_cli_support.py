@@ -293,6 +293,8 @@ def status_lines(snap: dict[str, Any]) -> list[str]:
         rows.append(("last error", str(error.get("message") or error.get("error_class") or error)))
     if snap.get("updated_at"):
         rows.append(("updated", format_time(snap.get("updated_at"))))
+    if snap.get("note"):
+        rows.append(("note", str(snap["note"])))
     return table(rows)
 
 

@@ -395,7 +395,8 @@ def status(state: _State, as_json: bool) -> None:
     """Show the health snapshot; works with the engine stopped.
 
     The exit code follows the monitoring-plugin convention: 0 ok, 1 degraded or offline,
-    2 stuck, auth_failed or stopped; 3 bad configuration, 4 no journal or status file.
+    2 stuck, auth_failed or stopped (also: no journal yet); 3 bad configuration, 4 unreadable
+    journal or status file.
     """
     snap = read_health(state.settings())
     if as_json:

@@ -81,7 +81,21 @@ def test_missing_config_file_is_exit_3(runner: CliRunner, env, tmp_path: Path) -
     assert "Traceback" not in result.output
 
 
-def test_status_without_journal_is_exit_4(runner: CliRunner, env) -> None:
+def test_status_without_any_journal_reports_zero_counts(runner: CliRunner, env) -> None:
+    result = invoke(runner, ["status", "--json"], env)
+    data = json.loads(result.stdout)
+    assert data["counts"] == {"pending": 0, "in_flight": 0, "acked": 0, "failed": 0}
+    assert data["journal_exists"] is False
+
+
+def test_status_without_any_journal_is_critical_and_says_why(runner: CliRunner, env) -> None:
+    result = invoke(runner, ["status"], env)
+    assert result.exit_code == 2
+    assert "no journal at" in result.stdout
+
+
+def test_status_with_a_garbled_status_file_is_exit_4(runner: CliRunner, env) -> None:
+    Path(env["SYNCENGINE_JOURNAL"] + ".status.json").write_text("{not json", encoding="utf-8")
     result = invoke(runner, ["status", "--json"], env)
     assert result.exit_code == EXIT_JOURNAL
     assert result.stderr.startswith("syncengine: error:")
