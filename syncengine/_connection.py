@@ -23,7 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from ._breaker import CLOSED, CircuitBreaker
 from ._metrics import Metrics
@@ -72,6 +74,9 @@ class ConnectionService:
         self._offline = False
         self._auth_failed = False
         self._offline_since: float | None = None
+        self._offline_wall: float | None = None
+        self._offline_reason = ""
+        self._periods: deque[dict[str, Any]] = deque(maxlen=20)
         self._state = ONLINE
         self._reason = "started"
         self._stop = threading.Event()
@@ -96,6 +101,11 @@ class ConnectionService:
         """True unless offline or auth_failed (the breaker gates circuit_open itself)."""
         with self._lock:
             return not (self._offline or self._auth_failed)
+
+    def offline_periods(self) -> list[dict[str, Any]]:
+        """The last 20 closed offline periods: start, end (UNIX s), seconds, reason."""
+        with self._lock:
+            return list(self._periods)
 
     def offline_for(self) -> float:
         """Seconds of the current offline period (0 when not offline)."""
@@ -160,9 +170,18 @@ class ConnectionService:
         with self._lock:
             if offline and not self._offline:
                 self._offline_since = self._clock()
+                self._offline_wall = time.time()
+                self._offline_reason = reason
             elif not offline and self._offline and self._offline_since is not None:
-                self._metrics.inc(
-                    "offline_duration_s", max(0.0, self._clock() - self._offline_since)
+                seconds = max(0.0, self._clock() - self._offline_since)
+                self._metrics.inc("offline_duration_s", seconds)
+                self._periods.append(
+                    {
+                        "start": self._offline_wall,
+                        "end": time.time(),
+                        "seconds": seconds,
+                        "reason": self._offline_reason,
+                    }
                 )
                 self._offline_since = None
             self._offline = offline

@@ -633,6 +633,7 @@ class SyncEngine:
             "connection": connection,
             "connection_reason": self._connection.reason if self._connection else None,
             "offline_for_s": self._connection.offline_for() if self._connection else 0.0,
+            "offline_periods": self._connection.offline_periods() if self._connection else [],
             "breaker": breaker,
             "last_error": last_error,
             "abandoned_at_stop": self._abandoned,

@@ -106,6 +106,15 @@ def test_offline_period_is_added_to_offline_duration(rig: Rig) -> None:
     assert rig.metrics.counter("offline_duration_s") == pytest.approx(42)
 
 
+def test_offline_periods_are_recorded_with_reason(rig: Rig) -> None:
+    rig.service.report_no_answer("upload: ConnectError")
+    rig.clock.now += 7
+    rig.service.report_answer()
+    (period,) = rig.service.offline_periods()
+    assert (period["seconds"], period["reason"]) == (pytest.approx(7), "upload: ConnectError")
+    assert period["end"] >= period["start"]
+
+
 def test_open_breaker_is_circuit_open_and_half_open_still_is(rig: Rig) -> None:
     for _ in range(2):
         rig.breaker.record_failure()

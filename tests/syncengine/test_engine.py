@@ -466,3 +466,20 @@ def test_engine_started_comes_before_the_backlogs_uploads(
     assert names[0] == "engine_started"
     assert names[-2:] == ["engine_stopping", "engine_stopped"]
     assert names.count("upload_started") == 5
+
+
+def test_public_names_are_exported_in_a_sorted_all() -> None:
+    import syncengine
+
+    assert syncengine.__all__ == sorted(syncengine.__all__)
+    assert {"SyncEngine", "EngineConfig", "CredentialProvider", "read_status"} <= set(
+        syncengine.__all__
+    )
+    assert all(hasattr(syncengine, name) for name in syncengine.__all__)
+
+
+def test_stored_credentials_provider_satisfies_the_protocol() -> None:
+    from syncengine import CredentialProvider
+    from syncengine._credentials import StoredCredentials
+
+    assert issubclass(StoredCredentials, CredentialProvider)
