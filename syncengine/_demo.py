@@ -30,9 +30,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncengine._cli_support import inspect_lines, inspect_view, status_lines
+
+if TYPE_CHECKING:
+    from syncengine import EngineConfig, SyncEngine
 
 Echo = Callable[[str], None]
 
@@ -216,21 +219,15 @@ def _second_batch() -> list[_DemoFile]:
             "SN-000105 with unknown process code 999",
         ),
     ]
-    try:
-        from syncengine.converters._wsxf import write_wsxf
-    except ImportError:  # the WSXF converter is optional for the demo
-        pass
-    else:
-        report = _uut("SN-000106", 30, "P", 50)
-        files.append(
-            _DemoFile(
-                "SN-000106_PRG.xml",
-                write_wsxf([report]),
-                "acked",
-                report["id"],
-                "SN-000106 (WSXF XML)",
-            )
+    from syncengine.converters import write_wsxf
+
+    # A WSXF (XML) file shows a second format going through the same path.
+    report = _uut("SN-000106", 30, "P", 50)
+    files.append(
+        _DemoFile(
+            "SN-000106_PRG.xml", write_wsxf([report]), "acked", report["id"], "SN-000106 (WSXF XML)"
         )
+    )
     truncated = json.dumps(_uut("SN-000107", 10, "P", 55), indent=2).encode("utf-8")[:300]
     files.append(
         _DemoFile("SN-000107_ICT.json", truncated, "error", label="SN-000107 (truncated file)")
@@ -302,7 +299,7 @@ def _progress(run: _Run) -> Iterator[None]:
             signal.disconnect(receiver)
 
 
-def _engine_config(base_url: str, token: str, work: Path, station: Path) -> Any:
+def _engine_config(base_url: str, token: str, work: Path, station: Path) -> EngineConfig:
     from syncengine import BreakerConfig, EngineConfig, RetryConfig, WatchFolder
 
     # Small delays everywhere so that the whole story fits in a few seconds.
@@ -325,7 +322,7 @@ def _engine_config(base_url: str, token: str, work: Path, station: Path) -> Any:
     )
 
 
-def _drain(run: _Run, engine: Any, station: Path, files: list[_DemoFile], what: str) -> None:
+def _drain(run: _Run, engine: SyncEngine, station: Path, files: list[_DemoFile], what: str) -> None:
     names = [f.name for f in files]
     left = _wait(lambda: not any((station / n).exists() for n in names), _DEADLINE_S)
     idle = left and engine.wait_idle(_DEADLINE_S)
@@ -337,7 +334,7 @@ def _drain(run: _Run, engine: Any, station: Path, files: list[_DemoFile], what: 
         run.say(f"FAIL  {what}: not idle after {_DEADLINE_S:.0f} s")
 
 
-def _story(run: _Run, sim: Any, engine: Any, station: Path, files: list[_DemoFile]) -> None:
+def _story(run: _Run, sim: Any, engine: SyncEngine, station: Path, files: list[_DemoFile]) -> None:
     first, second = files[:2], files[2:]
     run.say("station writes 2 reports")
     for item in first:
@@ -364,7 +361,7 @@ def _story(run: _Run, sim: Any, engine: Any, station: Path, files: list[_DemoFil
     _drain(run, engine, station, second, "second batch")
 
 
-def _verify(run: _Run, sim: Any, engine: Any, station: Path, files: list[_DemoFile]) -> None:
+def _verify(run: _Run, sim: Any, engine: SyncEngine, station: Path, files: list[_DemoFile]) -> None:
     stats = sim.stats()
     counts = stats["receive_counts"]
     expected = {f.report_id.lower() for f in files if f.expect == "acked" and f.report_id}
@@ -410,7 +407,7 @@ def _reason_line(sidecar: str) -> str:
     return "?"
 
 
-def _submission(engine: Any, key: str) -> Any:
+def _submission(engine: SyncEngine, key: str) -> Any:
     # A second, read-only use of the journal file: SQLite in WAL mode serves it alongside the
     # engine's own connection.
     from journal import Journal
@@ -431,7 +428,7 @@ def _verify_journal(run: _Run, journal_path: Path) -> None:
     )
 
 
-def _show_report(run: _Run, engine: Any, files: list[_DemoFile]) -> None:
+def _show_report(run: _Run, engine: SyncEngine, files: list[_DemoFile]) -> None:
     candidates = [f for f in files if f.expect == "acked"]
     chosen = None
     for item in candidates:
