@@ -65,6 +65,7 @@ from syncengine._cli_runtime import (
 from syncengine._cli_support import (
     inspect_lines,
     inspect_view,
+    missing_submission_message,
     parse_since,
     redact,
     register_secret,
@@ -377,7 +378,7 @@ def inspect(state: _State, key: str, as_json: bool) -> None:
     with open_journal(settings) as journal:
         sub = journal.submission(key)
         if sub is None:
-            raise CliError(f"no submission with key {key!r} in journal {settings.journal_path}")
+            raise CliError(missing_submission_message(journal, key))
         view = inspect_view(sub, journal.history(key))
     if as_json:
         _emit_json(view)
@@ -616,6 +617,28 @@ def login(
     entry = do_login(server_url, user or "", api_key or "", store)
     register_secret(entry.token)
     click.echo(f"logged in to {server_url} as {entry.user}; token stored in {store.description}")
+
+
+@cli.command()
+@click.option("--server", "server_url", metavar="URL", help="Server URL (default: server_url).")
+@click.pass_obj
+def logout(state: _State, server_url: str | None) -> None:
+    """Forget the token stored by `login` for the server.
+
+    Idempotent: forgetting a login that is not there is not an error.
+    """
+    settings = state.settings()
+    server_url = server_url or settings.server_url
+    if not server_url:
+        raise CliError(
+            "no server URL: pass --server URL or configure server_url / SYNCENGINE_SERVER_URL",
+            EXIT_CONFIG,
+        )
+    store = store_for(settings)
+    if store.delete(server_url):
+        click.echo(f"forgot the stored login for {server_url} ({store.description})")
+    else:
+        click.echo(f"no stored login for {server_url} in {store.description}")
 
 
 # --------------------------------------------------------------------------- config

@@ -203,6 +203,21 @@ def test_login_with_empty_stdin_is_a_usage_error(runner: CliRunner, env, sim) ->
     assert invoke(runner, args, env, input="").exit_code == 2
 
 
+def test_logout_forgets_the_stored_login(runner: CliRunner, env, sim) -> None:
+    args = ["login", "--server", sim.base_url, "--user", "operator", "--key-stdin"]
+    invoke(runner, args, env, input=SECRET_KEY + "\n")
+    invoke(runner, ["logout", "--server", sim.base_url], env)
+    full = {**env, "SYNCENGINE_SERVER_URL": sim.base_url}
+    shown = json.loads(invoke(runner, ["config", "show", "--json"], full).stdout)
+    assert shown["token"] == "none: run 'syncengine login'"
+
+
+def test_logout_without_a_stored_login_is_fine(runner: CliRunner, env) -> None:
+    result = invoke(runner, ["logout", "--server", "http://127.0.0.1:9"], env)
+    assert result.exit_code == 0
+    assert "no stored login" in result.stdout
+
+
 def test_stored_login_gives_run_its_token(env, sim, runner: CliRunner) -> None:
     args = ["login", "--server", sim.base_url, "--user", "operator", "--key-stdin"]
     invoke(runner, args, env, input=SECRET_KEY + "\n")

@@ -332,6 +332,16 @@ def test_archive_moves_old_acked_submissions(env, journal_path: Path, tmp_path: 
     assert dest.exists()
 
 
+def test_inspect_of_an_archived_submission_says_it_was_archived(
+    env, journal_path: Path, tmp_path: Path
+) -> None:
+    add(journal_path, KEY_A, "acked")
+    invoke(["journal", "archive", "--older-than", "0", "--dest", str(tmp_path / "a.gz")], env)
+    result = invoke(["inspect", KEY_A], env)
+    assert result.exit_code == EXIT_FAILED
+    assert "archived" in result.stderr
+
+
 def test_archive_with_nothing_old_enough_says_so(env, journal_path: Path) -> None:
     add(journal_path, KEY_A, "acked")
     result = invoke(["journal", "archive", "--older-than", "30"], env)

@@ -132,6 +132,15 @@ def test_group_readable_key_file_is_refused(store: EncryptedFileStore) -> None:
         store.get(SERVER)
 
 
+@pytest.mark.skipif(os.name == "nt", reason="on Windows a DPAPI key file is readable")
+def test_dpapi_key_file_elsewhere_is_a_clear_error(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    store.key_path.write_bytes(b"WSK2" + bytes(64))
+    store.key_path.chmod(0o600)
+    with pytest.raises(CredentialsStoreError, match="only readable on Windows"):
+        store.get(SERVER)
+
+
 def test_missing_key_file_is_a_clear_error(store: EncryptedFileStore) -> None:
     store.put(SERVER, entry())
     store.key_path.unlink()
