@@ -170,8 +170,12 @@ def decrypt(master: bytes, blob: bytes) -> bytes:
 # --------------------------------------------------------------------------- file helpers
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Atomically replace ``path`` with ``data``, created owner-only (0600 on POSIX)."""
+def _write_private(path: Path, data: bytes, *, replace: bool = True) -> bool:
+    """Write ``data`` to ``path`` atomically, created owner-only (0600 on POSIX).
+
+    With ``replace=False`` an existing ``path`` is left alone and False is returned: two
+    processes creating the key file at once must not end up with different keys.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -182,7 +186,20 @@ def _write_private(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                # Both refuse an existing target: link on POSIX, rename on Windows.
+                if os.name == "posix":
+                    os.link(tmp, path)
+                else:
+                    os.rename(tmp, path)
+            except FileExistsError:
+                return False
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -193,6 +210,7 @@ def _write_private(path: Path, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+    return True
 
 
 def _check_private(path: Path) -> None:
@@ -298,7 +316,8 @@ class EncryptedFileStore:
         except OSError as exc:
             raise CredentialsStoreError(f"cannot read {self.key_path}: {exc.strerror}") from None
         key = secrets.token_bytes(_KEY_LEN)
-        _write_private(self.key_path, _wrap_key(key))
+        if not _write_private(self.key_path, _wrap_key(key), replace=False):
+            return self._load_key(create=False)  # another process created it first
         return key
 
     def _load(self) -> dict[str, Any]:

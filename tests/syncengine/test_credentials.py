@@ -141,6 +141,23 @@ def test_dpapi_key_file_elsewhere_is_a_clear_error(store: EncryptedFileStore) ->
         store.get(SERVER)
 
 
+def test_key_file_creation_never_replaces_an_existing_key(tmp_path: Path) -> None:
+    from syncengine._credentials import _write_private
+
+    key_path = tmp_path / "k"
+    assert _write_private(key_path, b"first", replace=False) is True
+    assert _write_private(key_path, b"second", replace=False) is False
+    assert key_path.read_bytes() == b"first"
+
+
+def test_key_file_creation_leaves_no_temporary_files(tmp_path: Path) -> None:
+    from syncengine._credentials import _write_private
+
+    _write_private(tmp_path / "k", b"first", replace=False)
+    _write_private(tmp_path / "k", b"second", replace=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["k"]
+
+
 def test_missing_key_file_is_a_clear_error(store: EncryptedFileStore) -> None:
     store.put(SERVER, entry())
     store.key_path.unlink()
