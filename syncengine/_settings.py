@@ -147,12 +147,7 @@ class Settings:
         config = self._validate(data)
         for index, folder in enumerate(config.watch):
             if folder.path.exists() and not folder.path.is_dir():
-                origin = self.origins.get("watch", "file")
-                where = (
-                    f"environment variable {origin[4:]}"
-                    if origin.startswith("env ")
-                    else (f"config file {self.source}")
-                )
+                where = _describe_origin(self.origins.get("watch", ""), self.source)
                 raise SettingsError(
                     f"invalid value for key 'watch[{index}].path' in {where}: "
                     f"{folder.path} is not a directory"
@@ -372,6 +367,12 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+def _describe_origin(origin: str, source: Path | None) -> str:
+    if origin.startswith("env "):
+        return f"environment variable {origin[4:]}"
+    return f"config file {source}" if source is not None else "configuration"
+
+
 def _settings_error(
     exc: ValidationError,
     source: Path | None,
@@ -383,12 +384,7 @@ def _settings_error(
         loc = prefix + tuple(error["loc"])
         key = _format_loc(loc)
         origin = origins.get(".".join(str(p) for p in loc[:2]), origins.get(str(loc[0]), ""))
-        if origin.startswith("env "):
-            where = f"environment variable {origin[4:]}"
-        elif source is not None:
-            where = f"config file {source}"
-        else:
-            where = "configuration"
+        where = _describe_origin(origin, source)
         if error["type"] == "extra_forbidden":
             lines.append(f"unknown key '{key}' in {where}")
         else:
