@@ -487,6 +487,44 @@ def journal_rebuild(state: _State) -> None:
     )
 
 
+@journal_group.command("query")
+@click.argument("sql")
+@click.option(
+    "--param", "params", metavar="VALUE", multiple=True, help="A value for each ? in SQL, in order."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per row.")
+@click.pass_obj
+def journal_query(state: _State, sql: str, params: tuple[str, ...], as_json: bool) -> None:
+    """Run a read-only SQL query on the journal (for auditors); rows are streamed.
+
+    The journal is opened read-only with PRAGMA query_only, so nothing typed here can change
+    it. Tables: events, submissions, state_counts, chain_head, archived, meta.
+    """
+    from journal import CorruptJournalError, JournalError, query
+
+    settings = state.settings()
+    path = settings.journal_path
+    if not path.exists():
+        raise CliError(f"no journal at {path}", EXIT_JOURNAL)
+    out = sys.stdout
+    header: list[str] | None = None
+    try:
+        for row in query(path, sql, list(params)):
+            if as_json:
+                out.write(redact(json.dumps(row, sort_keys=True, default=str)) + "\n")
+                continue
+            if header is None:
+                header = list(row)
+                out.write("\t".join(header) + "\n")
+            out.write(redact("\t".join("" if v is None else str(v) for v in row.values())) + "\n")
+    except CorruptJournalError:
+        raise
+    except JournalError as exc:
+        # Anything else SQLite refuses here is the query's fault (syntax, a write, no table).
+        raise CliError(f"query refused: {exc}", EXIT_USAGE) from None
+    out.flush()
+
+
 @journal_group.command("archive")
 @click.option(
     "--older-than",

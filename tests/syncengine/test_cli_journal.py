@@ -323,6 +323,34 @@ def test_rebuild_prints_the_counts(env, journal_path: Path) -> None:
     assert "failed 1" in result.stdout
 
 
+def test_query_streams_rows_as_json(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    sql = "SELECT key, state FROM submissions"
+    lines = invoke(["journal", "query", "--json", sql], env).stdout.splitlines()
+    assert [json.loads(line) for line in lines] == [{"key": KEY_A, "state": "failed"}]
+
+
+def test_query_for_people_has_a_header(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A)
+    sql = "SELECT type FROM events WHERE key = ?"
+    output = invoke(["journal", "query", sql, "--param", KEY_A], env).stdout
+    assert output.splitlines() == ["type", "Submitted"]
+
+
+def test_query_cannot_change_the_journal(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A, "failed")
+    result = invoke(["journal", "query", "UPDATE submissions SET state = 'acked'"], env)
+    assert result.exit_code == 2
+    assert invoke(["journal", "verify"], env).exit_code == 0
+
+
+def test_query_with_bad_sql_is_a_usage_error(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A)
+    result = invoke(["journal", "query", "SELECT * FROM nowhere"], env)
+    assert result.exit_code == 2
+    assert "no such table" in result.stderr
+
+
 def test_archive_moves_old_acked_submissions(env, journal_path: Path, tmp_path: Path) -> None:
     add(journal_path, KEY_A, "acked")
     add(journal_path, KEY_B, "pending")
