@@ -210,6 +210,7 @@ class SyncEngine:
         self._state = "new"
         self._state_lock = threading.Condition()
         self._submitting = 0
+        self._stop_guard = threading.Lock()
         self._stopped = threading.Event()
         self._progress = threading.Condition()
         self._lock = JournalLock(config.effective_lock_path, journal_path=config.journal_path)
@@ -365,9 +366,15 @@ class SyncEngine:
         ``grace`` (default ``config.grace_period_s``) bounds the wait for in-flight uploads.
         """
         grace_s = self.config.grace_period_s if grace is None else max(0.0, float(grace))
-        with self._state_lock:
-            if self._state != "running":
-                return
+        # One shutdown at a time: a second caller (signal thread and __exit__ racing) waits for
+        # the first to finish and then finds nothing to do.
+        with self._stop_guard:
+            with self._state_lock:
+                if self._state != "running":
+                    return
+            self._shutdown(grace_s)
+
+    def _shutdown(self, grace_s: float) -> None:
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -77,11 +78,24 @@ def write_status(path: Path, status: dict[str, Any]) -> None:
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _replace(src: str, dst: Path) -> None:
+    # On Windows os.replace fails while a reader has the target open; readers are quick.
+    for _ in range(20):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if sys.platform != "win32":
+                raise
+            time.sleep(0.05)
+    os.replace(src, dst)
 
 
 def _lock_is_free(lock_path: Path) -> bool:

@@ -483,3 +483,17 @@ def test_stored_credentials_provider_satisfies_the_protocol() -> None:
     from syncengine._credentials import StoredCredentials
 
     assert issubclass(StoredCredentials, CredentialProvider)
+
+
+def test_concurrent_stops_shut_down_once(config: EngineConfig, recorder: Recorder) -> None:
+    import threading
+
+    engine = SyncEngine(config)
+    engine.start()
+    threads = [threading.Thread(target=engine.stop) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert engine.state == "stopped"
+    assert recorder.count("engine_stopping") == recorder.count("engine_stopped") == 1
