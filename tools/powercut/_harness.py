@@ -146,6 +146,8 @@ def run_cuts(
         except RuntimeError as exc:
             # The workload could not even start on the previous image: that image is the finding.
             out.cuts.append(CutResult(i, 0, CutStats(), [f"restart failed: {exc}"]))
+            if progress is not None:
+                progress(out.cuts[-1])
             break
 
         for line in lines:

@@ -9,6 +9,9 @@
  *                       the process, not the power)
  *   POWERCUT_REAL_SYNC  "1" to also run the real fsync/fdatasync; default: skip them, since
  *                       the harness models durability itself and real syncs only cost time
+ *   POWERCUT_ENOSPC_FLAG  a path: while that file exists, a write that would make a watched
+ *                       file longer fails with ENOSPC, as on a full disk (writes inside the
+ *                       file's current size still succeed, like blocks already allocated)
  *
  * Each record is one write() to the O_APPEND log, so records of several processes and threads
  * never interleave. A global mutex is held across the real call and its record, so the order
@@ -43,6 +46,7 @@ static char watch_dir[PATH_MAX];
 static size_t watch_len;
 static int log_fd = -1;
 static int real_sync;
+static char enospc_flag[PATH_MAX];
 static char *fd_path[MAX_FD];
 
 static int (*r_open)(const char *, int, ...);
@@ -81,6 +85,8 @@ __attribute__((constructor)) static void powercut_init(void) {
     const char *log = getenv("POWERCUT_LOG");
     const char *sync = getenv("POWERCUT_REAL_SYNC");
     real_sync = sync != NULL && strcmp(sync, "1") == 0;
+    const char *flag = getenv("POWERCUT_ENOSPC_FLAG");
+    if (flag != NULL && strlen(flag) < sizeof enospc_flag) strcpy(enospc_flag, flag);
     if (dir == NULL || log == NULL || strlen(dir) >= sizeof watch_dir) return;
     strcpy(watch_dir, dir);
     watch_len = strlen(watch_dir);
@@ -212,9 +218,24 @@ int close(int fd) {
     return rc;
 }
 
+/* 1 when the disk is "full" and this write would grow the file. */
+static int disk_full(int fd, size_t n, off_t off, int positional) {
+    if (enospc_flag[0] == '\0' || access(enospc_flag, F_OK) != 0) return 0;
+    struct stat st;
+    if (fstat(fd, &st) != 0) return 0;
+    off_t at = positional ? off : lseek(fd, 0, SEEK_CUR);
+    if (!positional && (fcntl(fd, F_GETFL) & O_APPEND)) at = st.st_size;
+    return at + (off_t)n > st.st_size;
+}
+
 static ssize_t logged_write(int fd, const void *buf, size_t n, off_t off, int positional,
                             int large) {
     pthread_mutex_lock(&lock);
+    if (disk_full(fd, n, off, positional)) {
+        pthread_mutex_unlock(&lock);
+        errno = ENOSPC;
+        return -1;
+    }
     ssize_t rc;
     if (positional) rc = large ? r_pwrite64(fd, buf, n, off) : r_pwrite(fd, buf, n, off);
     else rc = r_write(fd, buf, n);
@@ -260,6 +281,13 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt) {
 
 static int logged_trunc(int fd, off_t len, int large) {
     pthread_mutex_lock(&lock);
+    struct stat st;
+    if (enospc_flag[0] != '\0' && access(enospc_flag, F_OK) == 0 && fstat(fd, &st) == 0
+        && len > st.st_size) {
+        pthread_mutex_unlock(&lock);
+        errno = ENOSPC;
+        return -1;
+    }
     int rc = large ? r_ftruncate64(fd, len) : r_ftruncate(fd, len);
     int saved = errno;
     if (rc == 0 && tracked(fd)) emit(OP_TRUNC, fd, 0, 0, (int64_t)len, fd_path[fd], NULL, NULL);
