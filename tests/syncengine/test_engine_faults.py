@@ -367,3 +367,29 @@ def test_wait_idle_is_false_while_the_server_is_down(tmp_path: Path, sim: Simula
         assert engine.wait_idle(0.5) is False
         sim.clear_faults()
         assert engine.wait_idle(30) is True
+
+
+def test_everything_at_once_with_an_outage_and_token_expiry(tmp_path: Path, sim: Simulator) -> None:
+    provider = TokenSource(sim)
+    chaos = {
+        "token_expires_after": 7,
+        "error_rate": 0.1,
+        "rate_limit_rate": 0.1,
+        "retry_after_s": 0.01,
+        "drop_before_store_rate": 0.05,
+        "drop_after_store_rate": 0.1,
+        "garbage_rate": 0.1,
+        "latency_ms": [0, 5],
+    }
+    sim.set_faults(**chaos)
+    config = fast_config(tmp_path, sim, breaker={"failure_threshold": 5, "reset_timeout_s": 0.05})
+    with SyncEngine(config, credentials=provider) as engine:
+        keys = [engine.submit(report(i)) for i in range(N)]
+        sim.set_faults(down_for_s=0.3)  # replaces the set: an outage, then a clean server
+        keys += [engine.submit(report(i)) for i in range(N, 2 * N)]
+        wait_for(lambda: engine.connection_state == "online", what="back online")
+        sim.set_faults(**chaos)
+        keys += [engine.submit(report(i)) for i in range(2 * N, 3 * N)]
+        assert engine.wait_idle(120)
+        assert engine.counts() == {"pending": 0, "in_flight": 0, "acked": 3 * N, "failed": 0}
+    assert_exactly(sim, keys)
