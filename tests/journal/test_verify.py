@@ -117,3 +117,21 @@ def test_payloads_cannot_be_updated_or_deleted_through_sql(filled: Path) -> None
             conn.execute("UPDATE payloads SET body = '{}'")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             conn.execute("DELETE FROM payloads")
+
+
+def test_rebuild_restores_deleted_rows_and_drops_rows_without_events(filled: Path) -> None:
+    conn = sqlite3.connect(filled)
+    conn.execute("DELETE FROM submissions WHERE key IN ('k1', 'k2')")
+    conn.execute(
+        "INSERT INTO submissions SELECT 'ghost', state, payload_sha256, attempts, "
+        "next_attempt_at, error_class, error_message, error_status, created_at, updated_at, "
+        "first_seq, last_seq FROM submissions WHERE key = 'k3'"
+    )
+    conn.commit()
+    conn.close()
+    with Journal(filled) as j:
+        diffs = j.check().differences
+        assert any("'k1'" in d for d in diffs) and any("'ghost'" in d for d in diffs)
+        assert j.rebuild() == 10
+        assert j.check().ok and j.state("ghost") is None and j.state("k1") == "in_flight"
+        assert j.counts()["in_flight"] == 10
