@@ -234,9 +234,18 @@ class Outbox:
 
     def _start_batch(self, batch: list[Any]) -> None:
         keys = [s.key for s in batch]
-        self._journal.call(lambda j: j.upload_started(keys))
+        # Busy before the commit, so a stop() that starts now waits for these uploads too.
         with self._busy_lock:
             self._busy.update(keys)
+        try:
+            self._journal.call(lambda j: j.upload_started(keys))
+        except BaseException:
+            with self._idle:
+                self._busy.difference_update(keys)
+                self._idle.notify_all()
+            for _ in batch:
+                self._breaker.release()
+            raise
         self._metrics.set_gauge("in_flight", self.in_flight)
         for sub in batch:
             attempt = int(getattr(sub, "attempts", 0) or 0) + 1
