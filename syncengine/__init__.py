@@ -22,7 +22,8 @@ from ._config import (
     TimeoutConfig,
     WatchFolder,
 )
-from ._engine import CredentialProvider, SyncEngine, install_signal_handlers
+from ._connection import CredentialProvider
+from ._engine import SyncEngine, install_signal_handlers
 from ._errors import (
     EngineLockedError,
     EngineNotRunningError,

@@ -21,16 +21,17 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from ._breaker import CircuitBreaker
 from ._config import EngineConfig
 from ._connection import (
-    PROBE_AUTH,
     PROBE_ERROR,
-    PROBE_NO_ANSWER,
     PROBE_OK,
+    ClientSet,
     ConnectionService,
+    CredentialProvider,
+    probe_outcome,
 )
 from ._errors import (
     EngineNotRunningError,
@@ -49,17 +50,6 @@ if TYPE_CHECKING:
     from ._outbox import JournalAccess, Outbox
 
 log = logging.getLogger("syncengine.engine")
-
-
-@runtime_checkable
-class CredentialProvider(Protocol):
-    """Supplies the WATS API token; implemented by the CLI's stored-credential provider."""
-
-    def token(self) -> str:
-        """The token to use now."""
-
-    def refresh(self) -> str | None:
-        """A fresh token after the server rejected the current one, or None if none can be had."""
 
 
 def _payload_of(report: object) -> dict[str, Any]:
@@ -91,101 +81,6 @@ def _key_of(payload: Mapping[str, Any], key: str | None, where: str) -> str:
     return key
 
 
-class _Clients:
-    """The current pywats client and its token; swaps both when the token changes."""
-
-    def __init__(
-        self,
-        make: Callable[[str], Any],
-        token: str,
-        credentials: CredentialProvider | None,
-        metrics: Metrics,
-    ) -> None:
-        self._make = make
-        self._credentials = credentials
-        self._metrics = metrics
-        self._lock = threading.Lock()
-        self._token = token
-        self._client = make(token)
-        self._generation = 0
-        self._refreshed_for = -1
-        self._retired: list[Any] = []
-
-    def current(self) -> tuple[int, Any]:
-        with self._lock:
-            return self._generation, self._client
-
-    def _swap(self, token: str, client: Any) -> None:
-        self._retired.append(self._client)  # closed at stop: uploads may still be using it
-        self._token, self._client = token, client
-        self._generation += 1
-
-    def reauthenticate(self, rejected_generation: int) -> bool:
-        with self._lock:
-            if rejected_generation != self._generation:
-                return True  # another worker already swapped in a fresh token
-            if self._refreshed_for == rejected_generation or self._credentials is None:
-                return False  # asked once for this token already
-            self._refreshed_for = rejected_generation
-            try:
-                fresh = self._credentials.refresh()
-            except Exception as exc:  # a provider failure is an auth failure, not a crash
-                log.warning("credential provider refresh() failed: %s", type(exc).__name__)
-                fresh = None
-            if not fresh or fresh == self._token:
-                return False
-            self._swap(fresh, self._make(fresh))
-            self._metrics.inc("auth_refreshes")
-            return True
-
-    def candidate(self) -> tuple[str, bool]:
-        """The token to try while auth_failed: the provider's current one, else ours."""
-        with self._lock:
-            token = self._token
-        if self._credentials is not None:
-            try:
-                offered = self._credentials.token()
-            except Exception as exc:
-                log.warning("credential provider token() failed: %s", type(exc).__name__)
-                offered = None
-            if offered and offered != token:
-                return offered, True
-        return token, False
-
-    def adopt(self, token: str, client: Any) -> None:
-        with self._lock:
-            if token != self._token:
-                self._swap(token, client)
-                self._metrics.inc("auth_refreshes")
-            self._refreshed_for = -1
-
-    def close(self) -> None:
-        with self._lock:
-            clients = [*self._retired, self._client]
-            self._retired = []
-        for client in clients:
-            try:
-                client.close()
-            except Exception:
-                log.debug("closing a pywats client failed", exc_info=True)
-
-
-def _probe_outcome(client: Any) -> str:
-    from pywats import PyWATSError, TransportError
-
-    from ._retry import AUTH
-
-    try:
-        client.app.version()
-    except TransportError:
-        return PROBE_NO_ANSWER
-    except AUTH:
-        return PROBE_AUTH
-    except PyWATSError:
-        return PROBE_ERROR
-    return PROBE_OK
-
-
 class SyncEngine:
     """Drains one journal to one WATS server; the facade station software and GUIs use.
 
@@ -215,7 +110,7 @@ class SyncEngine:
         self._progress = threading.Condition()
         self._lock = JournalLock(config.effective_lock_path, journal_path=config.journal_path)
         self._journal: JournalAccess | None = None
-        self._clients: _Clients | None = None
+        self._clients: ClientSet | None = None
         self._breaker = CircuitBreaker(config.breaker, clock=self._clock)
         self._connection: ConnectionService | None = None
         self._outbox: Outbox | None = None
@@ -305,14 +200,14 @@ class SyncEngine:
         self._journal = JournalAccess(
             Journal(cfg.journal_path, synchronous=cfg.journal_synchronous)
         )
-        self._clients = _Clients(
+        self._clients = ClientSet(
             self._make_client, self._initial_token(), self._credentials, self.metrics
         )
         clients = self._clients
         self._connection = ConnectionService(
             self._breaker,
             self.metrics,
-            probe=lambda: _probe_outcome(clients.current()[1]),
+            probe=lambda: probe_outcome(clients.current()[1]),
             recover_auth=self._recover_auth,
             probe_interval_s=cfg.probe_interval_s,
             clock=self._clock,
@@ -667,7 +562,7 @@ class SyncEngine:
             return False
         token, is_new = clients.candidate()
         client = self._make_client(token) if is_new else clients.current()[1]
-        outcome = _probe_outcome(client)
+        outcome = probe_outcome(client)
         if outcome in (PROBE_OK, PROBE_ERROR):
             if is_new:
                 clients.adopt(token, client)
