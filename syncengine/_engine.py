@@ -405,22 +405,34 @@ class SyncEngine:
             self._outbox.wake()
         return [key for key, _payload, _source in rows]
 
-    def wait_idle(self, timeout: float) -> bool:
+    def wait_idle(self, timeout: float, *, include_backoff: bool = True) -> bool:
         """Block until nothing is pending or in flight; False if ``timeout`` passes first.
 
-        Submissions that failed permanently do not count (they wait for an operator). A
-        submission backing off after a retryable error is still pending, so this waits for it.
+        Submissions that failed permanently do not count (they wait for an operator). By
+        default a submission backing off after a retryable error is still pending, so this
+        waits until it is delivered; with ``include_backoff=False`` only submissions that are
+        due now (and uploads in flight) count, i.e. "the engine has nothing to do right now".
         """
         deadline = time.monotonic() + timeout
         while True:
-            counts = self.counts()
-            if counts.get("pending", 0) == 0 and counts.get("in_flight", 0) == 0:
+            if self._idle_now(include_backoff):
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             with self._progress:
                 self._progress.wait(min(remaining, 0.05))
+
+    def _idle_now(self, include_backoff: bool) -> bool:
+        def check(j: Any) -> bool:
+            counts = j.counts()
+            if counts.get("in_flight", 0):
+                return False
+            if include_backoff or not counts.get("pending", 0):
+                return not counts.get("pending", 0)
+            return not j.due(time.time(), 1)
+
+        return bool(self._access().call(check))
 
     # --- facade reads -------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

@@ -393,3 +393,12 @@ def test_everything_at_once_with_an_outage_and_token_expiry(tmp_path: Path, sim:
         assert engine.wait_idle(120)
         assert engine.counts() == {"pending": 0, "in_flight": 0, "acked": 3 * N, "failed": 0}
     assert_exactly(sim, keys)
+
+
+def test_wait_idle_can_ignore_submissions_that_back_off(tmp_path: Path, sim: Simulator) -> None:
+    sim.set_faults(rate_limit_rate=1.0, retry_after_s=3600)
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        engine.submit(report(1))
+        assert engine.wait_idle(10, include_backoff=False) is True
+        assert engine.counts()["pending"] == 1
+        assert engine.wait_idle(0.2) is False
