@@ -1,4 +1,4 @@
-"""Journal benchmark: ``python -m tools.bench journal [--size N] [--big N] [--rounds R]``.
+"""Journal benchmark: ``python -m tools.bench journal [--size N] [--chunk N] [--big N]``.
 
 Every figure is a ratio against baselines measured in the same run, on the same disk:
 
@@ -6,9 +6,10 @@ Every figure is a ratio against baselines measured in the same run, on the same 
 * a folder queue: temp file + fsync + rename + directory fsync (what pyWATS does);
 * persist-queue's ``SQLiteAckQueue`` (``put``; ``get`` + ``ack``).
 
-Each case runs ``--rounds`` times interleaved with the others (the disk is shared and noisy);
-the median is reported. ``--big`` builds a journal of that many events once (cached in the
-output folder), then a fresh subprocess measures open, rebuild and peak RSS. See
+Cases run interleaved in small steps (``--chunk``) until each has done ``--size`` operations,
+so all of them see the same disk conditions (a shared disk's fsync latency swings by 10x).
+``--big`` builds a journal of that many events once (cached in the output folder), then a fresh
+subprocess measures open, rebuild and peak RSS. See
 docs/performance.md for the figures and the command line that produced them.
 """
 
@@ -18,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
@@ -43,80 +43,134 @@ def report(n: int) -> dict[str, Any]:
     }
 
 
-def _payload_bytes() -> bytes:
-    return json.dumps(report(0)).encode().ljust(4096, b" ")[:4096]
+# -- cases: each does ``m`` operations per step and returns the seconds it measured -----------
+#
+# The disk is shared and its fsync latency swings by 10x within seconds, so cases are not run
+# one after another: the runner interleaves small steps of every case (raw, folder, pq, journal,
+# raw, folder, ...) so each sees the same disk weather, and sums the time per case.
 
 
-POLL_S = 0.005
-"""The benchmark engine's poll interval when less than a batch is due."""
+class Case:
+    """One benchmark case; ``step(m)`` performs ``m`` operations and returns seconds spent."""
+
+    def __init__(self, d: Path) -> None:
+        self.d = d
+
+    def step(self, m: int) -> float:
+        """Do ``m`` operations; return the measured seconds."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release files."""
 
 
-# -- baselines ----------------------------------------------------------------------------------
+class RawFsync(Case):
+    """4 KB append + fsync per operation: the physical limit for one durable commit."""
 
+    def __init__(self, d: Path) -> None:
+        super().__init__(d)
+        self.block = json.dumps(report(0)).encode().ljust(4096, b" ")[:4096]
+        self.fd = os.open(d / "raw.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
-def raw_fsync(d: Path, n: int) -> float:
-    """4 KB append + fsync per operation; returns ops/s."""
-    block = _payload_bytes()
-    fd = os.open(d / "raw.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
+    def step(self, m: int) -> float:
         t = time.perf_counter()
-        for _ in range(n):
-            os.write(fd, block)
-            os.fsync(fd)
-        return n / (time.perf_counter() - t)
-    finally:
-        os.close(fd)
+        for _ in range(m):
+            os.write(self.fd, self.block)
+            os.fsync(self.fd)
+        return time.perf_counter() - t
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
-def folder_queue(d: Path, n: int) -> float:
-    """Temp file + fsync + rename + directory fsync per item; returns ops/s."""
-    q = d / "folder"
-    q.mkdir()
-    body = json.dumps(report(0)).encode()
-    dir_fd = os.open(q, os.O_RDONLY) if os.name != "nt" else None
-    try:
+class FolderQueue(Case):
+    """Temp file + fsync + rename + directory fsync per item (the pyWATS folder queue)."""
+
+    def __init__(self, d: Path) -> None:
+        super().__init__(d)
+        self.q = d / "folder"
+        self.q.mkdir()
+        self.body = json.dumps(report(0)).encode()
+        self.n = 0
+        self.dir_fd = os.open(self.q, os.O_RDONLY) if os.name != "nt" else None
+
+    def step(self, m: int) -> float:
         t = time.perf_counter()
-        for i in range(n):
-            tmp = q / f"{i}.json.tmp"
+        for _ in range(m):
+            tmp = self.q / f"{self.n}.json.tmp"
             with open(tmp, "wb") as f:
-                f.write(body)
+                f.write(self.body)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, q / f"{i}.json")
-            if dir_fd is not None:
-                os.fsync(dir_fd)
-        return n / (time.perf_counter() - t)
-    finally:
-        if dir_fd is not None:
-            os.close(dir_fd)
+            os.replace(tmp, self.q / f"{self.n}.json")
+            if self.dir_fd is not None:
+                os.fsync(self.dir_fd)
+            self.n += 1
+        return time.perf_counter() - t
+
+    def close(self) -> None:
+        if self.dir_fd is not None:
+            os.close(self.dir_fd)
 
 
-def persist_queue(d: Path, n: int) -> tuple[float, float]:
-    """persist-queue SQLiteAckQueue: (put ops/s, get+ack ops/s)."""
-    from persistqueue import SQLiteAckQueue
+class PersistQueuePut(Case):
+    """persist-queue ``SQLiteAckQueue.put`` (auto_commit: one durable commit per item)."""
 
-    q = SQLiteAckQueue(str(d / "pq"), auto_commit=True)
-    t = time.perf_counter()
-    for i in range(n):
-        q.put(report(i))
-    put = n / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for _ in range(n):
-        q.ack(q.get(block=False))
-    get_ack = n / (time.perf_counter() - t)
-    return put, get_ack
+    def __init__(self, d: Path) -> None:
+        super().__init__(d)
+        from persistqueue import SQLiteAckQueue
 
+        self.q = SQLiteAckQueue(str(d / "pq"), auto_commit=True)
+        self.n = 0
 
-# -- the journal --------------------------------------------------------------------------------
-
-
-def journal_submit(d: Path, n: int) -> float:
-    """One producer, one durable ``submit`` per item (synchronous=FULL); ops/s."""
-    with Journal(d / "single.db") as j:
+    def step(self, m: int) -> float:
         t = time.perf_counter()
-        for i in range(n):
-            j.submit(f"k{i}", report(i))
-        return n / (time.perf_counter() - t)
+        for _ in range(m):
+            self.q.put(report(self.n))
+            self.n += 1
+        return time.perf_counter() - t
+
+
+class PersistQueueGetAck(Case):
+    """persist-queue ``get`` + ``ack`` of the items the put case queued."""
+
+    def __init__(self, d: Path, put: PersistQueuePut) -> None:
+        super().__init__(d)
+        self.q = put.q
+
+    def step(self, m: int) -> float:
+        t = time.perf_counter()
+        for _ in range(m):
+            self.q.ack(self.q.get(block=False))
+        return time.perf_counter() - t
+
+
+class JournalCase(Case):
+    """Shared set-up: one journal file per case (synchronous=FULL)."""
+
+    def __init__(self, d: Path, name: str) -> None:
+        super().__init__(d)
+        self.j = Journal(d / f"{name}.db")
+        self.n = 0
+
+    def keys(self, m: int) -> list[str]:
+        keys = [f"k{i}" for i in range(self.n, self.n + m)]
+        self.n += m
+        return keys
+
+    def close(self) -> None:
+        self.j.close()
+
+
+class Submit(JournalCase):
+    """One producer, one durable ``submit`` per item (chain and projection included)."""
+
+    def step(self, m: int) -> float:
+        keys = self.keys(m)
+        t = time.perf_counter()
+        for i, key in enumerate(keys):
+            self.j.submit(key, report(i))
+        return time.perf_counter() - t
 
 
 def _threads(count: int, target: Callable[[int], None]) -> None:
@@ -127,73 +181,87 @@ def _threads(count: int, target: Callable[[int], None]) -> None:
         th.join()
 
 
-def journal_concurrent(d: Path, n: int, producers: int = 8) -> float:
-    """``producers`` threads calling ``submit`` at once (in-process group commit); ops/s."""
-    with Journal(d / "concurrent.db") as j:
-        per = n // producers
+class Concurrent(JournalCase):
+    """``producers`` threads calling ``submit`` at once (in-process group commit)."""
+
+    producers = 8
+
+    def step(self, m: int) -> float:
+        keys = self.keys(m)
+        share = [keys[w :: self.producers] for w in range(self.producers)]
 
         def produce(w: int) -> None:
-            for i in range(per):
-                j.submit(f"w{w}-{i}", report(i))
+            for i, key in enumerate(share[w]):
+                self.j.submit(key, report(i))
 
         t = time.perf_counter()
-        _threads(producers, produce)
-        return per * producers / (time.perf_counter() - t)
+        _threads(self.producers, produce)
+        return time.perf_counter() - t
 
 
-def _drain(j: Journal, total: int, batch: int, done: Callable[[], bool]) -> None:
+POLL_S = 0.005
+"""The benchmark engine's poll interval when less than a batch is due."""
+
+BATCH = 50
+"""Submissions the benchmark engine takes per due() / upload_started / record()."""
+
+
+def _drain(j: Journal, total: int, done: Callable[[], bool]) -> None:
     """The engine's side: pick due, mark in flight, record acks, in batches.
 
-    Like the engine, it polls: when fewer than ``batch`` items were due it sleeps ``POLL_S``
+    Like the engine, it polls: when fewer than ``BATCH`` items were due it sleeps ``POLL_S``
     before looking again, so acknowledgements are group-committed instead of one per item.
     """
     acked = 0
     while acked < total:
-        due = j.due(time.time() + 1, batch)
+        due = j.due(time.time() + 1, BATCH)
         if due:
             keys = [s.key for s in due]
             j.upload_started(keys)
-            answers = [NewEvent(k, "Acknowledged", {"answer": {"id": k}}) for k in keys]
-            j.record(answers)
+            j.record([NewEvent(k, "Acknowledged", {"answer": {"id": k}}) for k in keys])
             acked += len(keys)
-        if len(due) < batch:
+        if len(due) < BATCH:
             if done() and not due and not j.due(time.time() + 1, 1):
                 break
             time.sleep(POLL_S)
 
 
-def journal_engine_side(d: Path, n: int, batch: int = 50) -> float:
-    """due -> upload_started -> acknowledged for already-submitted items, in batches; items/s."""
-    with Journal(d / "engine.db") as j:
-        j.submit_many([(f"k{i}", report(i), None) for i in range(n)])
+class EngineSide(JournalCase):
+    """due -> upload_started -> acknowledged of already-submitted items (submit not timed)."""
+
+    def step(self, m: int) -> float:
+        self.j.submit_many([(k, report(i), None) for i, k in enumerate(self.keys(m))])
         t = time.perf_counter()
-        _drain(j, n, batch, lambda: True)
-        assert j.counts()["acked"] == n
-        return n / (time.perf_counter() - t)
+        _drain(self.j, m, lambda: True)
+        return time.perf_counter() - t
 
 
-def journal_lifecycle(d: Path, n: int, producers: int, batch: int = 50) -> float:
-    """Full lifecycle: producers ``submit`` one by one while the engine drains; items/s."""
-    with Journal(d / f"life{producers}.db") as j:
-        per = n // producers
+class Lifecycle(JournalCase):
+    """Full lifecycle: producers ``submit`` one by one while the engine drains."""
+
+    def __init__(self, d: Path, name: str, producers: int) -> None:
+        super().__init__(d, name)
+        self.producers = producers
+
+    def step(self, m: int) -> float:
+        keys = self.keys(m)
+        share = [keys[w :: self.producers] for w in range(self.producers)]
         finished = threading.Event()
 
         def produce(w: int) -> None:
-            for i in range(per):
-                j.submit(f"w{w}-{i}", report(i))
+            for i, key in enumerate(share[w]):
+                self.j.submit(key, report(i))
 
         def run_producers() -> None:
-            _threads(producers, produce)
+            _threads(self.producers, produce)
             finished.set()
 
         t = time.perf_counter()
         feeder = threading.Thread(target=run_producers)
         feeder.start()
-        _drain(j, per * producers, batch, finished.is_set)
+        _drain(self.j, m, finished.is_set)
         feeder.join()
-        elapsed = time.perf_counter() - t
-        assert j.counts()["acked"] == per * producers
-        return per * producers / elapsed
+        return time.perf_counter() - t
 
 
 # -- the 1M-event journal -----------------------------------------------------------------------
@@ -205,7 +273,7 @@ def build_big(path: Path, events: int) -> None:
         return
     for suffix in ("", "-wal", "-shm", ".complete"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    subs = events // 3
+    subs = -(-events // 3)
     chunk = 5000
     t = time.perf_counter()
     with Journal(path, synchronous="NORMAL") as j:
@@ -216,6 +284,15 @@ def build_big(path: Path, events: int) -> None:
             j.record([NewEvent(k, "Acknowledged", {"answer": {"id": k}}) for k in keys])
     Path(f"{path}.complete").write_text(f"{subs * 3} events\n")
     print(f"  built {subs * 3} events in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # Windows: no resource module
+        return None
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
 
 
 def measure_big(path: Path) -> dict[str, Any]:
@@ -239,6 +316,7 @@ def measure_big(path: Path) -> dict[str, Any]:
     j.next_due_at()
     queries_s = time.perf_counter() - t
     j.close()
+    peak = _peak_rss_mb()  # before query(), which imports sqlite-utils (and numpy with it)
     (row,) = query(path, "SELECT max(seq) AS n FROM events")
     n_events = row["n"]
     out = {
@@ -252,28 +330,51 @@ def measure_big(path: Path) -> dict[str, Any]:
         "queries_s": queries_s,
         "file_mb": path.stat().st_size / 1e6,
     }
-    try:
-        import resource
-
-        scale = 1 if sys.platform == "darwin" else 1024
-        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
-    except ImportError:  # Windows: no resource module
-        out["peak_rss_mb"] = None
+    out["peak_rss_mb"] = peak
     return out
 
 
 # -- runner -------------------------------------------------------------------------------------
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
+def run_cases(out: Path, size: int, chunk: int) -> dict[str, float]:
+    """Interleave ``chunk``-sized steps of every case until each did ``size``; ops/s per case."""
+    shutil.rmtree(out / "cases", ignore_errors=True)
+    d = out / "cases"
+    d.mkdir(parents=True)
+    put = PersistQueuePut(d)
+    cases: dict[str, Case] = {
+        "raw": RawFsync(d),
+        "folder": FolderQueue(d),
+        "pq_put": put,
+        "pq_get_ack": PersistQueueGetAck(d, put),
+        "submit": Submit(d, "submit"),
+        "concurrent8": Concurrent(d, "concurrent"),
+        "engine": EngineSide(d, "engine"),
+        "life1": Lifecycle(d, "life1", 1),
+        "life8": Lifecycle(d, "life8", 8),
+    }
+    spent = dict.fromkeys(cases, 0.0)
+    done = 0
+    try:
+        while done < size:
+            m = min(chunk, size - done)
+            for name, case in cases.items():
+                spent[name] += case.step(m)
+            done += m
+            print(f"  {done}/{size}", file=sys.stderr, end="\r")
+    finally:
+        for case in cases.values():
+            case.close()
+        shutil.rmtree(d, ignore_errors=True)
+    return {name: size / seconds for name, seconds in spent.items()}
 
 
 def main(argv: list[str]) -> int:
-    """Run the benchmark and print a Markdown table of ops/s and ratios."""
+    """Run the benchmark and print Markdown tables of ops/s and ratios."""
     parser = argparse.ArgumentParser(prog="python -m tools.bench journal")
-    parser.add_argument("--size", type=int, default=500, help="operations per case per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size", type=int, default=2000, help="operations per case")
+    parser.add_argument("--chunk", type=int, default=50, help="operations per interleaved step")
     parser.add_argument(
         "--big", type=int, default=1_000_000, help="events in the big journal; 0=skip"
     )
@@ -284,55 +385,29 @@ def main(argv: list[str]) -> int:
         print(json.dumps(measure_big(args.measure_big)))
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
-    n = args.size
-    cases: dict[str, Callable[[Path], Any]] = {
-        "raw": lambda d: raw_fsync(d, n),
-        "folder": lambda d: folder_queue(d, n),
-        "pq": lambda d: persist_queue(d, n),
-        "submit": lambda d: journal_submit(d, n),
-        "concurrent8": lambda d: journal_concurrent(d, n, 8),
-        "engine50": lambda d: journal_engine_side(d, n, 50),
-        "life1": lambda d: journal_lifecycle(d, n, 1),
-        "life8": lambda d: journal_lifecycle(d, n, 8),
-    }
-    results: dict[str, list[float]] = {}
-    for r in range(args.rounds):
-        for name, case in cases.items():
-            d = args.out / f"round{r}-{name}"
-            shutil.rmtree(d, ignore_errors=True)
-            d.mkdir()
-            value = case(d)
-            shutil.rmtree(d, ignore_errors=True)
-            if isinstance(value, tuple):
-                results.setdefault("pq_put", []).append(value[0])
-                results.setdefault("pq_get_ack", []).append(value[1])
-            else:
-                results.setdefault(name, []).append(value)
-            print(f"  round {r} {name}: {value}", file=sys.stderr)
-    m = {k: _median(v) for k, v in results.items()}
+    m = run_cases(args.out, args.size, args.chunk)
     raw, pq = m["raw"], m["pq_get_ack"]
     rows = [
         ("raw 4 KB append + fsync", "raw", None, None),
         ("folder queue: tmp + fsync + rename + dir fsync", "folder", raw, None),
         ("persist-queue SQLiteAckQueue put", "pq_put", raw, None),
         ("persist-queue SQLiteAckQueue get+ack", "pq_get_ack", raw, None),
-        ("journal submit, 1 producer (FULL)", "submit", raw, "≥ 0.8x raw"),
-        ("journal submit, 8 producer threads (group commit)", "concurrent8", raw, "≥ 3x raw"),
+        ("journal submit, 1 producer (FULL)", "submit", raw, ">= 0.8x raw"),
+        ("journal submit, 8 producer threads (group commit)", "concurrent8", raw, ">= 3x raw"),
         (
-            "journal engine side: due→started→acked, batches of 50",
-            "engine50",
+            f"journal engine side: due, started, acked in batches of {BATCH}",
+            "engine",
             pq,
-            "≥ 5x pq get+ack",
+            ">= 5x pq get+ack",
         ),
-        ("journal full lifecycle, 1 producer + engine", "life1", pq, "≥ 5x pq get+ack"),
-        ("journal full lifecycle, 8 producers + engine", "life8", pq, "≥ 5x pq get+ack"),
+        ("journal full lifecycle, 1 producer + engine", "life1", pq, ">= 5x pq get+ack"),
+        ("journal full lifecycle, 8 producers + engine", "life8", pq, ">= 5x pq get+ack"),
     ]
-    print(f"\nops/s, median of {args.rounds} rounds of {n} operations\n")
+    print(f"\nops/s over {args.size} operations per case, interleaved in steps of {args.chunk}\n")
     print("| case | ops/s | ratio | target |\n|---|---:|---:|---|")
     for label, key, base, target in rows:
-        ratio = (
-            "" if base is None else f"{m[key] / base:.2f}x {'raw' if base is raw else 'pq get+ack'}"
-        )
+        unit = "raw" if base is raw else "pq get+ack"
+        ratio = "" if base is None else f"{m[key] / base:.2f}x {unit}"
         print(f"| {label} | {m[key]:,.0f} | {ratio} | {target or ''} |")
     if args.big:
         path = args.out / f"big-{args.big}.db"
