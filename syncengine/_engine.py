@@ -44,7 +44,7 @@ from ._lock import JournalLock
 from ._metrics import Metrics
 from ._ratelimit import TokenBucket
 from ._signals import emit, engine_started, engine_stopped, engine_stopping, submission_appended
-from ._status import classify_health, write_status
+from ._status import classify_health, read_status, write_status
 
 if TYPE_CHECKING:
     from ._outbox import JournalAccess, Outbox
@@ -184,7 +184,12 @@ class SyncEngine:
         # engine_started comes before any upload signal of a backlog: the threads start after.
         emit(engine_started, self)
         self._start_threads()
-        self._start_watcher()
+        try:
+            self._start_watcher()
+        except BaseException:
+            # A watch folder that cannot be watched must not leave a half-started engine.
+            self.stop(grace=0)
+            raise
 
     def _start(self) -> None:
         # pywats and journal are imported here, not at module level, so that importing
@@ -314,6 +319,7 @@ class SyncEngine:
             self._health_server = None
         if self._journal is not None:
             self._journal.close()
+            self._journal = None
         if self._clients is not None:
             self._clients.close()
         self._lock.release()
@@ -349,7 +355,10 @@ class SyncEngine:
 
     def _access(self) -> JournalAccess:
         if self._journal is None:
-            raise EngineNotRunningError("the engine's journal is not open; start the engine first")
+            raise EngineNotRunningError(
+                f"the engine is {self._state} and its journal is not open; "
+                "read a stopped engine's journal with journal.Journal or read_status()"
+            )
         return self._journal
 
     def submit(
@@ -495,7 +504,13 @@ class SyncEngine:
         return self._connection.state if self._connection is not None else "stopped"
 
     def status(self) -> dict[str, Any]:
-        """The health snapshot (the same dict the status file holds)."""
+        """The health snapshot (the same dict the status file holds).
+
+        After stop() it is the final snapshot as :func:`read_status` sees it (counts re-read
+        from the journal).
+        """
+        if self._state == "stopped" and self._journal is None:
+            return read_status(self.config.effective_status_path, self.config.journal_path)
         now = time.time()
         running = self._state == "running"
         facts: dict[str, Any] = {"counts": {}, "oldest_pending_at": None, "last_ack_at": None}

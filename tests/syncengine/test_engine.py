@@ -497,3 +497,30 @@ def test_concurrent_stops_shut_down_once(config: EngineConfig, recorder: Recorde
         t.join(30)
     assert engine.state == "stopped"
     assert recorder.count("engine_stopping") == recorder.count("engine_stopped") == 1
+
+
+def test_status_after_stop_is_the_final_snapshot(config: EngineConfig) -> None:
+    with SyncEngine(config) as engine:
+        engine.submit(report(1))
+        assert engine.wait_idle(30)
+    status = engine.status()
+    assert (status["health"], status["running"], status["counts"]["acked"]) == ("stopped", False, 1)
+
+
+def test_facade_reads_after_stop_say_the_engine_is_stopped(config: EngineConfig) -> None:
+    with SyncEngine(config) as engine:
+        pass
+    with pytest.raises(EngineNotRunningError, match="stopped"):
+        engine.counts()
+
+
+def test_an_unwatchable_folder_fails_start_and_releases_everything(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    config = fast_config(tmp_path, sim, watch=[{"path": blocker}])
+    with pytest.raises(NotADirectoryError):
+        SyncEngine(config).start()
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:  # the lock was released
+        assert engine.running
