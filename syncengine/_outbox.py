@@ -139,6 +139,8 @@ class Outbox:
         self._busy_lock = threading.Lock()
         self._idle = threading.Condition(self._busy_lock)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        # Slack over the longest scheduled wait, for ordinary clock corrections (NTP steps).
+        self._stale_after = policy.config.cap_s + 5.0
         self._threads: list[threading.Thread] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -213,7 +215,11 @@ class Outbox:
             next_at = self._journal.call(lambda j: j.next_due_at())
             if next_at is None:
                 return self._idle_poll
-            return min(self._idle_poll, max(0.001, float(next_at) - now))
+            if float(next_at) - now <= self._stale_after:
+                return min(self._idle_poll, max(0.001, float(next_at) - now))
+            subs = self._stale(float(next_at), free, busy)
+            if not subs:
+                return self._idle_poll
         batch: list[Any] = []
         delay = 0.0
         for sub in subs:
@@ -231,6 +237,19 @@ class Outbox:
         if batch:
             self._start_batch(batch)
         return delay
+
+    def _stale(self, next_at: float, free: int, busy: set[str]) -> list[Any]:
+        # No wait the policy schedules exceeds cap_s, so a retry time further ahead than that
+        # was computed under a clock that has since been set back. Waiting for it could take
+        # hours; sending now is safe (idempotent) and only costs one early attempt.
+        log.warning(
+            "next retry is %.0fs ahead, beyond the longest backoff (%.0fs): the clock was set "
+            "back; sending the earliest waiting submissions now",
+            next_at - time.time(),
+            self._policy.config.cap_s,
+        )
+        due = self._journal.call(lambda j: j.due(next_at, free + len(busy)))
+        return [s for s in due if s.key not in busy][:free]
 
     def _start_batch(self, batch: list[Any]) -> None:
         keys = [s.key for s in batch]

@@ -315,9 +315,10 @@ def test_shutdown_within_grace_lets_in_flight_uploads_finish(
 def test_retry_after_is_honoured_as_a_floor(tmp_path: Path, sim: Simulator) -> None:
     sim.set_faults(rate_limit_rate=1.0, retry_after_s=30)
     delays: list[float] = []
+    config = fast_config(tmp_path, sim, retry={"base_s": 0.001, "cap_s": 100})
     signals.retry_scheduled.connect(rec := lambda sender, **kw: delays.append(kw["delay_s"]))
     try:
-        with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        with SyncEngine(config) as engine:
             engine.submit(report(1))
             wait_for(lambda: bool(delays), what="retry scheduled")
     finally:
@@ -326,7 +327,7 @@ def test_retry_after_is_honoured_as_a_floor(tmp_path: Path, sim: Simulator) -> N
 
 
 def test_backoff_state_survives_a_restart(tmp_path: Path, sim: Simulator) -> None:
-    config = fast_config(tmp_path, sim)
+    config = fast_config(tmp_path, sim, retry={"base_s": 0.001, "cap_s": 7200})
     sim.set_faults(rate_limit_rate=1.0, retry_after_s=3600)
     with SyncEngine(config) as engine:
         key = engine.submit(report(1))
@@ -397,8 +398,31 @@ def test_everything_at_once_with_an_outage_and_token_expiry(tmp_path: Path, sim:
 
 def test_wait_idle_can_ignore_submissions_that_back_off(tmp_path: Path, sim: Simulator) -> None:
     sim.set_faults(rate_limit_rate=1.0, retry_after_s=3600)
-    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+    config = fast_config(tmp_path, sim, retry={"base_s": 0.001, "cap_s": 7200})
+    with SyncEngine(config) as engine:
         engine.submit(report(1))
         assert engine.wait_idle(10, include_backoff=False) is True
         assert engine.counts()["pending"] == 1
         assert engine.wait_idle(0.2) is False
+
+
+def test_retries_scheduled_under_a_clock_that_was_set_back_are_sent(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    config = fast_config(tmp_path, sim, retry={"base_s": 0.01, "cap_s": 1.0})
+    keys = [report(i)["id"] for i in range(3)]
+    with Journal(config.journal_path) as journal:
+        for i, key in enumerate(keys):
+            journal.submit(key, report(i))
+            journal.upload_started([key])
+            journal.retry_scheduled(
+                key,
+                attempt=1,
+                next_attempt_at=time.time() + 3600,  # the clock was an hour ahead back then
+                error_class="ServerError",
+                message="503",
+                status_code=503,
+            )
+    with SyncEngine(config) as engine:
+        assert engine.wait_idle(30)
+    assert_exactly(sim, keys)

@@ -108,3 +108,8 @@ def test_retry_after_shorter_than_backoff_does_not_shorten_it(policy: RetryPolic
 def test_attempt_numbers_start_at_one(policy: RetryPolicy) -> None:
     with pytest.raises(ValueError, match="start at 1"):
         policy.backoff(0)
+
+
+def test_retry_after_beyond_the_cap_is_bounded_by_the_cap(policy: RetryPolicy) -> None:
+    exc = RateLimitedError("slow", operation=OP, retry_after=3600.0)
+    assert policy.decide(exc, 1).delay_s == 60.0
