@@ -304,6 +304,7 @@ def measure_big(path: Path) -> dict[str, Any]:
     t = time.perf_counter()
     j = Journal(path)
     open_warm_s = time.perf_counter() - t
+    rss_open = _peak_rss_mb()
     t = time.perf_counter()
     j.rebuild()
     rebuild_first_s = time.perf_counter() - t
@@ -329,6 +330,7 @@ def measure_big(path: Path) -> dict[str, Any]:
         "rebuild_warm_s": rebuild_warm_s,
         "queries_s": queries_s,
         "file_mb": path.stat().st_size / 1e6,
+        "peak_rss_after_open_mb": rss_open,
     }
     out["peak_rss_mb"] = peak
     return out
@@ -424,13 +426,15 @@ def main(argv: list[str]) -> int:
             f"{big['file_mb']:.0f} MB), fresh process:\n"
         )
         print("| measure | value | target |\n|---|---:|---|")
-        print(f"| open (first in process) | {big['open_s']:.3f} s | ≤ 0.5 s |")
-        print(f"| open (again) | {big['open_warm_s']:.3f} s | ≤ 0.5 s |")
+        print(f"| open (first in process) | {big['open_s']:.3f} s | <= 0.5 s |")
+        print(f"| open (again) | {big['open_warm_s']:.3f} s | <= 0.5 s |")
         print(f"| rebuild (first) | {big['rebuild_first_s']:.2f} s | |")
-        print(f"| rebuild (warm) | {big['rebuild_warm_s']:.2f} s | ≤ 2 s |")
+        print(f"| rebuild (warm) | {big['rebuild_warm_s']:.2f} s | <= 2 s |")
         print(f"| counts + due(100) + next_due_at | {big['queries_s'] * 1000:.1f} ms | |")
-        rss = big["peak_rss_mb"]
-        print(
-            f"| peak RSS of that process | {'n/a' if rss is None else f'{rss:.0f} MB'} | < 50 MB |"
-        )
+        for label, value in (
+            ("peak RSS after open", big["peak_rss_after_open_mb"]),
+            ("peak RSS of that process (open, 2 rebuilds, queries)", big["peak_rss_mb"]),
+        ):
+            shown = "n/a" if value is None else f"{value:.0f} MB"
+            print(f"| {label} | {shown} | < 50 MB |")
     return 0
