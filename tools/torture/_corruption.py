@@ -51,14 +51,9 @@ OUTCOMES = (
 
 
 def _payload(i: int) -> dict[str, Any]:
-    return {
-        "id": f"00000000-0000-4000-8000-{i:012d}",
-        "type": "T",
-        "serialNumber": f"SN{i:06d}",
-        "partNumber": "PN-CORRUPT",
-        "result": "P" if i % 7 else "F",
-        "steps": [{"name": f"step {j}", "value": i * j, "status": "P"} for j in range(i % 20)],
-    }
+    from ._reports import report_for
+
+    return report_for("corrupt", i)
 
 
 def build_pristine(dest: Path, *, checkpointed: int = 200, recent: int = 25) -> Path:
