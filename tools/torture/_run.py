@@ -233,12 +233,15 @@ class _Reader(threading.Thread):
         super().__init__(daemon=True)
         self.proc = proc
         self.result = result
+        self.started = threading.Event()
 
     def run(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             tag, _, rid = line.strip().partition(" ")
-            if tag == "B":
+            if tag == "R":
+                self.started.set()
+            elif tag == "B":
                 self.result.api_begun.add(rid)
             elif tag == "S":
                 self.result.api_returned.add(rid)
@@ -294,6 +297,10 @@ def run_torture(
             )
             reader = _Reader(proc, result)
             reader.start()
+            if station:
+                # Kill points of a station round fall after its engine started (start-up itself
+                # is killed in the CLI rounds), so that API submissions happen on a slow machine.
+                reader.started.wait(30.0)
             deadline = time.monotonic() + rng.uniform(0.2, 2.5)
             n_files = min(rng.randint(0, per_round), max(0, reports - reports // 2 - file_next))
             for _ in range(n_files):

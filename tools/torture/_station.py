@@ -1,8 +1,9 @@
 """A station process for the torture harness: the real ``SyncEngine`` plus station code.
 
 ``python -m tools.torture._station CONFIG_TOML START COUNT`` starts the engine (its watch folder
-included) and submits ``COUNT`` reports through ``SyncEngine.submit``, printing ``B <id>`` before
-each call and ``S <id>`` after it returned, then keeps the engine running until killed.
+included), prints ``R started``, and submits ``COUNT`` reports through ``SyncEngine.submit``,
+printing ``B <id>`` before each call and ``S <id>`` after it returned; then it keeps the engine
+running until killed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def main(argv: list[str]) -> int:
     start, count = int(argv[1]), int(argv[2])
     engine = SyncEngine(config)
     engine.start()
+    print("R started", flush=True)
     for i in range(start, start + count):
         report = report_for("api", i)
         print(f"B {report['id']}", flush=True)
