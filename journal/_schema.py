@@ -49,9 +49,9 @@ DDL_V1 = (
         body TEXT NOT NULL
     )
     """,
-    # (key, seq, type) serves history(key) in order and lets rebuild() group events per key
-    # and count attempts from the index alone.
-    "CREATE INDEX events_by_key ON events (key, seq, type)",
+    # (key, seq, type, ts) serves history(key) in order and lets rebuild() take each
+    # submission's state, attempts and times from the index alone.
+    "CREATE INDEX events_by_key ON events (key, seq, type, ts)",
     """
     CREATE TABLE archived (
         key TEXT PRIMARY KEY,
