@@ -41,6 +41,11 @@ log = logging.getLogger("syncengine.outbox")
 
 T = TypeVar("T")
 
+_FAR_FUTURE = 1e18  # "due before the end of time": every pending submission, in journal order
+_CLOCK_CHECK_S = 30.0
+_CLOCK_WINDOW = 512
+_CLOCK_SLACK_S = 5.0  # ordinary clock corrections (NTP steps) are not a set-back clock
+
 
 class JournalClosedError(RuntimeError):
     """The engine closed its journal; the caller's work is abandoned (it will be replayed)."""
@@ -139,8 +144,7 @@ class Outbox:
         self._busy_lock = threading.Lock()
         self._idle = threading.Condition(self._busy_lock)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        # Slack over the longest scheduled wait, for ordinary clock corrections (NTP steps).
-        self._stale_after = policy.config.cap_s + 5.0
+        self._next_clock_check = 0.0
         self._threads: list[threading.Thread] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -215,11 +219,9 @@ class Outbox:
             next_at = self._journal.call(lambda j: j.next_due_at())
             if next_at is None:
                 return self._idle_poll
-            if float(next_at) - now <= self._stale_after:
-                return min(self._idle_poll, max(0.001, float(next_at) - now))
-            subs = self._stale(float(next_at), free, busy)
+            subs = self._scheduled_in_the_future(now, free, busy)
             if not subs:
-                return self._idle_poll
+                return min(self._idle_poll, max(0.001, float(next_at) - now))
         batch: list[Any] = []
         delay = 0.0
         for sub in subs:
@@ -238,18 +240,38 @@ class Outbox:
             self._start_batch(batch)
         return delay
 
-    def _stale(self, next_at: float, free: int, busy: set[str]) -> list[Any]:
-        # No wait the policy schedules exceeds cap_s, so a retry time further ahead than that
-        # was computed under a clock that has since been set back. Waiting for it could take
-        # hours; sending now is safe (idempotent) and only costs one early attempt.
-        log.warning(
-            "next retry is %.0fs ahead, beyond the longest backoff (%.0fs): the clock was set "
-            "back; sending the earliest waiting submissions now",
-            next_at - time.time(),
-            self._policy.config.cap_s,
-        )
-        due = self._journal.call(lambda j: j.due(next_at, free + len(busy)))
-        return [s for s in due if s.key not in busy][:free]
+    def _scheduled_in_the_future(self, now: float, free: int, busy: set[str]) -> list[Any]:
+        """Pending submissions scheduled under a clock that has since been set back.
+
+        Recognised by a last event dated in the future, or by a wait longer than the policy
+        can choose (only 429's Retry-After exceeds cap_s). Waiting for the clock to catch up
+        could take hours; sending now is safe (idempotent) and costs one early attempt. The
+        check reads a window of the oldest pending submissions, at start and every 30 s.
+        """
+        if time.monotonic() < self._next_clock_check:
+            return []
+        self._next_clock_check = time.monotonic() + _CLOCK_CHECK_S
+        window = self._journal.call(lambda j: j.due(_FAR_FUTURE, _CLOCK_WINDOW + len(busy)))
+        found = [s for s in window if s.key not in busy and self._mis_scheduled(s, now)]
+        if found:
+            log.warning(
+                "%d waiting submission(s) were scheduled under a clock that was set back "
+                "(first: retry due in %.0fs); sending them now",
+                len(found),
+                found[0].next_attempt_at - now,
+            )
+        return found[:free]
+
+    def _mis_scheduled(self, sub: Any, now: float) -> bool:
+        if sub.state != "pending" or sub.next_attempt_at is None:
+            return False
+        if sub.updated_at > now + _CLOCK_SLACK_S:
+            return True  # its last event is dated in the future
+        # Only a 429's Retry-After may push a wait beyond the cap; any other wait that long was
+        # computed under a different clock (or a larger cap since reduced).
+        error_class = (sub.last_error or {}).get("error_class")
+        longest = self._policy.config.cap_s + _CLOCK_SLACK_S
+        return error_class != "RateLimitedError" and sub.next_attempt_at - now > longest
 
     def _start_batch(self, batch: list[Any]) -> None:
         keys = [s.key for s in batch]

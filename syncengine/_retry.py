@@ -33,8 +33,8 @@ any other exception                                    RETRY       unknown means
 Backoff is exponential with full jitter: attempt ``n`` waits ``uniform(0, min(cap, base *
 multiplier**(n-1)))``. After ``attempts_before_cap`` attempts the wait is the cap itself: the
 submission stays pending forever at that interval and is visible in status; nothing is ever
-dropped for age. ``Retry-After`` raises the wait to its value, up to ``cap_s``: no wait the
-engine schedules is longer than ``cap_s``.
+dropped for age. ``Retry-After`` raises the wait to its value (also beyond the cap: the server
+knows best when it will take requests again).
 """
 
 from __future__ import annotations
@@ -147,7 +147,5 @@ class RetryPolicy:
         delay = self.backoff(attempt)
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, (int, float)) and retry_after > delay:
-            # A floor, but never beyond the cap: no scheduled wait is ever longer than cap_s,
-            # which is what lets the outbox recognise times set under a clock that was wrong.
-            delay = min(float(retry_after), max(delay, self.config.cap_s))
+            delay = float(retry_after)
         return Decision(Action.RETRY, delay, name, message, status, transport)

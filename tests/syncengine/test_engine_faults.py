@@ -411,14 +411,15 @@ def test_retries_scheduled_under_a_clock_that_was_set_back_are_sent(
 ) -> None:
     config = fast_config(tmp_path, sim, retry={"base_s": 0.01, "cap_s": 1.0})
     keys = [report(i)["id"] for i in range(3)]
-    with Journal(config.journal_path) as journal:
+    ahead = time.time() + 3600  # the clock was an hour ahead back then
+    with Journal(config.journal_path, clock=lambda: ahead) as journal:
         for i, key in enumerate(keys):
             journal.submit(key, report(i))
             journal.upload_started([key])
             journal.retry_scheduled(
                 key,
                 attempt=1,
-                next_attempt_at=time.time() + 3600,  # the clock was an hour ahead back then
+                next_attempt_at=ahead + 1.0,
                 error_class="ServerError",
                 message="503",
                 status_code=503,
@@ -426,3 +427,24 @@ def test_retries_scheduled_under_a_clock_that_was_set_back_are_sent(
     with SyncEngine(config) as engine:
         assert engine.wait_idle(30)
     assert_exactly(sim, keys)
+
+
+def test_a_retry_wait_longer_than_the_policy_allows_is_not_trusted(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    config = fast_config(tmp_path, sim, retry={"base_s": 0.01, "cap_s": 1.0})
+    key = report(1)["id"]
+    with Journal(config.journal_path) as journal:
+        journal.submit(key, report(1))
+        journal.upload_started([key])
+        journal.retry_scheduled(
+            key,
+            attempt=1,
+            next_attempt_at=time.time() + 3600,
+            error_class="ServerError",
+            message="503",
+            status_code=503,
+        )
+    with SyncEngine(config) as engine:
+        assert engine.wait_idle(30)
+    assert_exactly(sim, [key])

@@ -110,6 +110,6 @@ def test_attempt_numbers_start_at_one(policy: RetryPolicy) -> None:
         policy.backoff(0)
 
 
-def test_retry_after_beyond_the_cap_is_bounded_by_the_cap(policy: RetryPolicy) -> None:
+def test_retry_after_beyond_the_cap_is_honoured(policy: RetryPolicy) -> None:
     exc = RateLimitedError("slow", operation=OP, retry_after=3600.0)
-    assert policy.decide(exc, 1).delay_s == 60.0
+    assert policy.decide(exc, 1).delay_s == 3600.0
