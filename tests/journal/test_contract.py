@@ -178,7 +178,10 @@ def test_invalid_transitions_raise_and_record_nothing(
     journal: Journal, setup: list[str], event: NewEvent
 ) -> None:
     journal.submit("k", report())
-    fields = {"Acknowledged": {"answer": {}}, "Failed": {"reason": "r", "error_class": "E"}}
+    fields: dict[str, dict[str, object]] = {
+        "Acknowledged": {"answer": {}},
+        "Failed": {"reason": "r", "error_class": "E"},
+    }
     journal.record([NewEvent("k", t, fields.get(t, {})) for t in setup])
     before = journal.history("k")
     with pytest.raises(InvalidTransitionError, match="'k'"):
