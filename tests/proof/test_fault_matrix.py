@@ -272,12 +272,6 @@ def test_second_engine_on_the_same_journal_is_refused(station: Station) -> None:
         SyncEngine(_config(station.sim, station.journal, station.token)).start()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="syncengine/_outbox.py schedules retries on the wall clock (time.time()) and trusts "
-    "next_attempt_at after the clock is set back: retries wait until the clock catches up "
-    "(an hour here); reported to the lead",
-)
 def test_clock_jump_backwards_does_not_stall_scheduled_retries(station: Station) -> None:
     """Retries scheduled under a clock one hour ahead (then set back) must not wait an hour."""
     ahead = time.time() + 3600.0
