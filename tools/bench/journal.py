@@ -287,9 +287,22 @@ def build_big(path: Path, events: int) -> None:
 
 
 def _peak_rss_mb() -> float | None:
+    """Peak RSS of this process in MB.
+
+    Linux: VmHWM of this process image. ``ru_maxrss`` is not used there because the kernel
+    carries it across ``exec`` from the forking parent (the benchmark runner), which would
+    report the runner's memory, not ours.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
     try:
         import resource
-    except ImportError:  # Windows: no resource module
+    except ImportError:  # Windows: no resource module, no /proc
         return None
     scale = 1 if sys.platform == "darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
