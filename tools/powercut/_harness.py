@@ -97,7 +97,7 @@ def _run_child(
         time.sleep(rng.uniform(0.0, 0.02))
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
+            proc.kill()  # SIGKILL
         out, err = proc.communicate(timeout=30)
     lines.extend(x.strip() for x in out.splitlines() if x.strip())
     if proc.returncode not in (-signal.SIGKILL, 0) and not lines:

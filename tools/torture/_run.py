@@ -311,7 +311,7 @@ def run_torture(
                 file_next += 1
                 time.sleep(rng.uniform(0, 0.05))
             time.sleep(max(0.0, deadline - time.monotonic()))
-            proc.send_signal(signal.SIGKILL)
+            proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
             proc.wait(timeout=30)
             reader.join(timeout=10)
             result.kills += 1
