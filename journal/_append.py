@@ -65,16 +65,13 @@ class Appender:
         ``row`` is ``None`` for a key that was archived (same digest); a different digest raises
         :class:`SubmissionConflictError`.
         """
-        row = self.conn.execute(S.SELECT_ROW, (key,)).fetchone()
-        if row is not None:
-            if row[2] != digest:
-                raise SubmissionConflictError(key, row[2], digest)
-            return list(row), False
-        archived = self.conn.execute(S.SELECT_ARCHIVED, (key,)).fetchone()
-        if archived is not None:
-            if archived[0] != digest:
-                raise SubmissionConflictError(key, archived[0], digest)
-            return None, False
+        known = self.conn.execute(S.SELECT_KNOWN, (key,)).fetchone()
+        if known is not None:
+            if known[0] != digest:
+                raise SubmissionConflictError(key, known[0], digest)
+            if known[1]:  # archived
+                return None, False
+            return list(self.conn.execute(S.SELECT_ROW, (key,)).fetchone()), False
         # Built by hand: equal to canonical() of the dict (sorted keys, no spaces). The report
         # body goes to `payloads` under the same seq; its sha256 here ties it into the chain.
         data_text = f'{{"payload_sha256":"{digest}","source":{source_text},"v":1}}'

@@ -153,6 +153,11 @@ UPDATE_ROW = (
     "error_message = ?, error_status = ?, updated_at = ?, last_seq = ? WHERE key = ?"
 )
 SELECT_ARCHIVED = "SELECT payload_sha256, archive_seq FROM archived WHERE key = ?"
+SELECT_KNOWN = (
+    "SELECT payload_sha256, 0 FROM submissions WHERE key = ?1 "
+    "UNION ALL SELECT payload_sha256, 1 FROM archived WHERE key = ?1 LIMIT 1"
+)
+"""One probe for submit(): the key's payload digest and whether it was archived, or no row."""
 ADD_COUNT = "UPDATE state_counts SET n = n + ? WHERE state = ?"
 SELECT_SUBMITTED_DATA = (
     "SELECT e.data, p.body FROM events AS e JOIN payloads AS p ON p.seq = e.seq WHERE e.seq = ?"
