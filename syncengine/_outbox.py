@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+
+from journal import NewEvent
 
 from ._breaker import CircuitBreaker
 from ._connection import ConnectionService
@@ -51,6 +54,19 @@ class JournalClosedError(RuntimeError):
     """The engine closed its journal; the caller's work is abandoned (it will be replayed)."""
 
 
+def _recorder(events: list[Any]) -> Callable[[Any], None]:
+    return lambda j: j.record(events)
+
+
+class _Pending:
+    __slots__ = ("done", "error", "event")
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.done = False
+        self.error: BaseException | None = None
+
+
 class JournalAccess:
     """Shares the engine's Journal between threads and closes it only when no call is running.
 
@@ -63,6 +79,9 @@ class JournalAccess:
         self._journal: Any = journal
         self._active = 0
         self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
 
     def call(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(journal)``; raises JournalClosedError after close() began."""
@@ -77,6 +96,43 @@ class JournalAccess:
             with self._cond:
                 self._active -= 1
                 self._cond.notify_all()
+
+    def record(self, event: Any) -> None:
+        """Commit one state event (a ``journal.NewEvent``), group-committed with concurrent ones.
+
+        Workers finishing at the same time share one transaction (one fsync): the first to get
+        the commit lock commits every event queued so far; the others find theirs done. If the
+        batch is refused (one invalid event), each event is committed on its own so one bad
+        event cannot sink the others; its own error is raised in its own worker.
+        """
+        item = _Pending(event)
+        with self._queue_lock:
+            self._queue.append(item)
+        with self._commit_lock:
+            if not item.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        if item.error is not None:
+            raise item.error
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            self.call(_recorder([p.event for p in batch]))
+        except JournalClosedError as exc:
+            for p in batch:
+                p.error = exc
+        except Exception:
+            if len(batch) == 1:
+                batch[0].error = sys.exc_info()[1]
+            else:
+                for p in batch:
+                    try:
+                        self.call(_recorder([p.event]))
+                    except Exception as exc:
+                        p.error = exc
+        for p in batch:
+            p.done = True
 
     def close(self, timeout: float = 30.0) -> None:
         """Refuse new calls, wait (bounded) for running ones, then close the journal."""
@@ -104,6 +160,17 @@ class _Job:
     key: str
     payload: dict[str, Any]
     attempt: int
+
+
+def _retry_event(job: _Job, decision: Decision, next_at: float) -> Any:
+    fields = {
+        "attempt": job.attempt,
+        "next_attempt_at": next_at,
+        "error_class": decision.error_class,
+        "message": decision.message,
+        "status_code": decision.status_code,
+    }
+    return NewEvent(job.key, "RetryScheduled", fields)
 
 
 class Outbox:
@@ -344,7 +411,7 @@ class Outbox:
         if not self._claim():
             return
         answer = {"report_id": report_id, "latency_s": round(latency, 6), "status_code": 200}
-        self._journal.call(lambda j: j.acknowledged(job.key, answer=answer))
+        self._journal.record(NewEvent(job.key, "Acknowledged", {"answer": answer}))
         self._breaker.record_success()
         self._metrics.inc("uploads_success")
         self._metrics.observe("upload_latency", latency)
@@ -392,12 +459,15 @@ class Outbox:
         self._metrics.observe("upload_latency", latency)
         if decision.action is Action.FAIL:
             reason = decision.message
-            self._journal.call(
-                lambda j: j.failed(
+            self._journal.record(
+                NewEvent(
                     job.key,
-                    reason=reason,
-                    error_class=decision.error_class,
-                    status_code=decision.status_code,
+                    "Failed",
+                    {
+                        "reason": reason,
+                        "error_class": decision.error_class,
+                        "status_code": decision.status_code,
+                    },
                 )
             )
             self._breaker.record_success()  # a refusal is an answer
@@ -416,16 +486,7 @@ class Outbox:
             self._connection.update("server refused a submission")
             return
         next_at = time.time() + decision.delay_s
-        self._journal.call(
-            lambda j: j.retry_scheduled(
-                job.key,
-                attempt=job.attempt,
-                next_attempt_at=next_at,
-                error_class=decision.error_class,
-                message=decision.message,
-                status_code=decision.status_code,
-            )
-        )
+        self._journal.record(_retry_event(job, decision, next_at))
         self._breaker.record_failure()
         self._metrics.inc("retries")
         self._note_error(job, decision, correlation_id)
@@ -451,16 +512,7 @@ class Outbox:
         # Not the submission's fault: it stays pending and due at once (no backoff); uploads
         # pause until the ConnectionService sees an accepted token.
         now = time.time()
-        self._journal.call(
-            lambda j: j.retry_scheduled(
-                job.key,
-                attempt=job.attempt,
-                next_attempt_at=now,
-                error_class=decision.error_class,
-                message=decision.message,
-                status_code=decision.status_code,
-            )
-        )
+        self._journal.record(_retry_event(job, decision, now))
         self._metrics.inc("uploads_failed")
         self._note_error(job, decision, None)
         self._failure_signal(job, decision, latency)
