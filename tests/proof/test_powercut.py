@@ -95,3 +95,43 @@ def test_journal_survives_power_cuts_under_strict_posix_directory_durability(
     out = _cuts(tmp_path, interposer, "journal", "FULL", 8 * scale, dir_model="strict")
     assert out.submitted
     assert [c.problems for c in out.failures] == []
+
+
+def _ingest_cuts(tmp_path: Path, interposer: Path, cuts: int, dir_model: str):
+    data = (tmp_path / "data").resolve()
+    data.mkdir()
+    wl = workload("ingest", "FULL")
+    return run_cuts(
+        data,
+        tmp_path,
+        interposer,
+        wl.argv,
+        wl.check,
+        cuts=cuts,
+        seed=4,
+        max_ops=150,
+        dir_model=dir_model,
+        prepare=wl.prepare,
+    )
+
+
+def test_watch_folder_loses_no_file_and_moves_nothing_uncommitted_across_power_cuts(
+    tmp_path: Path, interposer: Path, scale: int
+) -> None:
+    out = _ingest_cuts(tmp_path, interposer, 8 * scale, "ext4")
+    assert len(out.cuts) == 8 * scale
+    assert [c.problems for c in out.cuts if c.problems] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="syncengine/_ingest.py move_without_overwrite links into done/ and unlinks the source "
+    "without fsyncing done/ in between: under strict POSIX directory durability a power cut can "
+    "keep the unlink and lose the link (the report is safe in the journal, the source file is "
+    "gone); reported to the lead",
+)
+def test_watch_folder_loses_no_file_under_strict_posix_directory_durability(
+    tmp_path: Path, interposer: Path
+) -> None:
+    out = _ingest_cuts(tmp_path, interposer, 8, "strict")
+    assert [c.problems for c in out.cuts if c.problems] == []

@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cuts", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-ops", type=int, default=40, help="operations per round, at most")
-    ap.add_argument("--workload", choices=("journal", "sqlite"), default="journal")
+    ap.add_argument("--workload", choices=("journal", "ingest", "sqlite"), default="journal")
     ap.add_argument("--synchronous", default="FULL", help="FULL, NORMAL (journal) or OFF (sqlite)")
     ap.add_argument("--dir-model", choices=("ext4", "strict"), default="ext4")
     ap.add_argument(
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             dir_model=args.dir_model,
             progress=progress,
             reroll_refused=args.reroll_refused,
+            prepare=wl.prepare,
         )
     st = [c.stats for c in out.cuts]
     print(

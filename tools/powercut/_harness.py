@@ -119,17 +119,21 @@ def run_cuts(
     child_limit_s: float = 30.0,
     reroll_refused: int = 0,
     progress: Callable[[CutResult], None] | None = None,
+    prepare: Callable[[Path, int], None] | None = None,
 ) -> Outcome:
     """Run ``cuts`` power cuts of the workload against ``data_dir`` (which must be resolved).
 
     A cut whose image the checker refuses as corrupt ends the run, unless ``reroll_refused``
     allows drawing that many other outcomes of the same cut (each refusal is counted).
+    ``prepare(data_dir, i)`` runs before each round's snapshot (what it writes is durable).
     """
     rng = random.Random(seed)
     out = Outcome()
     started = time.monotonic()
     data_dir = data_dir.resolve()
     for i in range(cuts):
+        if prepare is not None:
+            prepare(data_dir, i)
         snap = Snapshot.take(data_dir)
         log = work_dir / f"cut-{i}.log"
         log.unlink(missing_ok=True)

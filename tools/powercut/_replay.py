@@ -1,8 +1,8 @@
 """Rebuild the disk image a power cut would have left, from an interposer log.
 
 The log (see ``interpose.c``) lists, in the order they took effect, every open, write,
-truncate, fsync/fdatasync, close, unlink, rename, mkdir and rmdir a process made under the
-watched directory. A power cut keeps:
+truncate, fsync/fdatasync, close, unlink, rename, link, mkdir and rmdir a process made under
+the watched directory. A power cut keeps:
 
 * per file (inode): its content at the start of the run, every write and truncate up to its
   last fsync, and then a random subset of the later, unsynced ones, each possibly torn (only a
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 OP_OPEN, OP_WRITE, OP_TRUNC, OP_SYNC, OP_CLOSE = 1, 2, 3, 4, 5
-OP_UNLINK, OP_RENAME, OP_MKDIR, OP_RMDIR = 6, 7, 8, 9
+OP_UNLINK, OP_RENAME, OP_MKDIR, OP_RMDIR, OP_LINK = 6, 7, 8, 9, 10
 _CREATED = 1 << 30
 _O_TRUNC = 0o1000
 _O_DIRECTORY = 0o200000
@@ -83,7 +83,7 @@ class _Inode:
 
 @dataclass
 class _Meta:
-    kind: str  # create | unlink | rename | mkdir | rmdir
+    kind: str  # create | unlink | rename | link | mkdir | rmdir
     path: str
     path2: str = ""
     inode: int = -1
@@ -157,6 +157,7 @@ class _Model:
             OP_RENAME: self._rename,
             OP_MKDIR: self._mkdir,
             OP_RMDIR: self._rmdir,
+            OP_LINK: self._link,
         }[r.op]
         handler(r)
 
@@ -225,6 +226,12 @@ class _Model:
         if a in self.live:
             self.live[b] = self.live.pop(a)
         self.meta.append(_Meta("rename", a, b))
+
+    def _link(self, r: Record) -> None:
+        a, b = self.rel(r.path), self.rel(r.path2)
+        if a in self.live:
+            self.live[b] = self.live[a]
+        self.meta.append(_Meta("link", a, b))
 
     def _mkdir(self, r: Record) -> None:
         rel = self.rel(r.path)
@@ -312,6 +319,9 @@ def reconstruct(
         elif m.kind == "rename":
             if m.path in ns:
                 ns[m.path2] = ns.pop(m.path)
+        elif m.kind == "link":
+            if m.path in ns:
+                ns[m.path2] = ns[m.path]
         elif m.kind == "mkdir":
             dirs.add(m.path)
         elif m.kind == "rmdir":

@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 enum { OP_OPEN = 1, OP_WRITE = 2, OP_TRUNC = 3, OP_SYNC = 4, OP_CLOSE = 5, OP_UNLINK = 6,
-       OP_RENAME = 7, OP_MKDIR = 8, OP_RMDIR = 9 };
+       OP_RENAME = 7, OP_MKDIR = 8, OP_RMDIR = 9, OP_LINK = 10 };
 
 #define MAX_FD 65536
 
@@ -69,6 +69,8 @@ static int (*r_renameat)(int, const char *, int, const char *);
 static int (*r_renameat2)(int, const char *, int, const char *, unsigned int);
 static int (*r_mkdir)(const char *, mode_t);
 static int (*r_rmdir)(const char *);
+static int (*r_link)(const char *, const char *);
+static int (*r_linkat)(int, const char *, int, const char *, int);
 
 #define RESOLVE(name) do { if (!r_##name) r_##name = dlsym(RTLD_NEXT, #name); } while (0)
 
@@ -77,6 +79,7 @@ static void resolve_all(void) {
     RESOLVE(write); RESOLVE(writev); RESOLVE(pwrite); RESOLVE(pwrite64); RESOLVE(ftruncate);
     RESOLVE(ftruncate64); RESOLVE(fsync); RESOLVE(fdatasync); RESOLVE(unlink); RESOLVE(unlinkat);
     RESOLVE(rename); RESOLVE(renameat); RESOLVE(renameat2); RESOLVE(mkdir); RESOLVE(rmdir);
+    RESOLVE(link); RESOLVE(linkat);
 }
 
 __attribute__((constructor)) static void powercut_init(void) {
@@ -393,4 +396,28 @@ int renameat2(int d1, const char *a, int d2, const char *b, unsigned int fl) {
     resolve_all();
     struct rn_ctx c = { d1, a, d2, b, fl, 2 };
     return renamed(d1, a, d2, b, 0, rn_call, &c);
+}
+
+/* A hard link adds a name for an existing file (how the watch folder moves without overwriting). */
+int link(const char *a, const char *b) {
+    char abs1[PATH_MAX], abs2[PATH_MAX];
+    resolve_all();
+    int w1 = watched(AT_FDCWD, a, abs1), w2 = watched(AT_FDCWD, b, abs2);
+    if (!w2) return r_link(a, b);
+    pthread_mutex_lock(&lock);
+    int rc = r_link(a, b);
+    rc = w1 ? path_op(OP_LINK, rc, abs1, abs2) : path_op(OP_OPEN, rc, abs2, NULL);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+int linkat(int d1, const char *a, int d2, const char *b, int flags) {
+    char abs1[PATH_MAX], abs2[PATH_MAX];
+    resolve_all();
+    int w1 = watched(d1, a, abs1), w2 = watched(d2, b, abs2);
+    if (!w2) return r_linkat(d1, a, d2, b, flags);
+    pthread_mutex_lock(&lock);
+    int rc = r_linkat(d1, a, d2, b, flags);
+    rc = w1 ? path_op(OP_LINK, rc, abs1, abs2) : path_op(OP_OPEN, rc, abs2, NULL);
+    pthread_mutex_unlock(&lock);
+    return rc;
 }
