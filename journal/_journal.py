@@ -34,6 +34,7 @@ from ._walcheck import precheck
 _SYNC_MODES = ("FULL", "NORMAL", "EXTRA")
 _MAX_KEY = 256
 _DUMP_CHUNK = 500
+_GATHER_S = 0.002
 _SUB_SELECT = (
     "SELECT s.key, s.state, s.payload_sha256, s.attempts, s.next_attempt_at, s.error_class, "
     "s.error_message, s.error_status, s.created_at, s.updated_at, s.first_seq, s.last_seq, "
@@ -125,7 +126,9 @@ class Journal:
         self.path = Path(path)
         self._clock = clock
         self._queue: list[_Request] = []
-        self._queue_lock = threading.Lock()
+        self._queue_changed = threading.Condition(threading.Lock())
+        self._leading = False
+        self._active = 0
         precheck(self.path)
         create_private(self.path)
         self._store = Store(
@@ -196,14 +199,38 @@ class Journal:
         record (an archived one comes back ``acked``); a different payload raises
         :class:`SubmissionConflictError`. Concurrent calls from several threads share commits.
         """
-        request = _Request(self._prepare(key, payload, source))
-        with self._queue_lock:
+        with self._queue_changed:
+            self._active += 1
+        try:
+            request = _Request(self._prepare(key, payload, source))
+        except BaseException:
+            with self._queue_changed:
+                self._active -= 1
+            raise
+        with self._queue_changed:
             self._queue.append(request)
-        with self._store.lock:
-            if not request.done:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
+            # Followers wait here, not on the store lock: a leader that committed their
+            # request wakes them at once, and the next leader finds everyone queued meanwhile.
+            while not request.done and self._leading:
+                self._queue_changed.wait()
+            lead = not request.done
+            if lead:
+                self._leading = True
+                # Commit delay with siblings (PostgreSQL's commit_delay idea): other threads
+                # inside submit() that are still serialising their payload get a moment to
+                # queue, so one fsync carries them too. A lone producer never waits.
+                deadline = time.monotonic() + _GATHER_S
+                while self._active > len(self._queue) and time.monotonic() < deadline:
+                    self._queue_changed.wait(0.0002)
+                batch, self._queue = self._queue, []
+                self._active -= len(batch)
+        if lead:
+            try:
                 self._commit_requests(batch)
+            finally:
+                with self._queue_changed:
+                    self._leading = False
+                    self._queue_changed.notify_all()
         if request.error is not None:
             raise request.error
         assert request.result is not None

@@ -90,3 +90,27 @@ def test_lock_held_past_timeout_raises_busy_not_sqlite_error(journal_path: Path)
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+
+
+def test_threads_submitting_together_share_commits(journal_path: Path) -> None:
+    transactions: list[float] = []
+
+    def clock() -> float:  # the journal reads the clock once per transaction
+        transactions.append(1.0)
+        return 1_700_000_000.0 + len(transactions)
+
+    with Journal(journal_path, clock=clock) as j:
+        start = threading.Barrier(8)
+
+        def worker(n: int) -> None:
+            start.wait(timeout=30)
+            for i in range(20):
+                j.submit(f"t{n}-{i}", report(i))
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert j.counts()["pending"] == 160
+    assert len(transactions) < 160
