@@ -441,7 +441,13 @@ class SyncEngine:
                 return not counts.get("pending", 0)
             return not j.due(time.time(), 1)
 
-        return bool(self._access().call(check))
+        # The journal reads are separate transactions; an upload that started (or finished)
+        # between them could make "not due" look like "idle". Only a window in which the
+        # outbox did not move counts.
+        before = self._outbox.activity() if self._outbox is not None else (0, 0)
+        idle = bool(self._access().call(check))
+        after = self._outbox.activity() if self._outbox is not None else (0, 0)
+        return idle and before == after and before[1] == 0
 
     # --- facade reads -------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

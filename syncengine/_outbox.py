@@ -208,6 +208,7 @@ class Outbox:
         self._stopping = threading.Event()
         self._abandon = threading.Event()
         self._busy: set[str] = set()
+        self._batches = 0
         self._busy_lock = threading.Lock()
         self._idle = threading.Condition(self._busy_lock)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -231,6 +232,12 @@ class Outbox:
     def wake(self) -> None:
         """Something changed (new submission, connection back): look for due work now."""
         self._wake.set()
+
+    def activity(self) -> tuple[int, int]:
+        """``(batches started so far, uploads in workers now)``: lets a reader of the journal
+        tell whether the engine moved while it was reading (see SyncEngine.wait_idle)."""
+        with self._busy_lock:
+            return self._batches, len(self._busy)
 
     @property
     def in_flight(self) -> int:
@@ -345,6 +352,7 @@ class Outbox:
         # Busy before the commit, so a stop() that starts now waits for these uploads too.
         with self._busy_lock:
             self._busy.update(keys)
+            self._batches += 1
         try:
             self._journal.call(lambda j: j.upload_started(keys))
         except BaseException:

@@ -400,9 +400,9 @@ def test_wait_idle_can_ignore_submissions_that_back_off(tmp_path: Path, sim: Sim
     sim.set_faults(rate_limit_rate=1.0, retry_after_s=3600)
     config = fast_config(tmp_path, sim, retry={"base_s": 0.001, "cap_s": 7200})
     with SyncEngine(config) as engine:
-        engine.submit(report(1))
+        key = engine.submit(report(1))
         assert engine.wait_idle(10, include_backoff=False) is True
-        assert engine.counts()["pending"] == 1
+        assert engine.counts()["pending"] == 1, [(e.type, e.data) for e in engine.history(key)]
         assert engine.wait_idle(0.2) is False
 
 
