@@ -41,7 +41,9 @@ class Appender:
         self.last_ack: float | None = None
         self.appended = 0
 
-    def append(self, key: str, type_: str, data_text: str) -> tuple[int, float]:
+    def append(
+        self, key: str, type_: str, data_text: str, ref: str | None = None
+    ) -> tuple[int, float]:
         """Insert one event linked to the current tail; return ``(seq, ts)``."""
         seq = self.seq + 1
         ts = self.now
@@ -51,7 +53,7 @@ class Appender:
         hash_ = chain_hash(self.hash, seq, event_id, key, type_, ts, ts_iso, digest)
         self.conn.execute(
             S.INSERT_EVENT,
-            (seq, event_id, key, type_, ts, ts_iso, data_text, digest, self.hash, hash_),
+            (seq, event_id, key, type_, ts, ts_iso, data_text, digest, self.hash, hash_, ref),
         )
         self.seq, self.hash = seq, hash_
         self.appended += 1
@@ -75,7 +77,7 @@ class Appender:
         # Built by hand: equal to canonical() of the dict (sorted keys, no spaces). The report
         # body goes to `payloads` under the same seq; its sha256 here ties it into the chain.
         data_text = f'{{"payload_sha256":"{digest}","source":{source_text},"v":1}}'
-        seq, ts = self.append(key, "Submitted", data_text)
+        seq, ts = self.append(key, "Submitted", data_text, digest)
         self.conn.execute(S.INSERT_PAYLOAD, (seq, payload_text))
         row_new = new_row(key, digest, seq, ts)
         self.conn.execute(S.INSERT_ROW, row_new)

@@ -22,7 +22,8 @@ WITH g AS (
            sum(CASE WHEN type = 'Submitted' THEN seq END) AS first_seq,
            sum(CASE WHEN type = 'Submitted' THEN ts END) AS created_at,
            sum(type = 'UploadStarted') AS attempts,
-           sum(type IN ('RetryScheduled', 'Failed')) AS errors
+           sum(type IN ('RetryScheduled', 'Failed')) AS errors,
+           group_concat(ref) AS payload_sha256
     FROM events
     WHERE key <> '{JOURNAL_KEY}'
     GROUP BY key
@@ -44,7 +45,7 @@ SELECT h.key AS key,
            WHEN 'Acknowledged' THEN 'acked'
            WHEN 'Failed' THEN 'failed'
        END AS state,
-       json_extract(f.data, '$.payload_sha256') AS payload_sha256,
+       h.payload_sha256 AS payload_sha256,
        h.attempts AS attempts,
        CASE h.last_type
            WHEN 'Submitted' THEN h.last_ts
@@ -65,17 +66,17 @@ SELECT h.key AS key,
        h.first_seq AS first_seq,
        h.last_seq AS last_seq
 FROM h
-JOIN events AS f ON f.seq = h.first_seq
 LEFT JOIN events AS e ON e.seq = h.err_seq
+WHERE h.first_seq IS NOT NULL
 """
 """Every submission row, recomputed from its events.
 
-One pass over the covering index ``events_by_key (key, seq, type, ts)``. With exactly one
+One pass over the covering index ``events_by_key (key, seq, type, ts, ref)``. With exactly one
 ``max()`` in the grouping, SQLite takes the bare columns ``type`` and ``ts`` from the row holding
 that max (documented: https://www.sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query),
-i.e. from the last event; the Submitted event is the only one of its type, so ``sum(CASE ...)``
-picks its seq and ts. Only the Submitted event (for the payload digest), the last event when it
-is a RetryScheduled, and the last error event are read from the table.
+i.e. from the last event; the Submitted event is the only one of its type and the only one with a
+``ref``, so ``sum(CASE ...)`` picks its seq and ts and ``group_concat(ref)`` its payload digest.
+Only the last event when it is a RetryScheduled and the last error event are read from the table.
 """
 
 _COLS = SUBMISSION_COLUMNS.replace(" ", "").split(",")

@@ -38,6 +38,7 @@ DDL_V1 = (
         digest TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL,
+        ref TEXT,
         data TEXT NOT NULL
     )
     """,
@@ -49,9 +50,10 @@ DDL_V1 = (
         body TEXT NOT NULL
     )
     """,
-    # (key, seq, type, ts) serves history(key) in order and lets rebuild() take each
-    # submission's state, attempts and times from the index alone.
-    "CREATE INDEX events_by_key ON events (key, seq, type, ts)",
+    # (key, seq, type, ts, ref) serves history(key) in order and lets rebuild() take each
+    # submission's state, attempts, times and payload digest from the index alone. `ref` is the
+    # payload_sha256 of a Submitted event (also in its data, which the chain covers), else NULL.
+    "CREATE INDEX events_by_key ON events (key, seq, type, ts, ref)",
     """
     CREATE TABLE archived (
         key TEXT PRIMARY KEY,
@@ -138,8 +140,8 @@ UPDATE_LAST_ACK = (
     "UPDATE chain_head SET last_ack_at = max(coalesce(last_ack_at, ?), ?) WHERE id = 1"
 )
 INSERT_EVENT = (
-    "INSERT INTO events (seq, event_id, key, type, ts, ts_iso, data, digest, prev_hash, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (seq, event_id, key, type, ts, ts_iso, data, digest, prev_hash, hash, ref) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_PAYLOAD = "INSERT INTO payloads (seq, body) VALUES (?, ?)"
 SUBMISSION_COLUMNS = (
@@ -165,11 +167,11 @@ SELECT_SUBMITTED_DATA = (
 EVENT_COLUMNS = "seq, event_id, key, type, ts, ts_iso, data, digest, prev_hash, hash"
 EVENT_SELECT = (
     "SELECT e.seq, e.event_id, e.key, e.type, e.ts, e.ts_iso, e.data, e.digest, e.prev_hash, "
-    "e.hash, p.body FROM events AS e LEFT JOIN payloads AS p ON p.seq = e.seq"
+    "e.hash, p.body, e.ref FROM events AS e LEFT JOIN payloads AS p ON p.seq = e.seq"
 )
-"""Events with the Submitted report body (``NULL`` for other types) as an eleventh column."""
+"""Events, then the Submitted report body (``NULL`` for other types), then ``ref``."""
 EVENT_SELECT_BARE = (
     "SELECT e.seq, e.event_id, e.key, e.type, e.ts, e.ts_iso, e.data, e.digest, e.prev_hash, "
-    "e.hash, NULL FROM events AS e"
+    "e.hash, NULL, e.ref FROM events AS e"
 )
 """Like ``EVENT_SELECT`` without reading report bodies."""

@@ -50,14 +50,14 @@ class _Removed:
         return i >= 0 and self._ranges[i][0] <= lo and hi <= self._ranges[i][1]
 
 
-def _payload_ok(data: str, body: str | None) -> bool:
+def _payload_ok(data: str, body: str | None, ref: str | None) -> bool:
     if body is None:
         return False
     try:
         expected = json.loads(data).get("payload_sha256")
     except ValueError:
         return False
-    return bool(sha256_text(body) == expected)
+    return bool(sha256_text(body) == expected == ref)
 
 
 def _bad(checked: int, seq: int | None, key: str | None, reason: str) -> VerifyResult:
@@ -77,7 +77,20 @@ def _walk(conn: sqlite3.Connection) -> VerifyResult:
     last_seq, last_hash, checked = 0, GENESIS_HASH, 0
     cursor = conn.execute(f"{EVENT_SELECT} ORDER BY e.seq")
     while rows := cursor.fetchmany(1000):
-        for seq, event_id, key, type_, ts, ts_iso, data, digest, prev_hash, hash_, body in rows:
+        for (
+            seq,
+            event_id,
+            key,
+            type_,
+            ts,
+            ts_iso,
+            data,
+            digest,
+            prev_hash,
+            hash_,
+            body,
+            ref,
+        ) in rows:
             if seq != last_seq + 1:
                 if not removed.covers(last_seq + 1, seq - 1):
                     return _bad(
@@ -97,8 +110,10 @@ def _walk(conn: sqlite3.Connection) -> VerifyResult:
                 return _bad(checked, seq, key, "data does not match its digest (edited or rotten)")
             if chain_hash(prev_hash, seq, event_id, key, type_, ts, ts_iso, digest) != hash_:
                 return _bad(checked, seq, key, "event header does not match its hash")
-            if type_ == "Submitted" and not _payload_ok(data, body):
+            if type_ == "Submitted" and not _payload_ok(data, body, ref):
                 return _bad(checked, seq, key, "report payload missing or not matching its sha256")
+            if type_ != "Submitted" and ref is not None:
+                return _bad(checked, seq, key, "ref set on an event that is not Submitted")
             last_seq, last_hash = seq, hash_
             checked += 1
     head = conn.execute(SELECT_HEAD).fetchone()

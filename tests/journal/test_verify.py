@@ -135,3 +135,10 @@ def test_rebuild_restores_deleted_rows_and_drops_rows_without_events(filled: Pat
         assert j.rebuild() == 10
         assert j.check().ok and j.state("ghost") is None and j.state("k1") == "in_flight"
         assert j.counts()["in_flight"] == 10
+
+
+def test_edited_payload_reference_is_reported(filled: Path) -> None:
+    tamper(filled, "UPDATE events SET ref = 'ff' WHERE seq = 9")
+    with Journal(filled) as j:
+        result = j.verify()
+    assert (result.ok, result.first_bad_seq, result.first_bad_key) == (False, 9, "k4")
