@@ -392,3 +392,10 @@ def test_normal_synchronous_mode_is_applied(journal_path: Path) -> None:
 def test_journal_is_in_wal_mode(journal: Journal, journal_path: Path) -> None:
     with sqlite3.connect(journal_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_table_counts_inventories_the_journal(journal: Journal, journal_path: Path) -> None:
+    journal.submit_many([("a", report(1), None), ("b", report(2), None)])
+    journal.upload_started(["a"])
+    counts = jpkg.table_counts(journal_path)
+    assert (counts["events"], counts["payloads"], counts["submissions"]) == (3, 2, 2)
