@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import json
 import os
 import re
@@ -353,13 +354,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _engine_round(
+    url: str, work: Path, concurrency: int, reports: list[dict[str, Any]]
+) -> tuple[float, float]:
+    return _engine(url, reports, work, concurrency)
+
+
 def _throughput(sim: _Sim, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[str, list[tuple[float, float]]] = {"bare": [], "bare_threads": [], "engine": []}
     for r in range(args.rounds):
         cases: list[tuple[str, Callable[[list[dict[str, Any]]], tuple[float, float]]]] = [
             ("bare", lambda reps: _bare(sim.url, reps, 1)),
             ("bare_threads", lambda reps: _bare(sim.url, reps, args.concurrency)),
-            ("engine", lambda reps, r=r: _engine(sim.url, reps, work / f"t{r}", args.concurrency)),
+            ("engine", functools.partial(_engine_round, sim.url, work / f"t{r}", args.concurrency)),
         ]
         for name, fn in cases:
             sim.post("/_sim/reset", {})
