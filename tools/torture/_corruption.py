@@ -178,6 +178,24 @@ def classify(path: Path, expected: dict[str, Any]) -> tuple[str, str]:
         return "crash", f"{type(exc).__name__}: {exc}"
 
 
+def _reference_verdict(path: Path) -> tuple[bool, str]:
+    """(True, why) when an undamaged copy fails open, verify or check."""
+    from journal import Journal
+
+    copy = path.parent.parent / "reference-check"
+    shutil.copytree(path.parent, copy)
+    try:
+        with Journal(copy / JOURNAL_NAME) as j:
+            v, c = j.verify(), j.check()
+        if not v.ok:
+            return True, f"verify: {v.reason}"
+        if not c.ok:
+            return True, f"check: {c.differences[:2]}"
+        return False, ""
+    finally:
+        shutil.rmtree(copy)
+
+
 @dataclass
 class SweepResult:
     """Counts per outcome, per (file, kind), and the trials that must be looked at."""
@@ -203,6 +221,10 @@ def sweep(
         pristine = build_pristine(work / name, recent=recent)
         reference = work / name / "reference"
         shutil.copytree(pristine, reference)
+        verdict, message = _reference_verdict(reference / JOURNAL_NAME)
+        if verdict:
+            # An undamaged copy that fails would make every trial look "detected".
+            raise RuntimeError(f"the undamaged journal does not pass its own checks: {message}")
         layouts.append((pristine, fingerprint(reference / JOURNAL_NAME)))
     rng = random.Random(seed)
     result = SweepResult()
