@@ -4,7 +4,8 @@
 ``NAME-<i>`` and prints ``S <key>`` after each ``submit`` returns (durable) and ``A <key>`` after
 its acknowledgement returns, flushing each line, so the parent knows exactly what was promised.
 MODE ``lifecycle`` also records UploadStarted + Acknowledged for each; ``submit`` only submits;
-``batch`` appends 200 submissions per ``submit_many`` and prints ``B <batch>`` after each.
+``batch`` appends 200 submissions per ``submit_many`` and prints ``B <batch>`` after each;
+``archive`` archives every acked submission, 50 per call, printing ``R <file> <sha256> <n>``.
 COUNT 0 means forever (until killed).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from pathlib import Path
 
 from journal import Journal
 
@@ -21,6 +23,17 @@ def main(argv: list[str]) -> None:
     out = sys.stdout
     with Journal(path) as journal:
         print("READY", flush=True)
+        if mode == "archive":
+            archive_dir = Path(path).parent / "archives"
+            archive_dir.mkdir(exist_ok=True)
+            while True:
+                result = journal.archive(0, archive_dir, max_submissions=50)
+                if result.submissions == 0:
+                    break
+                out.write(f"R {result.path} {result.sha256} {result.submissions}\n")
+                out.flush()
+            print("DONE", flush=True)
+            return
         numbers = itertools.count() if count == 0 else range(count)
         for i in numbers:
             if mode == "batch":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from journal import Journal
+from journal import Journal, NewEvent, read_archive
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = int(os.environ.get("WATS_TORTURE_SCALE", "1"))
@@ -45,7 +45,9 @@ def read_until_killed(proc: subprocess.Popen[str], lines_before_kill: int) -> li
         promised.append(line.strip())
     proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows: no cleanup runs in the child
     rest, _ = proc.communicate(timeout=30)
-    promised += [line.strip() for line in rest.splitlines() if line.startswith(("S ", "A ", "B "))]
+    promised += [
+        line.strip() for line in rest.splitlines() if line.startswith(("S ", "A ", "B ", "R "))
+    ]
     return promised
 
 
@@ -86,3 +88,27 @@ def test_transaction_interrupted_by_sigkill_leaves_all_or_nothing(tmp_path: Path
                 sizes[batch] = sizes.get(batch, 0) + 1
         assert set(sizes.values()) <= {200}, "a batch was partly committed"
         assert promised <= set(sizes), "a returned batch is missing"
+
+
+@pytest.mark.slow
+def test_archive_interrupted_by_sigkill_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    keys = [f"a-{i}" for i in range(600)]
+    with Journal(path) as journal:
+        journal.submit_many([(k, {"n": i, "blob": "z" * 500}, None) for i, k in enumerate(keys)])
+        journal.upload_started(keys)
+        journal.record([NewEvent(k, "Acknowledged", {"answer": {"id": k}}) for k in keys])
+    rng = random.Random(7)
+    archived: set[str] = set()
+    for _ in range(3 * SCALE):
+        proc = spawn(path, "x", 0, "archive")
+        for line in read_until_killed(proc, rng.randint(1, 4)):
+            _, file, sha, _n = line.split()
+            archived |= {e["key"] for e in read_archive(file, expected_sha256=sha)}
+        with Journal(path) as journal:
+            assert journal.verify().ok and journal.check().ok
+            for key in keys:
+                assert journal.state(key) == "acked", key
+                if key in archived:
+                    assert journal.submission(key) is None, f"{key} archived yet still live"
+            assert journal.archived_count() >= len(archived)
