@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ._breaker import CircuitBreaker
 from ._config import EngineConfig
 from ._connection import (
+    PROBE_AUTH,
     PROBE_ERROR,
     PROBE_OK,
     ClientSet,
@@ -590,9 +591,22 @@ class SyncEngine:
             self._progress.notify_all()
 
     def _recover_auth(self) -> bool:
+        """Called by the ConnectionService when a probe's token was rejected, and every probe
+        interval while auth_failed. True when a token the server does not reject is in place."""
         clients = self._clients
         if clients is None:
             return False
+        # First the provider's refresh(), asked once per rejected token (the same rule as for
+        # uploads): a probe can be the first request to meet an expired token.
+        generation = clients.current()[0]
+        if clients.reauthenticate(generation):
+            if probe_outcome(clients.current()[1]) != PROBE_AUTH:
+                if self._outbox is not None:
+                    self._outbox.wake()
+                return True
+            return False
+        # Then the provider's current token (an operator logged in again), else ours (the
+        # server side may have been fixed).
         token, is_new = clients.candidate()
         client = self._make_client(token) if is_new else clients.current()[1]
         outcome = probe_outcome(client)

@@ -391,7 +391,7 @@ def test_everything_at_once_with_an_outage_and_token_expiry(tmp_path: Path, sim:
         wait_for(lambda: engine.connection_state == "online", what="back online")
         sim.set_faults(**chaos)
         keys += [engine.submit(report(i)) for i in range(2 * N, 3 * N)]
-        assert engine.wait_idle(120)
+        assert engine.wait_idle(120), engine.status()
         assert engine.counts() == {"pending": 0, "in_flight": 0, "acked": 3 * N, "failed": 0}
     assert_exactly(sim, keys)
 
@@ -447,4 +447,22 @@ def test_a_retry_wait_longer_than_the_policy_allows_is_not_trusted(
         )
     with SyncEngine(config) as engine:
         assert engine.wait_idle(30)
+    assert_exactly(sim, [key])
+
+
+def test_a_probe_that_meets_an_expired_token_refreshes_it(
+    tmp_path: Path, sim: Simulator, recorder: Recorder
+) -> None:
+    provider = TokenSource(sim)
+    with SyncEngine(fast_config(tmp_path, sim), credentials=provider) as engine:
+        # The upload uses the token's one allowed request and is dropped (offline); the probe
+        # that follows is the first request to be told the token expired.
+        sim.set_faults(token_expires_after=1, drop_before_store_rate=1.0)
+        key = engine.submit(report(1))
+        wait_for(lambda: provider.refreshes >= 1, what="a refresh asked by the probe path")
+        sim.clear_faults()
+        assert engine.wait_idle(30)
+    states = [kw["new"] for name, kw in recorder.events if name == "connection_changed"]
+    assert "offline" in states
+    assert "auth_failed" not in states
     assert_exactly(sim, [key])
