@@ -98,10 +98,11 @@ class Journal:
     manager; :meth:`close` releases the connection.
 
     Threads: one connection per ``Journal``, shared under a lock. Concurrent :meth:`submit`
-    calls from several threads are committed together (group commit: the first waiting thread
-    commits everyone's submissions in one transaction). Processes: any number may open the same
-    file; writes are ``BEGIN IMMEDIATE`` with ``busy_timeout_s`` and a bounded retry, so "database
-    is locked" never reaches the caller; after ``busy_timeout_s`` :class:`JournalBusyError` does.
+    calls from several threads are committed together (group commit: one calling thread leads
+    and commits everything queued in one transaction; the others are woken with their results).
+    Processes: any number may open the same file; writes are ``BEGIN IMMEDIATE`` with
+    ``busy_timeout_s`` and a bounded retry, so "database is locked" never reaches the caller;
+    after ``busy_timeout_s`` :class:`JournalBusyError` does.
 
     ``synchronous="FULL"`` (default) fsyncs the WAL at every commit: a returned ``submit`` survives
     power loss. ``"NORMAL"`` skips that fsync (faster; survives a process crash but the last
