@@ -626,11 +626,15 @@ class SyncEngine:
         write_status(self.config.effective_status_path, self.status())
 
     def _status_loop(self) -> None:
-        while not self._status_stop.wait(self.config.status_interval_s):
+        # The first snapshot at once: `status --json` right after start must see a running
+        # engine, not a stale file from the previous run.
+        while True:
             try:
                 self._write_status()
             except Exception:
                 log.exception("writing the status snapshot failed")
+            if self._status_stop.wait(self.config.status_interval_s):
+                return
 
 
 def install_signal_handlers(

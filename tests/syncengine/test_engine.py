@@ -525,3 +525,12 @@ def test_an_unwatchable_folder_fails_start_and_releases_everything(
         SyncEngine(config).start()
     with SyncEngine(fast_config(tmp_path, sim)) as engine:  # the lock was released
         assert engine.running
+
+
+def test_status_file_is_written_as_soon_as_the_engine_starts(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    config = fast_config(tmp_path, sim, status_interval_s=3600)
+    with SyncEngine(config):
+        wait_for(config.effective_status_path.exists, timeout=10, what="first status file")
+        assert read_status(config.effective_status_path)["running"] is True
