@@ -403,6 +403,8 @@ class Outbox:
                 answer = client.reports.submit(job.payload, idempotency_key=job.key)
             except Exception as exc:
                 latency = time.monotonic() - started
+                if not self._policy.is_api_error(exc):
+                    log.error("uploading %s raised %r; retrying later", job.key, exc, exc_info=exc)
                 decision = self._policy.decide(exc, job.attempt)
                 if decision.action is Action.REAUTH:
                     self._breaker.record_success()  # the server answered

@@ -126,6 +126,11 @@ class RetryPolicy:
             )
         )
 
+    @staticmethod
+    def is_api_error(exc: BaseException) -> bool:
+        """True for pywats' own errors; anything else raised by an upload is a bug to log."""
+        return isinstance(exc, PyWATSError)
+
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based), before any floor."""
         if attempt < 1:
