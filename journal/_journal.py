@@ -42,6 +42,15 @@ _SUB_SELECT = (
     "JOIN payloads AS p ON p.seq = s.first_seq"
 )
 
+# Pending rows come from a range of `submissions_due` (only rows already due are touched, however
+# large a backlog that is still backing off); in_flight rows from `submissions_in_flight`.
+_DUE_PENDING = f"{_SUB_SELECT} WHERE s.state = 'pending' AND s.next_attempt_at <= ?1"
+_DUE = f"{_DUE_PENDING} ORDER BY s.first_seq LIMIT ?2"
+_DUE_WITH_IN_FLIGHT = (
+    f"SELECT * FROM ({_DUE_PENDING} UNION ALL {_SUB_SELECT} WHERE s.state = 'in_flight') "
+    "ORDER BY first_seq LIMIT ?2"
+)
+
 
 def check_key(key: object) -> str:
     """Return ``key`` if it is a valid submission key, else raise ``TypeError``/``ValueError``."""
@@ -433,12 +442,7 @@ class Journal:
         """
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
-        cond = "s.state = 'in_flight' OR " if include_in_flight else ""
-        sql = (
-            f"{_SUB_SELECT} WHERE s.state IN ('pending', 'in_flight') AND "
-            f"({cond}(s.state = 'pending' AND s.next_attempt_at <= ?)) "
-            "ORDER BY s.first_seq LIMIT ?"
-        )
+        sql = _DUE_WITH_IN_FLIGHT if include_in_flight else _DUE
         rows = self._store.read(lambda c: c.execute(sql, (now, limit)).fetchall())
         return [_submission(r) for r in rows]
 

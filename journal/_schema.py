@@ -112,6 +112,7 @@ DDL_V1 = (
     "CREATE INDEX submissions_active ON submissions (first_seq) "
     "WHERE state IN ('pending', 'in_flight')",
     "CREATE INDEX submissions_due ON submissions (next_attempt_at) WHERE state = 'pending'",
+    "CREATE INDEX submissions_in_flight ON submissions (first_seq) WHERE state = 'in_flight'",
     "CREATE INDEX submissions_acked ON submissions (updated_at) WHERE state = 'acked'",
     """
     CREATE TABLE state_counts (

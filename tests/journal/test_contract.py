@@ -19,6 +19,7 @@ from journal import (
     SubmissionConflictError,
     UnknownSubmissionError,
 )
+from journal._journal import _DUE, _DUE_WITH_IN_FLIGHT
 
 from .conftest import Clock, report
 
@@ -358,9 +359,8 @@ def test_events_cannot_be_updated_or_deleted_through_sql(journal_path: Path) -> 
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT s.key FROM submissions AS s JOIN events AS e ON e.seq = s.first_seq "
-        "WHERE s.state IN ('pending', 'in_flight') AND (s.state = 'pending' AND "
-        "s.next_attempt_at <= 1) ORDER BY s.first_seq LIMIT 5",
+        _DUE,
+        _DUE_WITH_IN_FLIGHT,
         "SELECT min(next_attempt_at) FROM submissions WHERE state = 'pending'",
         "SELECT created_at FROM submissions WHERE state IN ('pending', 'in_flight') "
         "ORDER BY first_seq LIMIT 1",
@@ -369,7 +369,8 @@ def test_events_cannot_be_updated_or_deleted_through_sql(journal_path: Path) -> 
 )
 def test_hot_queries_use_an_index(journal: Journal, journal_path: Path, sql: str) -> None:
     with sqlite3.connect(journal_path) as conn:
-        steps = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+        params = (1.0, 5) if "?" in sql else ()
+        steps = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert steps and all("USING" in step for step in steps if step.startswith(("SCAN", "SEARCH")))
 
 
