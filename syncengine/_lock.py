@@ -48,9 +48,10 @@ def _unlock(handle: IO[str]) -> None:
 
 def _read_holder(handle: IO[str]) -> str | None:
     try:
-        handle.seek(0)
+        # Byte 0 is the one Windows locks (and refuses to read); the pid starts after it.
+        handle.seek(1)
         return handle.read().strip() or None
-    except OSError:  # Windows refuses to read the locked byte range; the pid is a courtesy.
+    except OSError:  # the pid is a courtesy for the message, never a reason to fail
         return None
 
 
@@ -84,7 +85,7 @@ class JournalLock:
                 lock_path=str(self.path),
                 holder=holder,
             )
-        # Windows locks byte 0, so the pid goes after it; POSIX readers strip the padding.
+        # Windows locks byte 0, so the pid goes after a padding byte that readers skip.
         handle.seek(0)
         handle.truncate()
         handle.write(f" {os.getpid()}\n")
