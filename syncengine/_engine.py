@@ -121,7 +121,6 @@ class SyncEngine:
         self._status_stop = threading.Event()
         self._started_at: float | None = None
         self._last_error: dict[str, Any] | None = None
-        self._last_ack_seen: float | None = None
         self._abandoned = 0
 
     def __repr__(self) -> str:
@@ -583,7 +582,6 @@ class SyncEngine:
         self._notify_progress()
 
     def _note_ack(self, at: float) -> None:
-        self._last_ack_seen = at
         self._notify_progress()
 
     def _notify_progress(self) -> None:
