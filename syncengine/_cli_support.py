@@ -349,8 +349,7 @@ def submit_file(
     index), so a file submitted here and later dropped into a watch folder is one submission.
     The file itself is not moved. Never raises for a bad file: the reason is in ``error``.
     """
-    from pywats import parse_report
-    from syncengine._ingest import submission_key
+    from syncengine._ingest import InvalidReportsError, build_submissions
     from syncengine.converters import ConversionFailed
 
     outcome = FileOutcome(path)
@@ -366,30 +365,12 @@ def submit_file(
     except ConversionFailed as exc:
         outcome.error = f"conversion failed: {exc}"
         return outcome
-    if not conversion.reports:
-        outcome.error = f"converter {conversion.converter!r} found no report in the file"
+    try:
+        items = build_submissions(path.resolve(), sha, size, conversion)
+    except InvalidReportsError as exc:
+        outcome.error = str(exc)
         return outcome
-    items: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
-    for index, report in enumerate(conversion.reports):
-        key = submission_key(sha, index)
-        if not report.get("id"):
-            report = {**report, "id": key}
-        try:
-            payload = parse_report(report).to_wsjf()
-        except Exception as exc:  # pydantic.ValidationError, ValueError, TypeError
-            first = (str(exc).strip().splitlines() or [repr(exc)])[0]
-            outcome.error = f"report {index} of {len(conversion.reports)} is invalid: {first}"
-            return outcome
-        source = {
-            "path": str(path.resolve()),
-            "sha256": sha,
-            "size": size,
-            "converter": conversion.converter,
-            "converter_version": conversion.version,
-            "index": index,
-            "count": len(conversion.reports),
-            "via": "cli submit",
-        }
-        items.append((key, payload, source))
+    for _key, _payload, source in items:
+        source["via"] = "cli submit"
     outcome.keys = [sub.key for sub in journal.submit_many(items)]
     return outcome

@@ -97,6 +97,28 @@ def test_submit_twice_is_one_submission(env, tmp_path: Path, journal_path: Path)
         assert journal.counts()["pending"] == 1
 
 
+def test_submit_of_a_server_export_then_watched_is_one_submission(
+    env, tmp_path: Path, journal_path: Path
+) -> None:
+    # A server export carries output-only fields; the CLI and the watcher must both store the
+    # submit form, or the second path meets a payload conflict instead of a repeat.
+    report = example_uut()
+    report.update(startUTC="2026-03-01T08:15:02.125Z", productName="PCBA", origin="00:11")
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    key = invoke(["submit", str(path)], env).stdout.strip()
+    from syncengine._ingest import build_submissions
+    from syncengine.converters import Conversion
+
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    conversion = Conversion(converter="wsjf", version="1", reports=[report])
+    [(watch_key, payload, source)] = build_submissions(path, sha, path.stat().st_size, conversion)
+    with Journal(journal_path) as journal:
+        assert journal.submit(watch_key, payload, source=source).key == key
+        assert "startUTC" not in journal.submission(key).payload
+        assert journal.counts()["pending"] == 1
+
+
 def test_submit_leaves_the_file_in_place(env, tmp_path: Path) -> None:
     path = report_file(tmp_path, "r.json", "SN-1")
     invoke(["submit", str(path)], env)
