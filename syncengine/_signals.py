@@ -52,7 +52,7 @@ retry_scheduled: NamedSignal = _ns.signal(
 )
 submission_failed: NamedSignal = _ns.signal(
     "submission_failed",
-    doc="Failed was committed: the server rejected the submission permanently (400/404/409/422); "
+    doc="Failed was committed: the server rejected the submission permanently (400/404/422); "
     "it is not retried until requeued. sender: the SyncEngine; kwargs: key (str), reason (str), "
     "error_class (str), status_code (int | None).",
 )
