@@ -400,7 +400,7 @@ class Journal:
         self.record([NewEvent(key, "Failed", fields)])
 
     def requeue(self, key: str, *, reason: str) -> None:
-        """Operator action: a failed submission becomes pending, due now; attempts are kept."""
+        """Operator action: a failed or backing-off pending submission is due now; attempts kept."""
         self.record([NewEvent(key, "Requeued", {"reason": reason})])
 
     # -- queries --------------------------------------------------------------------------------

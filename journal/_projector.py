@@ -12,7 +12,7 @@ Transition table (state before -> event -> state after; anything else is rejecte
     in_flight, acked    Acknowledged    -> acked       (acked again = duplicate ack, recorded)
     in_flight           RetryScheduled  -> pending
     pending, in_flight  Failed          -> failed
-    failed              Requeued        -> pending     (operator action; attempts kept)
+    failed, pending     Requeued        -> pending     (operator action; attempts kept; due now)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "Acknowledged": (frozenset({"in_flight", "acked"}), "acked"),
     "RetryScheduled": (frozenset({"in_flight"}), "pending"),
     "Failed": (frozenset({"pending", "in_flight"}), "failed"),
-    "Requeued": (frozenset({"failed"}), "pending"),
+    "Requeued": (frozenset({"failed", "pending"}), "pending"),
 }
 """State event type -> (states it may follow, state it leads to)."""
 

@@ -228,7 +228,6 @@ class ReplayPlan:
 
 _NOT_REPLAYED = {
     "acked": "already acknowledged by the server; never resent",
-    "pending": "already pending; the engine sends it when due",
     "in_flight": "being uploaded right now",
 }
 
@@ -237,7 +236,8 @@ def replay_plan(
     journal: Journal, keys: Sequence[str], *, failed: bool, since: float | None
 ) -> ReplayPlan:
     """Choose the submissions to requeue: the named ``keys`` plus, with ``failed``, every
-    failed one; with ``since``, only those last changed at or after it.
+    failed one; with ``since``, only those last changed at or after it. A named pending
+    submission (for example one backing off after errors) is requeued too: it becomes due now.
 
     Raises KeyError naming a key the journal does not hold.
     """
@@ -255,7 +255,7 @@ def replay_plan(
             raise KeyError(f"no submission with key {key!r}")
         if since is not None and sub.updated_at < since:
             continue
-        if sub.state != "failed":
+        if sub.state not in ("failed", "pending"):
             plan.skipped.append((key, _NOT_REPLAYED.get(sub.state, sub.state)))
             continue
         message = (sub.last_error or {}).get("message")

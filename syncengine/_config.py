@@ -93,7 +93,7 @@ class WatchFolder(_Frozen):
 
 
 class EngineConfig(_Frozen):
-    """Everything a SyncEngine needs. Only ``server_url``, ``token``, ``journal_path`` are required."""
+    """Everything a SyncEngine needs; only ``server_url``, ``token``, ``journal_path`` required."""
 
     server_url: str
     token: SecretStr

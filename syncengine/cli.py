@@ -310,12 +310,12 @@ def replay(
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Requeue failed submissions so that they are sent again now.
+    """Requeue failed submissions, or resend chosen ones now.
 
     A requeued submission is pending and due at once; the running engine (or the next one
-    started) sends it. Submissions that are not failed are skipped with the reason: acked ones
-    are never resent, pending and in-flight ones are already on their way. Shows a progress
-    bar for long replays.
+    started) sends it. A named pending submission that is backing off after errors becomes due
+    now. Acked ones are never resent and in-flight ones are already being sent: both are
+    skipped with the reason. Shows a progress bar for long replays.
     """
     if not keys and not failed:
         raise click.UsageError("choose what to replay: --key KEY (repeatable) and/or --failed")
@@ -341,6 +341,8 @@ def replay(
                     click.echo(redact(f"would requeue {item.key}  ({item.error or item.state})"))
                 click.echo(f"{len(plan.todo)} submission(s) would be requeued (dry run)", err=True)
             return
+        from journal import InvalidTransitionError
+
         done: list[str] = []
         reason = "replay requested with the syncengine CLI"
         with click.progressbar(
@@ -351,7 +353,12 @@ def replay(
             item_show_func=lambda item: item.key if item else None,
         ) as bar:
             for item in bar:
-                journal.requeue(item.key, reason=reason)
+                try:
+                    journal.requeue(item.key, reason=reason)
+                except InvalidTransitionError:
+                    # The engine took it between plan and requeue: it is being sent already.
+                    click.echo(f"skipped {item.key}: being uploaded right now", err=True)
+                    continue
                 done.append(item.key)
     if as_json:
         _emit_json({"requeued": done})

@@ -158,7 +158,7 @@ def test_acknowledging_an_unknown_key_raises_unknown_submission(journal: Journal
     ("setup", "event"),
     [
         ([], NewEvent("k", "Acknowledged", {"answer": {}})),
-        ([], NewEvent("k", "Requeued", {"reason": "x"})),
+        (["UploadStarted"], NewEvent("k", "Requeued", {"reason": "x"})),
         (
             [],
             NewEvent(
@@ -193,7 +193,9 @@ def test_invalid_transitions_raise_and_record_nothing(
 def test_record_is_all_or_nothing(journal: Journal) -> None:
     journal.submit_many([("a", report(1), None), ("b", report(2), None)])
     with pytest.raises(InvalidTransitionError):
-        journal.record([NewEvent("a", "UploadStarted"), NewEvent("b", "Requeued", {"reason": "x"})])
+        journal.record(
+            [NewEvent("a", "UploadStarted"), NewEvent("b", "Acknowledged", {"answer": {}})]
+        )
     assert journal.state("a") == "pending"
 
 
@@ -400,3 +402,16 @@ def test_table_counts_inventories_the_journal(journal: Journal, journal_path: Pa
     journal.upload_started(["a"])
     counts = jpkg.table_counts(journal_path)
     assert (counts["events"], counts["payloads"], counts["submissions"]) == (3, 2, 2)
+
+
+def test_requeue_of_pending_makes_it_due_now(journal: Journal, clock: Clock) -> None:
+    journal.submit("k", report())
+    journal.upload_started(["k"])
+    journal.retry_scheduled(
+        "k", attempt=1, next_attempt_at=clock() + 3600, error_class="ServerError", message="503"
+    )
+    assert journal.due(clock(), 10) == []
+    journal.requeue("k", reason="operator: resend now")
+    assert [s.key for s in journal.due(clock(), 10)] == ["k"]
+    assert journal.submission("k").attempts == 1
+    assert journal.check().ok

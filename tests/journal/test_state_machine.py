@@ -28,7 +28,7 @@ ALLOWED = {
     "Acknowledged": ({"in_flight", "acked"}, "acked"),
     "RetryScheduled": ({"in_flight"}, "pending"),
     "Failed": ({"pending", "in_flight"}, "failed"),
-    "Requeued": ({"failed"}, "pending"),
+    "Requeued": ({"failed", "pending"}, "pending"),
 }
 
 

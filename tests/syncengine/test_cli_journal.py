@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
@@ -418,3 +419,15 @@ def test_token_never_appears_in_output(env, journal_path: Path, args: list[str])
 def test_converters_list_shows_the_builtins(env) -> None:
     data = json.loads(invoke(["converters", "list", "--json"], env).stdout)
     assert {"wsjf", "wsxf"} <= {c["name"] for c in data["converters"]}
+
+
+def test_replay_of_a_backing_off_pending_key_makes_it_due_now(env, journal_path: Path) -> None:
+    add(journal_path, KEY_A)
+    with Journal(journal_path) as journal:
+        journal.upload_started([KEY_A])
+        far = time.time() + 3600
+        journal.retry_scheduled(KEY_A, attempt=1, next_attempt_at=far, error_class="E", message="m")
+    result = invoke(["replay", "--key", KEY_A], env)
+    assert result.stdout.split() == [KEY_A]
+    with Journal(journal_path) as journal:
+        assert [s.key for s in journal.due(time.time(), 10)] == [KEY_A]
