@@ -61,8 +61,20 @@ def check_key(key: object) -> str:
     return key
 
 
+def _payload(body: Any, digest: str) -> tuple[dict[str, Any], bool]:
+    """The payload, checked against its digest; a damaged one is never parsed or sent."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    if sha256_text(text) != digest:
+        return {}, False
+    return json.loads(text), True
+
+
 def _submission(row: Sequence[Any]) -> Submission:
-    data = json.loads(row[12])
+    try:
+        data = json.loads(row[12])
+    except ValueError:  # a damaged event; verify() names it, the rest stays readable
+        data = {}
+    payload, intact = _payload(row[13], row[2])
     last_error = (
         {"error_class": row[5], "message": row[6], "status_code": row[7]}
         if row[5] is not None
@@ -71,7 +83,7 @@ def _submission(row: Sequence[Any]) -> Submission:
     return Submission(
         key=row[0],
         state=cast(State, row[1]),
-        payload=json.loads(row[13]),
+        payload=payload,
         source=data.get("source"),
         attempts=row[3],
         next_attempt_at=row[4],
@@ -81,6 +93,7 @@ def _submission(row: Sequence[Any]) -> Submission:
         first_seq=row[10],
         last_seq=row[11],
         payload_sha256=row[2],
+        payload_intact=intact,
     )
 
 

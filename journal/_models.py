@@ -38,6 +38,9 @@ class Submission:
     first_seq: int
     last_seq: int
     payload_sha256: str
+    payload_intact: bool = True
+    """False when the stored payload no longer matches its digest (bit rot, tampering): then
+    ``payload`` is empty and the submission must not be sent; ``verify()`` names the event."""
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,17 @@ def _free_name(directory: Path, name: str, n: int) -> Path:
     return directory / f"{stem}.{n}.{suffix}"
 
 
+def _fsync_dir(directory: Path) -> None:
+    """Make a directory's entries durable (POSIX); Windows has no directory handle to sync."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def move_without_overwrite(src: Path, directory: Path) -> Path:
     """Move ``src`` into ``directory`` under its name, or ``name.N.ext`` if taken; return it.
 
@@ -117,7 +128,11 @@ def move_without_overwrite(src: Path, directory: Path) -> Path:
                 os.rename(src, target)
             else:
                 os.link(src, target, follow_symlinks=False)
+                # The new name must be durable before the old one goes: a power cut may keep
+                # the unlink and lose an unsynced link, and the source file would be gone.
+                _fsync_dir(directory)
                 os.unlink(src)
+                _fsync_dir(src.parent)
             return target
         except FileExistsError:
             continue

@@ -289,6 +289,10 @@ class Outbox:
         now = time.time()
         due = self._journal.call(lambda j: j.due(now, free + len(busy), include_in_flight=True))
         subs = [s for s in due if s.key not in busy][:free]
+        rotten = [s for s in subs if not getattr(s, "payload_intact", True)]
+        if rotten:
+            self._fail_rotten(rotten)
+            subs = [s for s in subs if s not in rotten]
         if not subs:
             next_at = self._journal.call(lambda j: j.next_due_at())
             if next_at is None:
@@ -313,6 +317,31 @@ class Outbox:
         if batch:
             self._start_batch(batch)
         return delay
+
+    def _fail_rotten(self, subs: list[Any]) -> None:
+        """Fail submissions whose stored payload no longer matches its digest.
+
+        Sending damaged bytes would put a wrong report on the server as if it were valid; the
+        submission goes to ``failed`` instead, visible in status and ``inspect``, and
+        ``journal verify`` names the damaged event. Recovery is an operator's (docs/operations.md).
+        """
+        reason = (
+            "the journal's copy of this report no longer matches its digest (disk damage or "
+            "tampering); not sent. Run 'syncengine journal verify' and see docs/operations.md"
+        )
+        for sub in subs:
+            log.error("submission %s: %s", sub.key, reason)
+            fields = {"reason": reason, "error_class": "CorruptPayload", "status_code": None}
+            self._journal.record(NewEvent(sub.key, "Failed", fields))
+            self._metrics.inc("submissions_failed")
+            emit(
+                submission_failed,
+                self._sender,
+                key=sub.key,
+                reason=reason,
+                error_class="CorruptPayload",
+                status_code=None,
+            )
 
     def _scheduled_in_the_future(self, now: float, free: int, busy: set[str]) -> list[Any]:
         """Pending submissions scheduled under a clock that has since been set back.

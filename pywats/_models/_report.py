@@ -9,6 +9,7 @@ server export carries (:data:`OUTPUT_ONLY_FIELDS`).
 from __future__ import annotations
 
 import re
+import reprlib
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -342,7 +343,9 @@ def parse_report(data: Mapping[str, Any]) -> UUTReport | UURReport:
         return UUTReport.model_validate(data)
     if kind == "R":
         return UURReport.model_validate(data)
-    raise ValueError(f"type: must be 'T' (UUT) or 'R' (UUR), got {kind!r}")
+    # reprlib bounds the text: a hostile, deeply nested value must not turn the clear
+    # ValueError into a RecursionError.
+    raise ValueError(f"type: must be 'T' (UUT) or 'R' (UUR), got {reprlib.repr(kind)}")
 
 
 def _header(

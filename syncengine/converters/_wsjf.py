@@ -37,6 +37,10 @@ class WsjfConverter(ConverterBase):
             raise ConversionError(
                 f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
+        except RecursionError:
+            raise ConversionError(f"{path.name}: JSON nested too deeply to be a report") from None
+        except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+            raise ConversionError(f"{path.name}: invalid JSON: {exc}") from None
         reports = data if isinstance(data, list) else [data]
         for index, report in enumerate(reports):
             if not isinstance(report, dict):

@@ -295,6 +295,10 @@ def parse_wsxf(data: bytes, name: str = "<wsxf>") -> list[dict[str, Any]]:
     except ET.ParseError as exc:
         line, col = exc.position
         raise ConversionError(f"{name}: malformed XML at line {line} column {col}: {exc}") from None
+    except LookupError as exc:  # an encoding declaration Python does not know
+        raise ConversionError(f"{name}: unsupported XML encoding: {exc}") from None
+    except RecursionError:
+        raise ConversionError(f"{name}: XML nested too deeply to be a report") from None
     if root.tag != _Q + "Reports":
         raise ConversionError(f"{name}: root element is {root.tag!r}, expected {{{NS}}}Reports")
     reader = _Reader(name)

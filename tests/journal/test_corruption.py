@@ -86,6 +86,18 @@ def test_flipped_byte_in_event_data_is_reported_with_its_key(closed: Path) -> No
     assert not result.ok and result.first_bad_key == "key-017"
 
 
+def test_payload_that_no_longer_matches_its_digest_is_flagged_not_parsed(closed: Path) -> None:
+    offset = closed.read_bytes().index(b"MARK017")
+    flip(closed, offset + 5)  # "MARK017" -> "MARKp17": still valid JSON, different bytes
+    with Journal(closed) as j:
+        rotten = j.submission("key-017")
+        intact = j.submission("key-018")
+        due = {s.key: s.payload_intact for s in j.due(float("inf"), 100)}
+    assert rotten is not None and not rotten.payload_intact and rotten.payload == {}
+    assert intact is not None and intact.payload_intact and intact.payload["marker"] == "MARK018"
+    assert due["key-017"] is False and due["key-018"] is True
+
+
 def test_flipped_header_byte_is_refused_at_open_naming_the_file(closed: Path) -> None:
     flip(closed, 3)
     with pytest.raises(CorruptJournalError, match=r"closed\.db"):
