@@ -57,12 +57,15 @@ def _checksum(data: bytes, s0: int, s1: int, big_endian: bool) -> tuple[int, int
     return s0, s1
 
 
-def scan_wal(wal: Path) -> WalScan | None:
+def scan_wal(wal: Path, committed_frames: int | None = None) -> WalScan | None:
     """Verify the WAL's frames; ``None`` if it has no valid header (SQLite ignores it then).
 
     Raises :class:`CorruptJournalError` when a frame fails its checksum but frames after it
     (same salts, checksums chained from the stored ones) are intact: the writer finished those
-    later frames, so the bad one is damage, not a torn tail.
+    later frames, so the bad one is damage, not a torn tail. The exception is a bad frame
+    beyond ``committed_frames`` (the wal-index's count, when it describes this WAL): a power
+    cut can write back a later page of an unsynced transaction and tear an earlier one, and
+    that transaction was never promised to anyone.
     """
     with open(wal, "rb") as f:
         header = f.read(_WAL_HEADER)
@@ -91,13 +94,15 @@ def scan_wal(wal: Path) -> WalScan | None:
                 if bad_frame == 0:
                     bad_frame = frame_no
                 continue
-            if bad_frame:
+            if bad_frame and (committed_frames is None or bad_frame <= committed_frames):
                 raise CorruptJournalError(
                     wal,
                     f"WAL frame {bad_frame} fails its checksum while later frame {frame_no} is "
                     f"intact; SQLite would silently drop every transaction after frame "
                     f"{last_commit}. Keep this file; see 'Recovery' in docs/journal.md",
                 )
+            if bad_frame:
+                continue  # an intact frame after a torn, never-committed one: not replayed
             valid = frame_no
             if commit:
                 last_commit = frame_no
@@ -152,7 +157,13 @@ def _precheck_once(path: Path) -> None:
             raise CorruptJournalError(path, "not an SQLite database (bad file header)")
     wal = Path(f"{path}-wal")
     shm = read_shm(Path(f"{path}-shm"))
-    scan = scan_wal(wal) if wal.exists() else None
+    committed = None
+    if shm is not None and wal.exists():
+        with open(wal, "rb") as f:
+            wal_salt = f.read(_WAL_HEADER)[16:24]
+        if wal_salt == shm.salt:
+            committed = shm.max_frame
+    scan = scan_wal(wal, committed) if wal.exists() else None
     if shm is None or shm.max_frame <= shm.backfilled:
         return
     if scan is None:
