@@ -115,12 +115,6 @@ def test_engine_keeps_delivering_the_intact_submissions_of_a_damaged_journal(
     assert intact_pending <= set(engine_on_damaged_journal.stats()["receive_counts"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine uploads a payload whose bytes no longer match the digest the journal "
-    "stored for it (bit rot is sent to the server as a valid report); journal/_journal.py "
-    "_submission/due() and syncengine/_outbox.py do not check it; reported to the lead",
-)
 def test_engine_never_uploads_a_payload_that_fails_its_digest(
     engine_on_damaged_journal: Simulator,
 ) -> None:

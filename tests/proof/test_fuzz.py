@@ -59,22 +59,11 @@ def _deeply_nested(depth: int) -> object:
     return value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pywats/_models/_report.py parse_report formats an unknown 'type' with {kind!r}; a "
-    "deeply nested value makes that repr raise RecursionError instead of the ValueError; "
-    "reported to the lead",
-)
 def test_parse_report_rejects_a_deeply_nested_type_value_with_a_value_error() -> None:
     with pytest.raises(ValueError):
         parse_report({"type": _deeply_nested(3000)})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="syncengine/converters/_wsjf.py lets json's RecursionError escape instead of "
-    "ConversionError; reported to the lead",
-)
 def test_wsjf_converter_reports_deeply_nested_json_as_conversion_error(tmp_path: Path) -> None:
     path = tmp_path / "deep.json"
     path.write_text("[" * 200_000 + "]" * 200_000)
@@ -82,11 +71,6 @@ def test_wsjf_converter_reports_deeply_nested_json_as_conversion_error(tmp_path:
         WsjfConverter().convert(path, ConversionContext())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="syncengine/converters/_wsxf.py lets LookupError (unknown XML encoding) escape "
-    "instead of ConversionError; reported to the lead",
-)
 def test_wsxf_converter_reports_an_unknown_declared_encoding_as_conversion_error(
     tmp_path: Path,
 ) -> None:

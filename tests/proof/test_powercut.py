@@ -123,13 +123,6 @@ def test_watch_folder_loses_no_file_and_moves_nothing_uncommitted_across_power_c
     assert [c.problems for c in out.cuts if c.problems] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="syncengine/_ingest.py move_without_overwrite links into done/ and unlinks the source "
-    "without fsyncing done/ in between: under strict POSIX directory durability a power cut can "
-    "keep the unlink and lose the link (the report is safe in the journal, the source file is "
-    "gone); reported to the lead",
-)
 def test_watch_folder_loses_no_file_under_strict_posix_directory_durability(
     tmp_path: Path, interposer: Path
 ) -> None:
