@@ -190,15 +190,26 @@ def test_429_retry_after_is_honoured_in_the_schedule(station: Station) -> None:
     waits: list[float] = []
     while not waits and time.monotonic() < deadline:
         time.sleep(0.1)
-        waits = [
-            e.data["next_attempt_at"] - e.ts
-            for k in station.keys
-            for e in engine.history(k)
-            if e.type == "RetryScheduled"
-        ]
+        waits = [wait for k in station.keys for wait in _scheduled_waits(engine.history(k))]
     station.sim.clear_faults()
     station.finish(engine)
-    assert waits and min(waits) >= 0.4 - 0.01
+    assert waits and min(waits) >= 0.4
+
+
+def _scheduled_waits(events: list[Any]) -> list[float]:
+    """Retry time minus the start of the attempt that failed.
+
+    Measured from UploadStarted, which is committed before the request is sent, so the figure
+    can only exceed the real wait; the RetryScheduled event's own timestamp is taken after the
+    journal's commit lock and lags under load, which made a strict comparison flaky.
+    """
+    waits, started = [], None
+    for e in events:
+        if e.type == "UploadStarted":
+            started = e.ts
+        elif e.type == "RetryScheduled" and started is not None:
+            waits.append(e.data["next_attempt_at"] - started)
+    return waits
 
 
 @pytest.mark.parametrize("stop_midway", [False, True], ids=["ride-through", "shutdown-during"])
