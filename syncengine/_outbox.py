@@ -20,6 +20,7 @@ import queue
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -44,6 +45,10 @@ log = logging.getLogger("syncengine.outbox")
 
 T = TypeVar("T")
 
+# Due submissions read per journal query. Reading a window and dispatching from it amortises the
+# query (which sorts every due row into journal order) over a backlog; bounded because each
+# entry carries its report.
+_WINDOW = 64
 _FAR_FUTURE = 1e18  # "due before the end of time": every pending submission, in journal order
 _CLOCK_CHECK_S = 30.0
 _CLOCK_WINDOW = 512
@@ -214,6 +219,12 @@ class Outbox:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._next_clock_check = 0.0
         self._threads: list[threading.Thread] = []
+        # Due submissions read from the journal and not yet dispatched, oldest first. Only this
+        # engine moves submissions out of pending (the journal lock), so an entry stays valid;
+        # the window is re-read when empty or older than idle_poll_s, so retries that became due
+        # and operator requeues are seen within that time.
+        self._candidates: deque[Any] = deque()
+        self._candidates_at = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -287,8 +298,7 @@ class Outbox:
         if free <= 0 or not self._connection.can_send():
             return self._idle_poll
         now = time.time()
-        due = self._journal.call(lambda j: j.due(now, free + len(busy), include_in_flight=True))
-        subs = [s for s in due if s.key not in busy][:free]
+        subs = self._take_due(now, free, busy)
         rotten = [s for s in subs if not getattr(s, "payload_intact", True)]
         if rotten:
             self._fail_rotten(rotten)
@@ -314,9 +324,30 @@ class Outbox:
                 delay = min(self._idle_poll, wait)
                 break
             batch.append(sub)
+        # What was not dispatched (the loop stops at the first refusal) goes back to the front.
+        self._candidates.extendleft(reversed(subs[len(batch) :]))
         if batch:
-            self._start_batch(batch)
+            try:
+                self._start_batch(batch)
+            except BaseException:
+                self._candidates.clear()  # re-read from the journal next time
+                raise
         return delay
+
+    def _take_due(self, now: float, free: int, busy: set[str]) -> list[Any]:
+        """Up to ``free`` due submissions in journal order, from the window (re-read as needed)."""
+        age = time.monotonic() - self._candidates_at
+        if not self._candidates or age > self._idle_poll:
+            limit = max(_WINDOW, free) + len(busy)
+            window = self._journal.call(lambda j: j.due(now, limit, include_in_flight=True))
+            self._candidates = deque(s for s in window if s.key not in busy)
+            self._candidates_at = time.monotonic()
+        subs: list[Any] = []
+        while self._candidates and len(subs) < free:
+            sub = self._candidates.popleft()
+            if sub.key not in busy:
+                subs.append(sub)
+        return subs
 
     def _fail_rotten(self, subs: list[Any]) -> None:
         """Fail submissions whose stored payload no longer matches its digest.
