@@ -8,7 +8,7 @@ from .._models._domain import Asset
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
 from .._transport import NOT_FOUND
-from ._base import Repository, filter_text, paged, parse_model, segment
+from ._base import Repository, odata_params, paged, parse_model, segment
 
 
 class AssetRepository(Repository):
@@ -23,12 +23,7 @@ class AssetRepository(Repository):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[Asset]:
         """Lazily iterate assets, page by page."""
-        params: dict[str, str | int] = {}
-        text = filter_text(filter)
-        if text:
-            params["$filter"] = text
-        if orderby:
-            params["$orderby"] = orderby
+        params = odata_params(filter, orderby)
         return paged(
             self._t,
             "/api/Asset",

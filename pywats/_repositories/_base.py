@@ -55,6 +55,19 @@ def filter_text(value: Filter | str | None) -> str | None:
     raise TypeError(f"filter must be a Filter, a str or None, got {type(value).__name__}")
 
 
+def odata_params(
+    filter: Filter | str | None, orderby: str | None, **extra: str | int
+) -> dict[str, str | int]:
+    """Query parameters of a list call: ``extra``, then ``$filter`` and ``$orderby`` if given."""
+    params: dict[str, str | int] = dict(extra)
+    text = filter_text(filter)
+    if text:
+        params["$filter"] = text
+    if orderby:
+        params["$orderby"] = orderby
+    return params
+
+
 def paged(
     transport: Transport,
     path: str,

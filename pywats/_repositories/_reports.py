@@ -11,7 +11,7 @@ from .._models._report import ReportBase, UURReport, UUTReport, parse_report
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
 from .._transport import NOT_FOUND
-from ._base import Repository, filter_text, paged, parse_with, segment
+from ._base import Repository, odata_params, paged, parse_with, segment
 
 _ID_KEYS = ("ID", "id", "Id", "uuid")
 
@@ -83,12 +83,7 @@ class ReportRepository(Repository):
         """
         if report_type not in ("U", "R"):
             raise ValueError(f"report_type must be 'U' or 'R', got {report_type!r}")
-        params: dict[str, str | int] = {"reportType": report_type}
-        text = filter_text(filter)
-        if text:
-            params["$filter"] = text
-        if orderby:
-            params["$orderby"] = orderby
+        params = odata_params(filter, orderby, reportType=report_type)
         if expand:
             params["$expand"] = expand
         return paged(
