@@ -353,11 +353,13 @@ class Journal:
 
     # -- state events (the engine) --------------------------------------------------------------
 
-    def record(self, events: Sequence[NewEvent]) -> None:
+    def record(self, events: Sequence[NewEvent], *, durable: bool = True) -> None:
         """Commit state events of several submissions in ONE transaction; all or nothing.
 
         Events apply in order, so one batch may move a key through several states. An invalid
-        transition raises :class:`InvalidTransitionError` and nothing is recorded.
+        transition raises :class:`InvalidTransitionError` and nothing is recorded. With
+        ``durable=False`` the commit is not fsynced (see docs/journal.md, "Durability"): only for
+        events whose loss in a power cut is harmless.
         """
         items = [(check_key(e.key), e.type, dict(e.fields)) for e in events]
         if not items:
@@ -369,13 +371,17 @@ class Journal:
                 app.state_event(key, type_, fields)
             app.finish()
 
-        self._store.write(run)
+        self._store.write(run, durable=durable)
 
-    def upload_started(self, keys: Sequence[str]) -> None:
-        """Mark submissions in flight (one transaction for all); pending or in_flight only."""
+    def upload_started(self, keys: Sequence[str], *, durable: bool = True) -> None:
+        """Mark submissions in flight (one transaction for all); pending or in_flight only.
+
+        The engine passes ``durable=False``: losing an UploadStarted in a power cut leaves the
+        submission pending instead of in_flight, and both are sent again at the next start.
+        """
         if isinstance(keys, str):
             raise TypeError("upload_started takes a sequence of keys, not one str")
-        self.record([NewEvent(k, "UploadStarted") for k in keys])
+        self.record([NewEvent(k, "UploadStarted") for k in keys], durable=durable)
 
     def acknowledged(self, key: str, *, answer: dict[str, Any]) -> None:
         """Record the server's acceptance (``answer``: id, status_code, correlation_id, latency_ms).

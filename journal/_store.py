@@ -71,6 +71,7 @@ class Store:
     def __init__(self, path: Path, *, synchronous: str, busy_timeout_s: float) -> None:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
+        self.synchronous = synchronous
         self.lock = threading.RLock()
         try:
             self.conn = sqlite3.connect(
@@ -117,14 +118,27 @@ class Store:
             time.sleep(random.uniform(0, delay))
             delay = min(delay * 2, 0.5)
 
-    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
         """Run ``fn`` in ``BEGIN IMMEDIATE … COMMIT``; re-run it whole if the lock stays busy.
 
         ``fn`` must read what it needs inside the transaction, so a re-run sees fresh state.
-        Errors raised by ``fn`` roll the transaction back and propagate unchanged.
+        Errors raised by ``fn`` roll the transaction back and propagate unchanged. With
+        ``durable=False`` the commit is atomic but not fsynced (``synchronous=NORMAL`` for this
+        transaction only): a power cut may lose it, never tear it, and the next durable commit
+        makes it durable too (one fsync of the WAL covers every frame before it).
         """
+        relaxed = not durable and self.synchronous.upper() != "NORMAL"
 
         def attempt() -> T:
+            if relaxed:
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                try:
+                    return transaction()
+                finally:
+                    self.conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            return transaction()
+
+        def transaction() -> T:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:

@@ -414,7 +414,9 @@ class Outbox:
             self._busy.update(keys)
             self._batches += 1
         try:
-            self._journal.call(lambda j: j.upload_started(keys))
+            # Not fsynced: a lost UploadStarted (power cut) leaves the submission pending, which
+            # is replayed exactly like in_flight; the durable commits are Submitted and the ack.
+            self._journal.call(lambda j: j.upload_started(keys, durable=False))
         except BaseException:
             with self._idle:
                 self._busy.difference_update(keys)

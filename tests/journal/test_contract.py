@@ -415,3 +415,13 @@ def test_requeue_of_pending_makes_it_due_now(journal: Journal, clock: Clock) -> 
     assert [s.key for s in journal.due(clock(), 10)] == ["k"]
     assert journal.submission("k").attempts == 1
     assert journal.check().ok
+
+
+def test_non_durable_upload_started_is_recorded_and_durability_setting_restored(
+    journal: Journal,
+) -> None:
+    journal.submit("k", report())
+    journal.upload_started(["k"], durable=False)
+    assert journal.state("k") == "in_flight"
+    mode = journal._store.conn.execute("PRAGMA synchronous").fetchone()[0]
+    assert mode == 2  # FULL again for the next commit
