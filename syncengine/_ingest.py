@@ -100,14 +100,21 @@ def _free_name(directory: Path, name: str, n: int) -> Path:
 
 
 def _fsync_dir(directory: Path) -> None:
-    """Make a directory's entries durable (POSIX); Windows has no directory handle to sync."""
+    """Make a directory's entries durable, where the platform can (best effort).
+
+    Windows has no directory handle to sync, and some file systems refuse ``fsync`` on a
+    directory (EINVAL): the move still happens, only without the durability ordering.
+    """
     if sys.platform == "win32":
         return
-    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        log.debug("cannot fsync directory %s: %s", directory, exc)
 
 
 def move_without_overwrite(src: Path, directory: Path) -> Path:
@@ -126,14 +133,8 @@ def move_without_overwrite(src: Path, directory: Path) -> Path:
         try:
             if sys.platform == "win32":
                 os.rename(src, target)
-            else:
-                os.link(src, target, follow_symlinks=False)
-                # The new name must be durable before the old one goes: a power cut may keep
-                # the unlink and lose an unsynced link, and the source file would be gone.
-                _fsync_dir(directory)
-                os.unlink(src)
-                _fsync_dir(src.parent)
-            return target
+                return target
+            os.link(src, target, follow_symlinks=False)
         except FileExistsError:
             continue
         except OSError:
@@ -141,6 +142,14 @@ def move_without_overwrite(src: Path, directory: Path) -> Path:
                 continue
             shutil.move(str(src), str(target))
             return target
+        # Only the claim of the name is retried above: once the link exists, a failure here
+        # must not send the loop on to claim further names for the same file. The new name is
+        # made durable before the old one goes: a power cut may keep an unlink and lose an
+        # unsynced link, and the source file would be gone.
+        _fsync_dir(directory)
+        os.unlink(src)
+        _fsync_dir(src.parent)
+        return target
     raise OSError(f"no free name for {src.name} in {directory}")
 
 

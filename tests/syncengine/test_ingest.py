@@ -254,6 +254,25 @@ def test_vanished_file_is_gone_not_error(ingestor, folder, inbox):
     assert ingestor.ingest(inbox / "never.json", folder).outcome == "gone"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows moves by rename, no dir fsync")
+def test_move_where_directory_fsync_is_refused_still_moves_once(tmp_path, monkeypatch):
+    # Some file systems answer fsync on a directory with EINVAL; the move must complete once,
+    # not claim name after name for the same file.
+    import errno
+    import os
+
+    def fsync(fd: int) -> None:  # the move fsyncs only directories
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    dest = tmp_path / "done"
+    src = tmp_path / "r.json"
+    src.write_text("new")
+    assert move_without_overwrite(src, dest) == dest / "r.json"
+    assert not src.exists()
+    assert sorted(p.name for p in dest.iterdir()) == ["r.json"]
+
+
 def test_move_never_overwrites_an_existing_file(tmp_path):
     dest = tmp_path / "done"
     dest.mkdir()
