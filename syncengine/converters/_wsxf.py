@@ -25,6 +25,31 @@ from ._text import head, read_bytes
 
 NS = "http://wats.virinco.com/schemas/WATS/Report/wsxf"
 _Q = "{" + NS + "}"
+
+# XML attribute <-> WSJF key, shared by the reader and the writer.
+_AttrMap = tuple[tuple[str, str], ...]
+_CHART_ATTRS: _AttrMap = (
+    ("ChartType", "chartType"),
+    ("Label", "label"),
+    ("XLabel", "xLabel"),
+    ("XUnit", "xUnit"),
+    ("YLabel", "yLabel"),
+    ("YUnit", "yUnit"),
+)
+_NUMERIC_ATTRS: _AttrMap = (
+    ("Name", "name"),
+    ("NumericValue", "value"),
+    ("LowLimit", "lowLimit"),
+    ("HighLimit", "highLimit"),
+    ("Units", "unit"),
+    ("CompOperator", "compOp"),
+)
+_STRING_ATTRS: _AttrMap = (
+    ("Name", "name"),
+    ("CompOperator", "compOp"),
+    ("StringLimit", "limit"),
+    ("StringValue", "value"),
+)
 _DECL = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 _STATUS = {
@@ -261,17 +286,7 @@ class _Reader:
         return out
 
     def chart(self, el: ET.Element) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            key: el.get(attr, "")
-            for attr, key in (
-                ("ChartType", "chartType"),
-                ("Label", "label"),
-                ("XLabel", "xLabel"),
-                ("XUnit", "xUnit"),
-                ("YLabel", "yLabel"),
-                ("YUnit", "yUnit"),
-            )
-        }
+        out: dict[str, Any] = {key: el.get(attr, "") for attr, key in _CHART_ATTRS}
         out["series"] = [
             {
                 "dataType": s.get("DataType", "XYG"),
@@ -310,6 +325,11 @@ def _set(el: ET.Element, attr: str, value: Any) -> None:
         el.set(attr, repr(value) if isinstance(value, float) else str(value))
 
 
+def _set_from(el: ET.Element, source: Mapping[str, Any], pairs: _AttrMap) -> None:
+    for attr, key in pairs:
+        _set(el, attr, source.get(key))
+
+
 def _write_step(parent: ET.Element, step: Mapping[str, Any]) -> None:
     el = ET.SubElement(parent, _Q + "Step")
     _set(el, "Id", step.get("id"))
@@ -332,15 +352,7 @@ def _write_step(parent: ET.Element, step: Mapping[str, Any]) -> None:
             _set(call, attr, step["seqCall"].get(key))
     for meas in step.get("numericMeas", ()):
         m = ET.SubElement(el, _Q + "NumericLimit")
-        for attr, key in (
-            ("Name", "name"),
-            ("NumericValue", "value"),
-            ("LowLimit", "lowLimit"),
-            ("HighLimit", "highLimit"),
-            ("Units", "unit"),
-            ("CompOperator", "compOp"),
-        ):
-            _set(m, attr, meas.get(key))
+        _set_from(m, meas, _NUMERIC_ATTRS)
         _set(m, "Status", _STATUS_NAME[meas["status"]])
     for meas in step.get("booleanMeas", ()):
         m = ET.SubElement(el, _Q + "PassFail")
@@ -348,26 +360,12 @@ def _write_step(parent: ET.Element, step: Mapping[str, Any]) -> None:
         _set(m, "Status", _STATUS_NAME[meas["status"]])
     for meas in step.get("stringMeas", ()):
         m = ET.SubElement(el, _Q + "StringValue")
-        for attr, key in (
-            ("Name", "name"),
-            ("CompOperator", "compOp"),
-            ("StringLimit", "limit"),
-            ("StringValue", "value"),
-        ):
-            _set(m, attr, meas.get(key))
+        _set_from(m, meas, _STRING_ATTRS)
         _set(m, "Status", _STATUS_NAME[meas["status"]])
     if "chart" in step:
         chart = step["chart"]
         c = ET.SubElement(el, _Q + "Chart")
-        for attr, key in (
-            ("ChartType", "chartType"),
-            ("Label", "label"),
-            ("XLabel", "xLabel"),
-            ("XUnit", "xUnit"),
-            ("YLabel", "yLabel"),
-            ("YUnit", "yUnit"),
-        ):
-            _set(c, attr, chart.get(key))
+        _set_from(c, chart, _CHART_ATTRS)
         for series in chart.get("series", ()):
             s = ET.SubElement(c, _Q + "Series")
             _set(s, "Name", series.get("name"))
