@@ -299,10 +299,10 @@ class Outbox:
             return self._idle_poll
         now = time.time()
         subs = self._take_due(now, free, busy)
-        rotten = [s for s in subs if not getattr(s, "payload_intact", True)]
+        rotten = [s for s in subs if not s.payload_intact]
         if rotten:
             self._fail_rotten(rotten)
-            subs = [s for s in subs if s not in rotten]
+            subs = [s for s in subs if s.payload_intact]
         if not subs:
             next_at = self._journal.call(lambda j: j.next_due_at())
             if next_at is None:
