@@ -93,12 +93,62 @@ def _write_events(
     return {"events": count, "removed": ranges, "anchors": anchors, "last_ack_at": last_ack}
 
 
+def _recorded_archives(conn: sqlite3.Connection) -> dict[str, str]:
+    """File name -> sha256 of every archive the live journal records (its Archived events)."""
+    rows = conn.execute(
+        "SELECT data FROM events WHERE key = ? AND type = 'Archived'", (JOURNAL_KEY,)
+    ).fetchall()
+    recorded: dict[str, str] = {}
+    for (text,) in rows:
+        data = json.loads(text)
+        recorded[str(data["file"])] = str(data["sha256"])
+    return recorded
+
+
+def _finish_renames(directory: Path, recorded: dict[str, str]) -> None:
+    """Rename committed archives that a crash left under their ``.tmp`` name into place.
+
+    The journal commits before the rename (see ``archive``), so a kill between the two leaves
+    the whole archive, fsynced, in ``<file>.tmp``; the recorded sha256 proves it is that file.
+    """
+    renamed = False
+    for name, sha in recorded.items():
+        final, tmp = directory / name, directory / (name + ".tmp")
+        if final.exists() or not tmp.exists() or _file_sha256(tmp) != sha:
+            continue
+        try:
+            os.replace(tmp, final)
+        except FileNotFoundError:  # a concurrent archive call renamed it first
+            continue
+        renamed = True
+    if renamed:
+        _fsync_dir(directory)
+
+
+def _put_in_place(tmp: Path, dest: Path) -> None:
+    try:
+        os.replace(tmp, dest)
+    except FileNotFoundError:
+        if not dest.exists():
+            raise
+        return  # a concurrent archive call finished this rename (``_finish_renames``)
+    _fsync_dir(dest.parent)
+
+
 def archive(
     store: Store, now: float, older_than_s: float, dest: Path, max_submissions: int
 ) -> ArchiveResult:
     """Archive acked submissions not updated for ``older_than_s`` seconds (one transaction).
 
     At most ``max_submissions`` (oldest first) per call, so the write lock is held briefly.
+
+    Crash safety: the events are written and fsynced to ``<dest>.tmp``, the journal commits
+    the Archived event and the deletions, and only then is the file renamed to ``dest``. So a
+    file under its final name always belongs to a committed archive (a kill before the commit
+    leaves only a ``.tmp`` that no Archived event names, and the submissions stay live); a kill
+    between commit and rename leaves the committed archive in ``<dest>.tmp``, which
+    ``read_archive(dest, expected_sha256=...)`` reads and the next ``archive`` call into the
+    same directory renames into place.
     """
     if older_than_s < 0:
         raise ValueError(f"older_than_s must be >= 0, got {older_than_s!r}")
@@ -107,11 +157,14 @@ def archive(
     if dest.is_dir():
         stamp = iso_utc(now).replace(":", "").replace("-", "")[:15]
         dest = dest / f"journal-archive-{stamp}-{uuid.uuid4().hex[:8]}.jsonl.gz"
-    if dest.exists():
-        raise ValueError(f"archive destination {str(dest)!r} already exists")
     tmp = dest.with_name(dest.name + ".tmp")
 
     def run(conn: sqlite3.Connection) -> ArchiveResult:
+        # Under the write lock, so no other archive call is between its commit and rename
+        # of a file it could be about to overwrite here.
+        _finish_renames(dest.parent, _recorded_archives(conn))
+        if dest.exists():
+            raise ValueError(f"archive destination {str(dest)!r} already exists")
         conn.execute("DROP TABLE IF EXISTS temp.archive_keys")
         conn.execute(
             "CREATE TEMP TABLE archive_keys (key TEXT PRIMARY KEY, sha TEXT, first_seq INTEGER)"
@@ -127,9 +180,7 @@ def archive(
             return ArchiveResult(None, 0, 0, None, None)
         journal_id = conn.execute("SELECT value FROM meta WHERE name = 'journal_id'").fetchone()[0]
         info = _write_events(conn, tmp, journal_id, now)
-        os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
-        digest = _file_sha256(dest)
+        digest = _file_sha256(tmp)
         app = Appender(conn, now)
         data = {
             "v": 1,
@@ -157,10 +208,16 @@ def archive(
         app.finish()
         return ArchiveResult(dest, len(keys), int(info["events"]), digest, seq)
 
+    committed = False
     try:
-        return store.write(run)
+        result = store.write(run)
+        committed = result.path is not None
     finally:
-        tmp.unlink(missing_ok=True)
+        if not committed:  # rolled back (or nothing to archive): the .tmp is nobody's archive
+            tmp.unlink(missing_ok=True)
+    if committed:
+        _put_in_place(tmp, dest)
+    return result
 
 
 def _check_event(path: Path, record: dict[str, Any], prev: dict[str, Any] | None) -> None:
@@ -204,6 +261,11 @@ def read_archive(
     or when ``expected_sha256`` (from the Archived event) does not match the file.
     """
     path = Path(path)
+    if expected_sha256 is not None and not path.exists():
+        # Committed but killed before the rename: the recorded sha256 vouches for the .tmp.
+        pending = path.with_name(path.name + ".tmp")
+        if pending.exists():
+            path = pending
     if expected_sha256 is not None and _file_sha256(path) != expected_sha256:
         raise ArchiveError(path, "file sha256 differs from the one the journal recorded")
     lines = hashlib.sha256()
