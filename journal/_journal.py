@@ -42,13 +42,17 @@ _SUB_SELECT = (
     "JOIN payloads AS p ON p.seq = s.first_seq"
 )
 
-# Pending rows come from a range of `submissions_due` (only rows already due are touched, however
-# large a backlog that is still backing off); in_flight rows from `submissions_in_flight`.
-_DUE_PENDING = f"{_SUB_SELECT} WHERE s.state = 'pending' AND s.next_attempt_at <= ?1"
-_DUE = f"{_DUE_PENDING} ORDER BY s.first_seq LIMIT ?2"
-_DUE_WITH_IN_FLIGHT = (
-    f"SELECT * FROM ({_DUE_PENDING} UNION ALL {_SUB_SELECT} WHERE s.state = 'in_flight') "
-    "ORDER BY first_seq LIMIT ?2"
+# Pending rows come from a range of `submissions_due` in its own order (next_attempt_at), so
+# LIMIT stops the scan early however large the backlog: only ties on next_attempt_at (one
+# submit_many batch) are sorted by first_seq. The payload join runs only for returned rows.
+_DUE = (
+    f"{_SUB_SELECT} WHERE s.state = 'pending' AND s.next_attempt_at <= ?1 "
+    "ORDER BY s.next_attempt_at, s.first_seq LIMIT ?2"
+)
+_IN_FLIGHT = f"{_SUB_SELECT} WHERE s.state = 'in_flight' ORDER BY s.first_seq LIMIT ?1"
+_LATEST_SCHEDULED = (
+    f"{_SUB_SELECT} WHERE s.state = 'pending' AND s.next_attempt_at IS NOT NULL "
+    "ORDER BY s.next_attempt_at DESC LIMIT ?1"
 )
 
 
@@ -454,15 +458,33 @@ class Journal:
         return [event_from_row(r) for r in rows]
 
     def due(self, now: float, limit: int, *, include_in_flight: bool = False) -> list[Submission]:
-        """Pending submissions with ``next_attempt_at <= now``, oldest submission first.
+        """Up to ``limit`` pending submissions with ``next_attempt_at <= now``, earliest due first.
 
-        With ``include_in_flight`` in_flight ones come too, whatever their time: the engine asks
-        for them once at start, because an upload interrupted by a crash must be re-sent.
+        Fresh submissions are due when submitted, so new work comes in submission order; a
+        retry comes when its time is reached. Ties (one ``submit_many`` batch) go by first event
+        seq. With ``include_in_flight`` in_flight ones come first, whatever their time: the
+        engine asks for them at start, because an upload interrupted by a crash must be re-sent.
+        Cost grows with ``limit``, not with the backlog.
         """
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
-        sql = _DUE_WITH_IN_FLIGHT if include_in_flight else _DUE
-        rows = self._store.read(lambda c: c.execute(sql, (now, limit)).fetchall())
+
+        def run(conn: sqlite3.Connection) -> list[Any]:
+            rows = conn.execute(_IN_FLIGHT, (limit,)).fetchall() if include_in_flight else []
+            if len(rows) < limit:
+                rows += conn.execute(_DUE, (now, limit - len(rows))).fetchall()
+            return rows
+
+        return [_submission(r) for r in self._store.read(run)]
+
+    def latest_scheduled(self, limit: int) -> list[Submission]:
+        """Up to ``limit`` pending submissions with the latest ``next_attempt_at``, latest first.
+
+        The engine reads these to find retries scheduled under a clock that was since set back.
+        """
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        rows = self._store.read(lambda c: c.execute(_LATEST_SCHEDULED, (limit,)).fetchall())
         return [_submission(r) for r in rows]
 
     def next_due_at(self) -> float | None:

@@ -46,10 +46,8 @@ log = logging.getLogger("syncengine.outbox")
 T = TypeVar("T")
 
 # Due submissions read per journal query. Reading a window and dispatching from it amortises the
-# query (which sorts every due row into journal order) over a backlog; bounded because each
-# entry carries its report.
+# query over a backlog; bounded because each entry carries its report.
 _WINDOW = 64
-_FAR_FUTURE = 1e18  # "due before the end of time": every pending submission, in journal order
 _CLOCK_CHECK_S = 30.0
 _CLOCK_WINDOW = 512
 _CLOCK_SLACK_S = 5.0  # ordinary clock corrections (NTP steps) are not a set-back clock
@@ -380,12 +378,13 @@ class Outbox:
         Recognised by a last event dated in the future, or by a wait longer than the policy
         can choose (only 429's Retry-After exceeds cap_s). Waiting for the clock to catch up
         could take hours; sending now is safe (idempotent) and costs one early attempt. The
-        check reads a window of the oldest pending submissions, at start and every 30 s.
+        check reads the pending submissions scheduled furthest ahead, at start and every 30 s.
         """
         if time.monotonic() < self._next_clock_check:
             return []
         self._next_clock_check = time.monotonic() + _CLOCK_CHECK_S
-        window = self._journal.call(lambda j: j.due(_FAR_FUTURE, _CLOCK_WINDOW + len(busy)))
+        # The suspects are the submissions scheduled furthest ahead: read those first.
+        window = self._journal.call(lambda j: j.latest_scheduled(_CLOCK_WINDOW + len(busy)))
         found = [s for s in window if s.key not in busy and self._mis_scheduled(s, now)]
         if found:
             log.warning(

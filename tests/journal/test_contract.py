@@ -19,7 +19,7 @@ from journal import (
     SubmissionConflictError,
     UnknownSubmissionError,
 )
-from journal._journal import _DUE, _DUE_WITH_IN_FLIGHT
+from journal._journal import _DUE, _IN_FLIGHT, _LATEST_SCHEDULED
 
 from .conftest import Clock, report
 
@@ -213,7 +213,7 @@ def test_record_commits_events_of_many_keys_in_one_transaction(journal: Journal)
     assert len(seqs) == 5 and len(timestamps) == 1
 
 
-def test_due_returns_pending_in_journal_order_up_to_limit(journal: Journal, clock: Clock) -> None:
+def test_due_returns_pending_earliest_due_first_up_to_limit(journal: Journal, clock: Clock) -> None:
     journal.submit_many([(f"k{i}", report(i), None) for i in range(4)])
     for key in ("k0", "k2"):
         journal.upload_started([key])
@@ -221,7 +221,25 @@ def test_due_returns_pending_in_journal_order_up_to_limit(journal: Journal, cloc
             key, attempt=1, next_attempt_at=clock.now + 100, error_class="E", message="m"
         )
     assert [s.key for s in journal.due(clock.now, 10)] == ["k1", "k3"]
-    assert [s.key for s in journal.due(clock.now + 100, 3)] == ["k0", "k1", "k2"]
+    assert [s.key for s in journal.due(clock.now + 100, 3)] == ["k1", "k3", "k0"]
+
+
+def test_due_serves_fresh_submissions_in_submission_order(journal: Journal, clock: Clock) -> None:
+    for i in range(3):
+        journal.submit(f"k{i}", report(i))
+        clock.advance(1)
+    journal.submit_many([("b1", report(11), None), ("b0", report(10), None)])
+    assert [s.key for s in journal.due(clock.now, 10)] == ["k0", "k1", "k2", "b1", "b0"]
+
+
+def test_latest_scheduled_returns_the_furthest_ahead_first(journal: Journal, clock: Clock) -> None:
+    journal.submit_many([(f"k{i}", report(i), None) for i in range(3)])
+    for key, ahead in (("k0", 50), ("k1", 500)):
+        journal.upload_started([key])
+        journal.retry_scheduled(
+            key, attempt=1, next_attempt_at=clock.now + ahead, error_class="E", message="m"
+        )
+    assert [s.key for s in journal.latest_scheduled(2)] == ["k1", "k0"]
 
 
 def test_due_with_in_flight_includes_interrupted_uploads(journal: Journal, clock: Clock) -> None:
@@ -362,7 +380,8 @@ def test_events_cannot_be_updated_or_deleted_through_sql(journal_path: Path) -> 
     "sql",
     [
         _DUE,
-        _DUE_WITH_IN_FLIGHT,
+        _IN_FLIGHT,
+        _LATEST_SCHEDULED,
         "SELECT min(next_attempt_at) FROM submissions WHERE state = 'pending'",
         "SELECT created_at FROM submissions WHERE state IN ('pending', 'in_flight') "
         "ORDER BY first_seq LIMIT 1",
@@ -371,9 +390,20 @@ def test_events_cannot_be_updated_or_deleted_through_sql(journal_path: Path) -> 
 )
 def test_hot_queries_use_an_index(journal: Journal, journal_path: Path, sql: str) -> None:
     with sqlite3.connect(journal_path) as conn:
-        params = (1.0, 5) if "?" in sql else ()
+        params = (1.0, 5)[-sql.count("?") :] if "?" in sql else ()
         steps = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert steps and all("USING" in step for step in steps if step.startswith(("SCAN", "SEARCH")))
+
+
+def test_due_query_stops_at_its_limit_instead_of_sorting_the_backlog(journal_path: Path) -> None:
+    Journal(journal_path).close()
+    with sqlite3.connect(journal_path) as conn:
+        steps = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + _DUE, (1.0, 5))]
+    # Only ties on next_attempt_at are sorted ("RIGHT PART"); a full sort would read every due
+    # row and its report before LIMIT applies.
+    assert [s for s in steps if "TEMP B-TREE" in s] == [
+        "USE TEMP B-TREE FOR RIGHT PART OF ORDER BY"
+    ]
 
 
 def test_query_tool_reads_without_writing(journal: Journal, journal_path: Path) -> None:
