@@ -5,14 +5,25 @@ watch folder) and ``tools.torture._station`` (``SyncEngine`` embedded in station
 through ``SyncEngine.submit`` and the same watch folder) — re-rolls the simulator's faults (5xx,
 429 with Retry-After, connections dropped before and after the report was stored, outages),
 writes report files into the watch folder while it runs, and SIGKILLs it after a random delay:
-during start-up, journal appends, uploads, acknowledgements and file moves alike. After the last
-kill the faults are cleared and ``syncengine run`` drains everything, then stops on SIGTERM.
+during start-up, journal appends, uploads, acknowledgements and file moves alike. Every third
+round also runs ``syncengine journal archive --older-than 0`` against the same journal while the
+station runs, and SIGKILLs it at a random moment, mid-write of its file, just after its rename,
+or lets it finish (``_archiver.py``). After the last kill the faults are cleared and
+``syncengine run`` drains everything, then stops on SIGTERM.
+
+The rounds feed exactly ``reports`` reports: each round's quota is what is left divided by the
+rounds left (with jitter), half through ``SyncEngine.submit`` in the station rounds, half as
+files; API submissions a kill cut short are carried over, and the last station round is killed
+only once its station has begun all of its submissions.
 
 What must hold at the end:
 
 * every report id on the simulator was submitted (API ids whose ``submit`` began, file ids), and
   every API id whose ``submit`` returned and every file's id is on the simulator;
-* the journal holds exactly one submission per report id, none left pending or in flight, and
+* every report id is held exactly once: in the live journal or in one archive the journal
+  records (read back and verified through its recorded sha256), never in both or twice; every
+  promised id is in one of them; no archive file under a final name lacks its ``Archived``
+  event (a killed archive leaves only a ``.tmp``); none left pending or in flight, and
   ``verify()`` and ``check()`` pass;
 * every file written is in ``done/`` (none lost, none in ``error/``: all were valid).
 """
@@ -34,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from ._archiver import MODES, ArchiveFigures, ArchiveRound, account_archives
 from ._reports import report_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +66,8 @@ class TortureResult:
     resends: int = 0
     journal_keys: int = 0
     journal_problems: list[str] = field(default_factory=list)
+    accounting_problems: list[str] = field(default_factory=list)  # ids live/archived, orphans
+    archive: ArchiveFigures = field(default_factory=ArchiveFigures)
     files_missing: list[str] = field(default_factory=list)
     files_in_error: list[str] = field(default_factory=list)
     drained: bool = False
@@ -77,6 +91,8 @@ class TortureResult:
             self.lost
             or self.unexpected
             or self.journal_problems
+            or self.accounting_problems
+            or self.archive.failures
             or self.files_missing
             or self.files_in_error
             or not self.drained
@@ -91,6 +107,8 @@ class TortureResult:
             f"on_server={len(self.on_server)} lost={len(self.lost)} "
             f"unexpected={len(self.unexpected)} resends_absorbed={self.resends} "
             f"journal_keys={self.journal_keys} journal_problems={self.journal_problems} "
+            f"{self.archive.summary()} archive_failures={self.archive.failures} "
+            f"accounting_problems={self.accounting_problems} "
             f"files_missing={len(self.files_missing)} files_in_error={len(self.files_in_error)} "
             f"drained={self.drained} seconds={self.seconds:.1f} faults={self.faults_injected}"
         )
@@ -234,6 +252,8 @@ class _Reader(threading.Thread):
         self.proc = proc
         self.result = result
         self.started = threading.Event()
+        self.done = threading.Event()
+        self.begun = 0
 
     def run(self) -> None:
         assert self.proc.stdout is not None
@@ -243,8 +263,23 @@ class _Reader(threading.Thread):
                 self.started.set()
             elif tag == "B":
                 self.result.api_begun.add(rid)
+                self.begun += 1
+            elif tag == "D":
+                self.done.set()
             elif tag == "S":
                 self.result.api_returned.add(rid)
+
+
+def _quota(rng: random.Random, remaining: int, rounds_left: int) -> int:
+    """This round's share of ``remaining``: ~remaining/rounds_left, all of it in the last."""
+    if rounds_left <= 1:
+        return remaining
+    return min(remaining, round(rng.uniform(0.5, 1.5) * remaining / rounds_left))
+
+
+def _station_rounds_from(k: int, kill_points: int) -> int:
+    """How many of rounds ``k .. kill_points-1`` are station rounds (the odd ones)."""
+    return (kill_points - k + k % 2) // 2
 
 
 def run_torture(
@@ -256,69 +291,32 @@ def run_torture(
     drain_timeout_s: float = 180.0,
     log: Any = None,
 ) -> TortureResult:
-    """Run the torture in ``work``; ``reports`` are split between the API and the watch folder."""
+    """Run the torture in ``work``; exactly ``reports`` are fed, half by API, half as files."""
+    if kill_points < 1 or reports < 0:
+        raise ValueError(f"need kill_points >= 1 and reports >= 0, got {kill_points}, {reports}")
     rng = random.Random(seed)
     work.mkdir(parents=True, exist_ok=True)
     (work / "watch").mkdir(exist_ok=True)
+    (work / "archives").mkdir(exist_ok=True)
     result = TortureResult()
     started = time.monotonic()
     sim = _Simulator(work, seed)
     config = _config_toml(work, sim.url)
     env = _env(config)
-    per_round = max(1, reports // max(1, kill_points))
+    api_total = reports // 2 if _station_rounds_from(0, kill_points) else 0
+    file_total = reports - api_total
     api_next = file_next = 0
     try:
         for k in range(kill_points):
             sim.faults(_random_faults(rng))
-            station = k % 2 == 1
-            n_api = rng.randint(0, per_round) if station else 0
-            n_api = min(n_api, max(0, reports // 2 - api_next))
-            if station:
-                argv = [
-                    sys.executable,
-                    "-m",
-                    "tools.torture._station",
-                    str(config),
-                    str(api_next),
-                    str(n_api),
-                ]
-                api_next += n_api
-                result.rounds_station += 1
-            else:
-                argv = [sys.executable, "-m", "syncengine", "run"]
-                result.rounds_cli += 1
-            proc = subprocess.Popen(
-                argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                env=env,
-                cwd=str(work),
-            )
-            reader = _Reader(proc, result)
-            reader.start()
-            if station:
-                # Kill points of a station round fall after its engine started (start-up itself
-                # is killed in the CLI rounds), so that API submissions happen on a slow machine.
-                reader.started.wait(30.0)
-            deadline = time.monotonic() + rng.uniform(0.2, 2.5)
-            n_files = min(rng.randint(0, per_round), max(0, reports - reports // 2 - file_next))
-            for _ in range(n_files):
-                name = f"r{file_next:07d}.json"
-                report = report_for("file", file_next)
-                _write_file(work / "watch", name, report)
-                result.file_ids[name] = report["id"]
-                file_next += 1
-                time.sleep(rng.uniform(0, 0.05))
-            time.sleep(max(0.0, deadline - time.monotonic()))
-            proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
-            proc.wait(timeout=30)
-            reader.join(timeout=10)
-            result.kills += 1
+            _round(work, env, config, result, rng, k, kill_points, api_total, api_next, file_total)
+            api_next = len(result.api_begun)
+            file_next = len(result.file_ids)
             if log is not None:
                 log(
-                    f"kill {k + 1}/{kill_points}: {'station' if station else 'cli'} "
-                    f"api={len(result.api_returned)} files={len(result.file_ids)}"
+                    f"kill {k + 1}/{kill_points}: {'station' if k % 2 else 'cli'} "
+                    f"api={len(result.api_returned)}/{api_next} files={file_next} "
+                    f"archive_kills={result.archive.kills}"
                 )
         sim.faults({"down_for_s": 0})
         sim.faults({})
@@ -330,10 +328,76 @@ def run_torture(
         result.resends = sum(counts.values()) - len(counts)
     finally:
         sim.close()
-    _check_journal(work / "journal.db", result)
+    _check_journal(work / "journal.db", work / "archives", result)
     _check_files(work, result)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _round(
+    work: Path,
+    env: dict[str, str],
+    config: Path,
+    result: TortureResult,
+    rng: random.Random,
+    k: int,
+    kill_points: int,
+    api_total: int,
+    api_next: int,
+    file_total: int,
+) -> None:
+    """Round ``k``: start a station (and every third round an archive), feed it, kill it."""
+    station = k % 2 == 1
+    if station:
+        n_api = _quota(rng, api_total - api_next, _station_rounds_from(k, kill_points))
+        argv = [sys.executable, "-m", "tools.torture._station", str(config), str(api_next)]
+        argv.append(str(n_api))
+        result.rounds_station += 1
+    else:
+        n_api = 0
+        argv = [sys.executable, "-m", "syncengine", "run"]
+        result.rounds_cli += 1
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=str(work)
+    )
+    reader = _Reader(proc, result)
+    reader.start()
+    if station:
+        # Kill points of a station round fall after its engine started (start-up itself
+        # is killed in the CLI rounds), so that API submissions happen on a slow machine.
+        reader.started.wait(30.0)
+    archiver = None
+    if k % 3 == 2:
+        archiver = ArchiveRound(
+            env=env,
+            cwd=work,
+            dest=work / "archives" / f"a{k:06d}.jsonl.gz",
+            mode=MODES[(k // 3) % len(MODES)],
+            delay_s=rng.uniform(0.0, 0.8),
+            kill_after_s=rng.uniform(0.0, 2.0),
+            figures=result.archive,
+        )
+        archiver.start()
+        result.archive.rounds += 1
+    deadline = time.monotonic() + rng.uniform(0.2, 2.5)
+    file_next = len(result.file_ids)
+    for _ in range(_quota(rng, file_total - file_next, kill_points - k)):
+        name = f"r{file_next:07d}.json"
+        report = report_for("file", file_next)
+        _write_file(work / "watch", name, report)
+        result.file_ids[name] = report["id"]
+        file_next += 1
+        time.sleep(rng.uniform(0, 0.05))
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    if station and n_api and _station_rounds_from(k + 1, kill_points) == 0:
+        # The last station round: nobody is left to carry its unbegun submissions over.
+        reader.done.wait(120.0)
+    proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
+    proc.wait(timeout=30)
+    reader.join(timeout=10)
+    if archiver is not None:
+        archiver.join(timeout=150.0)
+    result.kills += 1
 
 
 def _drain(
@@ -385,7 +449,7 @@ def _status(work: Path) -> dict[str, int] | None:
         return None
 
 
-def _check_journal(path: Path, result: TortureResult) -> None:
+def _check_journal(path: Path, archive_dir: Path, result: TortureResult) -> None:
     from journal import Journal, JournalError
 
     try:
@@ -400,21 +464,34 @@ def _check_journal(path: Path, result: TortureResult) -> None:
             if counts.get("pending", 0) or counts.get("in_flight", 0):
                 result.journal_problems.append(f"left unfinished: {dict(counts)}")
             ids: dict[str, int] = {}
-            keys = 0
+            archived_events: list[dict[str, Any]] = []
             for event in j.dump():
                 if event["type"] == "Submitted":
-                    keys += 1
                     rid = str(event["data"].get("payload", {}).get("id", "")).lower()
                     ids[rid] = ids.get(rid, 0) + 1
-            result.journal_keys = keys
-            doubles = [rid for rid, n in ids.items() if n > 1]
-            if doubles:
-                result.journal_problems.append(f"{len(doubles)} report ids under several keys")
-            unknown = set(ids) - result.api_begun - set(result.file_ids.values())
-            if unknown:
-                result.journal_problems.append(f"{len(unknown)} journal reports nobody submitted")
+                elif event["type"] == "Archived":
+                    archived_events.append(event)
+            result.journal_keys = sum(ids.values())
     except JournalError as exc:
         result.journal_problems.append(f"open: {exc}")
+        return
+    result.accounting_problems += account_archives(archive_dir, archived_events, result.archive)
+    archived = result.archive.archived_ids
+    both = set(ids) & set(archived)
+    if both:
+        result.accounting_problems.append(f"{len(both)} report ids both live and archived")
+    doubles = [rid for rid, n in ids.items() if n > 1] + [r for r, n in archived.items() if n > 1]
+    if doubles:
+        result.accounting_problems.append(
+            f"{len(doubles)} report ids held twice (live or archived)"
+        )
+    submitted = result.api_begun | set(result.file_ids.values())
+    unknown = (set(ids) | set(archived)) - submitted
+    if unknown:
+        result.accounting_problems.append(f"{len(unknown)} journal reports nobody submitted")
+    missing = (result.api_returned | set(result.file_ids.values())) - set(ids) - set(archived)
+    if missing:
+        result.accounting_problems.append(f"{len(missing)} promised ids neither live nor archived")
 
 
 def _check_files(work: Path, result: TortureResult) -> None:

@@ -2,8 +2,8 @@
 
 ``python -m tools.torture._station CONFIG_TOML START COUNT`` starts the engine (its watch folder
 included), prints ``R started``, and submits ``COUNT`` reports through ``SyncEngine.submit``,
-printing ``B <id>`` before each call and ``S <id>`` after it returned; then it keeps the engine
-running until killed.
+printing ``B <id>`` before each call and ``S <id>`` after it returned, then ``D done``; then it
+keeps the engine running until killed.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def main(argv: list[str]) -> int:
         print(f"B {report['id']}", flush=True)
         engine.submit(report)
         print(f"S {report['id']}", flush=True)
+    print("D done", flush=True)
     while True:
         time.sleep(1.0)
 
