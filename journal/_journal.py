@@ -65,20 +65,20 @@ def check_key(key: object) -> str:
     return key
 
 
-def _payload(body: Any, digest: str) -> tuple[dict[str, Any], bool]:
-    """The payload, checked against its digest; a damaged one is never parsed or sent."""
+def _payload(body: Any, digest: str) -> tuple[str, bool]:
+    """The payload text, checked against its digest; a damaged one is never parsed or sent."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
     if sha256_text(text) != digest:
-        return {}, False
-    return json.loads(text), True
+        return "", False
+    return text, True
 
 
-def _submission(row: Sequence[Any]) -> Submission:
+def _submission(row: Sequence[Any], *, parse: bool = True) -> Submission:
     try:
         data = json.loads(row[12])
     except ValueError:  # a damaged event; verify() names it, the rest stays readable
         data = {}
-    payload, intact = _payload(row[13], row[2])
+    text, intact = _payload(row[13], row[2])
     last_error = (
         {"error_class": row[5], "message": row[6], "status_code": row[7]}
         if row[5] is not None
@@ -87,7 +87,7 @@ def _submission(row: Sequence[Any]) -> Submission:
     return Submission(
         key=row[0],
         state=cast(State, row[1]),
-        payload=payload,
+        payload=json.loads(text) if parse and intact else {},
         source=data.get("source"),
         attempts=row[3],
         next_attempt_at=row[4],
@@ -98,6 +98,7 @@ def _submission(row: Sequence[Any]) -> Submission:
         last_seq=row[11],
         payload_sha256=row[2],
         payload_intact=intact,
+        payload_json=text,
     )
 
 
@@ -309,7 +310,8 @@ class Journal:
                     results.append((None, exc))
                     continue
                 if created or row is None:
-                    results.append((self._made(app, key, payload, source, digest, row), None))
+                    made = self._made(app, key, payload, payload_text, source, digest, row)
+                    results.append((made, None))
                 else:
                     found = conn.execute(S.SELECT_SUBMITTED_DATA, (row[10],)).fetchone()
                     results.append((_submission([*row, *found]), None))
@@ -332,6 +334,7 @@ class Journal:
         app: Appender,
         key: str,
         payload: dict[str, Any],
+        text: str,
         source: dict[str, Any] | None,
         digest: str,
         row: list[Any] | None,
@@ -339,7 +342,9 @@ class Journal:
         if row is None:  # archived earlier with the same payload
             seq = app.conn.execute(S.SELECT_ARCHIVED, (key,)).fetchone()[1]
             ts = app.conn.execute("SELECT ts FROM events WHERE seq = ?", (seq,)).fetchone()[0]
-            return Submission(key, "acked", payload, None, 0, None, None, ts, ts, seq, seq, digest)
+            return Submission(
+                key, "acked", payload, None, 0, None, None, ts, ts, seq, seq, digest, True, text
+            )
         return Submission(
             key,
             "pending",
@@ -353,6 +358,8 @@ class Journal:
             row[10],
             row[11],
             digest,
+            True,
+            text,
         )
 
     # -- state events (the engine) --------------------------------------------------------------
@@ -457,14 +464,23 @@ class Journal:
         )
         return [event_from_row(r) for r in rows]
 
-    def due(self, now: float, limit: int, *, include_in_flight: bool = False) -> list[Submission]:
+    def due(
+        self,
+        now: float,
+        limit: int,
+        *,
+        include_in_flight: bool = False,
+        parse_payloads: bool = True,
+    ) -> list[Submission]:
         """Up to ``limit`` pending submissions with ``next_attempt_at <= now``, earliest due first.
 
         Fresh submissions are due when submitted, so new work comes in submission order; a
         retry comes when its time is reached. Ties (one ``submit_many`` batch) go by first event
         seq. With ``include_in_flight`` in_flight ones come first, whatever their time: the
         engine asks for them at start, because an upload interrupted by a crash must be re-sent.
-        Cost grows with ``limit``, not with the backlog.
+        Cost grows with ``limit``, not with the backlog. With ``parse_payloads=False`` each
+        ``payload`` is left empty and only ``payload_json`` (digest-checked) is filled: the
+        engine sends that text as it is.
         """
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
@@ -475,17 +491,18 @@ class Journal:
                 rows += conn.execute(_DUE, (now, limit - len(rows))).fetchall()
             return rows
 
-        return [_submission(r) for r in self._store.read(run)]
+        return [_submission(r, parse=parse_payloads) for r in self._store.read(run)]
 
-    def latest_scheduled(self, limit: int) -> list[Submission]:
+    def latest_scheduled(self, limit: int, *, parse_payloads: bool = True) -> list[Submission]:
         """Up to ``limit`` pending submissions with the latest ``next_attempt_at``, latest first.
 
         The engine reads these to find retries scheduled under a clock that was since set back.
+        ``parse_payloads`` as in :meth:`due`.
         """
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
         rows = self._store.read(lambda c: c.execute(_LATEST_SCHEDULED, (limit,)).fetchall())
-        return [_submission(r) for r in rows]
+        return [_submission(r, parse=parse_payloads) for r in rows]
 
     def next_due_at(self) -> float | None:
         """The earliest ``next_attempt_at`` of a pending submission, ``None`` if none pends."""

@@ -41,6 +41,9 @@ class Submission:
     payload_intact: bool = True
     """False when the stored payload no longer matches its digest (bit rot, tampering): then
     ``payload`` is empty and the submission must not be sent; ``verify()`` names the event."""
+    payload_json: str = field(default="", repr=False)
+    """The payload as stored: canonical JSON text whose sha256 is ``payload_sha256`` (empty when
+    not intact). Sending these bytes as they are spares a parse and a re-encode per upload."""
 
 
 @dataclass(frozen=True)

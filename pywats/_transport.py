@@ -129,6 +129,7 @@ class Transport:
         operation: str,
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
         idempotency_key: str | None = None,
         allow_empty: bool = False,
         empty_value: Any = None,
@@ -141,8 +142,17 @@ class Transport:
         InvalidResponseError.
         """
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
+        if content is not None:
+            # Already-encoded JSON, sent as it is (no parse and re-encode).
+            headers["Content-Type"] = "application/json"
         response = self._send(
-            method, path, operation=operation, params=params, json_body=json_body, headers=headers
+            method,
+            path,
+            operation=operation,
+            params=params,
+            json_body=json_body,
+            content=content,
+            headers=headers,
         )
         if response.status_code == 404 and lenient_404 and self.lenient:
             return NOT_FOUND
@@ -161,9 +171,12 @@ class Transport:
         params: Mapping[str, str | int] | None,
         json_body: Any,
         headers: Mapping[str, str],
+        content: bytes | None = None,
     ) -> httpx.Response:
         try:
-            return self._http.request(method, path, params=params, json=json_body, headers=headers)
+            return self._http.request(
+                method, path, params=params, json=json_body, content=content, headers=headers
+            )
         except httpx.TimeoutException as exc:
             # A connect or pool timeout means nothing was sent; read/write may have been received.
             sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))

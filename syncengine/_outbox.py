@@ -161,7 +161,7 @@ class ClientSource(Protocol):
 @dataclass
 class _Job:
     key: str
-    payload: dict[str, Any]
+    payload: bytes  # the journal's stored JSON text, digest-checked, sent as it is
     attempt: int
 
 
@@ -337,7 +337,9 @@ class Outbox:
         age = time.monotonic() - self._candidates_at
         if not self._candidates or age > self._idle_poll:
             limit = max(_WINDOW, free) + len(busy)
-            window = self._journal.call(lambda j: j.due(now, limit, include_in_flight=True))
+            window = self._journal.call(
+                lambda j: j.due(now, limit, include_in_flight=True, parse_payloads=False)
+            )
             self._candidates = deque(s for s in window if s.key not in busy)
             self._candidates_at = time.monotonic()
         subs: list[Any] = []
@@ -384,7 +386,9 @@ class Outbox:
             return []
         self._next_clock_check = time.monotonic() + _CLOCK_CHECK_S
         # The suspects are the submissions scheduled furthest ahead: read those first.
-        window = self._journal.call(lambda j: j.latest_scheduled(_CLOCK_WINDOW + len(busy)))
+        window = self._journal.call(
+            lambda j: j.latest_scheduled(_CLOCK_WINDOW + len(busy), parse_payloads=False)
+        )
         found = [s for s in window if s.key not in busy and self._mis_scheduled(s, now)]
         if found:
             log.warning(
@@ -427,7 +431,7 @@ class Outbox:
         for sub in batch:
             attempt = int(getattr(sub, "attempts", 0) or 0) + 1
             emit(upload_started, self._sender, key=sub.key, attempt=attempt)
-            self._jobs.put(_Job(sub.key, dict(sub.payload), attempt))
+            self._jobs.put(_Job(sub.key, sub.payload_json.encode("utf-8"), attempt))
 
     # --- workers -----------------------------------------------------------------------------
     def _work(self) -> None:

@@ -21,25 +21,33 @@ class ReportRepository(Repository):
 
     def submit(
         self,
-        report: UUTReport | UURReport | Mapping[str, Any],
+        report: UUTReport | UURReport | Mapping[str, Any] | bytes,
         *,
         idempotency_key: str | None = None,
     ) -> str:
         """Submit (upsert by id) a report; return the id the server stored it under.
 
         A model is sent as ``to_wsjf(for_submit=True)``. A mapping is sent exactly as given, not
-        validated (the sync engine sends its journal payloads this way). The ``Idempotency-Key``
-        header is ``idempotency_key`` or, by default, the report id.
+        validated. ``bytes`` are a WSJF document already encoded as UTF-8 JSON, sent byte for
+        byte (the sync engine sends its journal's stored text this way); then
+        ``idempotency_key`` is required. The ``Idempotency-Key`` header is ``idempotency_key``
+        or, by default, the report id.
         """
-        report_id: Any
+        report_id: Any = None
+        body: Any = None
+        content: bytes | None = None
         if isinstance(report, ReportBase):
-            body: Any = report.to_wsjf(for_submit=True)
+            body = report.to_wsjf(for_submit=True)
             report_id = report.id
         elif isinstance(report, Mapping):
             body = report
             report_id = report.get("id")
+        elif isinstance(report, bytes):
+            content = report
         else:
-            raise TypeError(f"submit needs a report model or a dict, got {type(report).__name__}")
+            raise TypeError(
+                f"submit needs a report model, a dict or JSON bytes, got {type(report).__name__}"
+            )
         key = idempotency_key if idempotency_key is not None else report_id
         if not isinstance(key, str) or not key:
             raise ValueError("the report has no 'id' to use as Idempotency-Key; pass one")
@@ -48,6 +56,7 @@ class ReportRepository(Repository):
             "/api/Report/WSJF",
             operation="reports.submit",
             json_body=body,
+            content=content,
             idempotency_key=key,
         )
         return _stored_id(answer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import sqlite3
@@ -253,6 +255,16 @@ def test_due_carries_the_payload(journal: Journal, clock: Clock) -> None:
     journal.submit("a", report(7), source={"file": "x"})
     (sub,) = journal.due(clock.now, 1)
     assert sub.payload == report(7) and sub.source == {"file": "x"}
+
+
+def test_due_can_leave_payloads_as_their_stored_digest_checked_text(
+    journal: Journal, clock: Clock
+) -> None:
+    journal.submit("a", report(7))
+    (sub,) = journal.due(clock.now, 1, parse_payloads=False)
+    assert sub.payload == {} and sub.payload_intact
+    assert json.loads(sub.payload_json) == report(7)
+    assert hashlib.sha256(sub.payload_json.encode()).hexdigest() == sub.payload_sha256
 
 
 def test_next_due_at_is_the_earliest_pending_time(journal: Journal, clock: Clock) -> None:

@@ -51,6 +51,23 @@ def test_submit_mapping_is_not_validated(client: pywats.Client, recorder: Record
     assert client.reports.submit({"id": "x", "type": "T", "pn": 5}) == "x"
 
 
+def test_submit_bytes_are_sent_byte_for_byte_as_json(
+    client: pywats.Client, recorder: Recorder
+) -> None:
+    body = b'{"id":"x","type":"T","z":1.0}'
+    recorder.answer(200, {"id": "x"})
+    assert client.reports.submit(body, idempotency_key="x") == "x"
+    assert recorder.last.content == body
+    assert recorder.last.headers["Content-Type"] == "application/json"
+    assert recorder.last.headers["Idempotency-Key"] == "x"
+
+
+def test_submit_bytes_need_an_idempotency_key(client: pywats.Client, recorder: Recorder) -> None:
+    with pytest.raises(ValueError, match="Idempotency-Key"):
+        client.reports.submit(b'{"id":"x"}')
+    assert recorder.requests == []
+
+
 def test_submit_given_idempotency_key_wins(client: pywats.Client, recorder: Recorder) -> None:
     recorder.answer(200, [{"ID": samples.UUT_ID}])
     client.reports.submit(samples.example_uut(), idempotency_key="key-1")
