@@ -264,6 +264,19 @@ def test_base_url_path_prefix_is_kept(recorder: Recorder) -> None:
     assert str(recorder.last.url) == "http://127.0.0.1:9/tenant/api/App/Version"
 
 
+def test_repeated_requests_keep_the_prefix_and_their_own_query(recorder: Recorder) -> None:
+    recorder.answer(200, [])
+    with pywats.Client(
+        "http://127.0.0.1:9/tenant/api", "t", transport=httpx.MockTransport(recorder)
+    ) as c:
+        list(c.products.list(top=1))
+        list(c.products.list(top=2))
+    urls = [str(r.url) for r in recorder.requests]
+    assert urls[0].startswith("http://127.0.0.1:9/tenant/api/Product/Query?")
+    assert urls[0] != urls[1] and urls[1].startswith("http://127.0.0.1:9/tenant/api/Product/")
+    assert "top=2" in urls[1].replace("%24", "$").replace("$top", "top")
+
+
 @pytest.mark.parametrize("base", ["127.0.0.1:9", "ftp://x", ""])
 def test_base_url_without_http_scheme_is_rejected(base: str) -> None:
     with pytest.raises(ValueError, match="http"):
