@@ -214,7 +214,7 @@ def _drain(j: Journal, total: int, done: Callable[[], bool]) -> None:
     """
     acked = 0
     while acked < total:
-        due = j.due(time.time() + 1, BATCH)
+        due = j.due(time.time() + 1, BATCH, parse_payloads=False)  # as the engine reads
         if due:
             keys = [s.key for s in due]
             j.upload_started(keys)
