@@ -11,7 +11,8 @@ Measured in one run, against one simulator subprocess (``python -m tools.watsim`
   until the engine has delivered them all once it is back;
 * **start-up and RSS** with a journal of ``--big-events`` events (a third acknowledged
   submissions with their three events each), in a fresh subprocess;
-* **profile**: a sampling profiler over every thread of the throughput run; the top costs.
+* **profile**: CPU per report of each engine thread (Linux), then a sampling profiler over every
+  thread of one more run; the top costs.
 
 Also runnable as ``python -m tools.bench.engine``. Figures go to stdout as JSON (``--out`` too).
 """
@@ -388,7 +389,51 @@ def _throughput(sim: _Sim, work: Path, args: argparse.Namespace) -> dict[str, An
     return out
 
 
+def _thread_cpu() -> dict[int, float]:
+    """CPU seconds per native thread id of this process (Linux ``/proc``; empty elsewhere)."""
+    out: dict[int, float] = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+        tick = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return out
+
+
+def _per_thread(sim: _Sim, work: Path, args: argparse.Namespace) -> dict[str, float]:
+    """CPU ms per report of each engine thread in one unprofiled run (Linux only)."""
+    from syncengine import SyncEngine
+
+    sim.post("/_sim/reset", {})
+    reports = _reports("threads", args.reports)
+    engine = SyncEngine(_engine_config(sim.url, work / "threads.db", args.concurrency))
+    engine.start()
+    try:
+        before = _thread_cpu()
+        for r in reports:
+            engine.submit(r)
+        if not engine.wait_idle(600):
+            raise RuntimeError("engine did not drain within 600 s")
+        after = _thread_cpu()
+        names = {t.native_id: t.name for t in threading.enumerate()}
+    finally:
+        engine.stop(grace=5)
+    shares: collections.defaultdict[str, float] = collections.defaultdict(float)
+    for tid, cpu in after.items():
+        name = re.sub(r"-\d+$", "-N", names.get(tid, "other"))  # upload-0..3 -> upload-N
+        shares[name] += 1000 * (cpu - before.get(tid, 0.0)) / args.reports
+    return {k: round(v, 3) for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v > 0}
+
+
 def _profile(sim: _Sim, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    per_thread = _per_thread(sim, work, args)
     sim.post("/_sim/reset", {})
     sampler = _Sampler()
     sampler.start()
@@ -399,6 +444,7 @@ def _profile(sim: _Sim, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         sampler.join()
     total = max(1, sampler.samples)
     return {
+        "cpu_ms_per_report_by_thread": per_thread,
         "samples": sampler.samples,
         "top_leaf": [(k, round(100 * v / total, 1)) for k, v in sampler.leaf.most_common(15)],
         "top_inclusive": [
