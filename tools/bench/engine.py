@@ -243,8 +243,7 @@ def _startup(work: Path, events: int, cache: Path | None) -> dict[str, Any]:
         [
             sys.executable,
             "-c",
-            "import resource, syncengine, journal, pywats; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)",
+            _RSS + "import syncengine, journal, pywats\nprint(peak_rss_mb())",
         ],
         capture_output=True,
         text=True,
