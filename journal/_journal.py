@@ -522,6 +522,22 @@ class Journal:
         value = self._scalar("SELECT n FROM state_counts WHERE state = 'archived'")
         return int(value or 0)
 
+    def keys_in_state(self, state: State) -> list[str]:
+        """Keys of the live submissions in ``state``, oldest submission first.
+
+        Reads the projection, never the event log: pending, in_flight and acked come from
+        their partial indexes; failed (normally few, waiting for an operator) from a scan of
+        the submission rows.
+        """
+        if state not in S.STATES:
+            raise ValueError(f"state must be one of {S.STATES}, got {state!r}")
+        rows = self._store.read(
+            lambda c: c.execute(
+                "SELECT key FROM submissions WHERE state = ? ORDER BY first_seq", (state,)
+            ).fetchall()
+        )
+        return [r[0] for r in rows]
+
     def oldest_pending_at(self) -> float | None:
         """``created_at`` of the oldest submission not yet acked nor failed (pending/in_flight)."""
         return self._float(

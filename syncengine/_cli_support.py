@@ -241,13 +241,10 @@ def replay_plan(
 
     Raises KeyError naming a key the journal does not hold.
     """
-    from journal import query
-
     chosen = list(dict.fromkeys(keys))
     if failed:
-        sql = "SELECT key FROM submissions WHERE state = 'failed' ORDER BY first_seq"
         listed = set(chosen)
-        chosen += [row["key"] for row in query(journal.path, sql) if row["key"] not in listed]
+        chosen += [key for key in journal.keys_in_state("failed") if key not in listed]
     plan = ReplayPlan()
     for key in chosen:
         sub = journal.submission(key)

@@ -39,6 +39,7 @@ from ._errors import (
     EngineStateError,
     EngineStoppingError,
     ReportInputError,
+    SyncEngineError,
     UnknownSubmissionError,
 )
 from ._lock import JournalLock
@@ -477,22 +478,20 @@ class SyncEngine:
             self._outbox.wake()
 
     def requeue_failed(self, *, reason: str = "requeued by operator") -> list[str]:
-        """Requeue every failed submission; returns their keys."""
+        """Requeue every failed submission (one journal transaction); returns their keys."""
+        from journal import InvalidTransitionError, NewEvent
+
         access = self._access()
 
-        def _failed(j: Any) -> list[str]:
-            # The journal has no "keys by state" query; its event stream names every key that
-            # ever failed, and state() says which of them still are.
-            seen = dict.fromkeys(
-                e["key"] for e in j.dump(payloads=False) if e.get("type") == "Failed"
-            )
-            return [k for k in seen if j.state(k) == "failed"]
-
         def _requeue_all(j: Any) -> list[str]:
-            keys = _failed(j)
-            for key in keys:
-                j.requeue(key, reason=reason)
-            return keys
+            for _ in range(3):  # another process may requeue some between the read and the write
+                keys: list[str] = j.keys_in_state("failed")
+                try:
+                    j.record([NewEvent(key, "Requeued", {"reason": reason}) for key in keys])
+                except InvalidTransitionError:
+                    continue
+                return keys
+            raise SyncEngineError("requeue_failed: the failed submissions kept changing; try again")
 
         keys: list[str] = access.call(_requeue_all)
         if keys and self._outbox is not None:

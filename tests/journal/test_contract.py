@@ -267,6 +267,18 @@ def test_due_can_leave_payloads_as_their_stored_digest_checked_text(
     assert hashlib.sha256(sub.payload_json.encode()).hexdigest() == sub.payload_sha256
 
 
+def test_keys_in_state_reads_the_projection_oldest_first(journal: Journal) -> None:
+    journal.submit_many([(f"k{i}", report(i), None) for i in range(4)])
+    journal.upload_started(["k2", "k0"])
+    journal.failed("k2", reason="r", error_class="E")
+    journal.failed("k0", reason="r", error_class="E")
+    assert journal.keys_in_state("failed") == ["k0", "k2"]
+    assert journal.keys_in_state("pending") == ["k1", "k3"]
+    assert journal.keys_in_state("acked") == []
+    with pytest.raises(ValueError, match="state"):
+        journal.keys_in_state("lost")  # type: ignore[arg-type]
+
+
 def test_next_due_at_is_the_earliest_pending_time(journal: Journal, clock: Clock) -> None:
     assert journal.next_due_at() is None
     start = clock.now

@@ -172,6 +172,26 @@ def test_requeue_sends_a_failed_submission_again(tmp_path: Path, sim: Simulator)
     assert_exactly(sim, keys)
 
 
+def test_requeue_failed_records_every_requeue_in_one_transaction(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    sim.set_faults(error_rate=1.0, error_statuses=[400])
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        keys = [engine.submit(report(i)) for i in range(3)]
+        wait_for(lambda: engine.counts()["failed"] == 3, what="failed")
+        engine.stop()
+    with Journal(tmp_path / "journal.db") as j:
+        before = max(e.seq for k in keys for e in j.history(k))
+    sim.clear_faults()
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        assert sorted(engine.requeue_failed(reason="fixed")) == sorted(keys)
+        assert engine.wait_idle(30)
+        requeued = [e for k in keys for e in engine.history(k) if e.type == "Requeued"]
+    assert len(requeued) == 3 and all(e.seq > before for e in requeued)
+    assert len({e.ts for e in requeued}) == 1  # one transaction: one timestamp
+    assert_exactly(sim, keys)
+
+
 def test_stored_then_dropped_is_resent_and_stored_once(tmp_path: Path, sim: Simulator) -> None:
     sim.set_faults(drop_after_store_rate=1.0)
     signals.retry_scheduled.connect(clear := lambda sender, **kw: sim.clear_faults())
