@@ -93,26 +93,37 @@ def _write_events(
     return {"events": count, "removed": ranges, "anchors": anchors, "last_ack_at": last_ack}
 
 
-def _recorded_archives(conn: sqlite3.Connection) -> dict[str, str]:
-    """File name -> sha256 of every archive the live journal records (its Archived events)."""
-    rows = conn.execute(
-        "SELECT data FROM events WHERE key = ? AND type = 'Archived'", (JOURNAL_KEY,)
-    ).fetchall()
-    recorded: dict[str, str] = {}
-    for (text,) in rows:
-        data = json.loads(text)
-        recorded[str(data["file"])] = str(data["sha256"])
-    return recorded
+def _recorded_archives(conn: sqlite3.Connection, names: set[str]) -> dict[str, str]:
+    """File name -> sha256 of those of ``names`` that an Archived event of the journal records.
+
+    A damaged Archived event is skipped here (``verify()`` is what reports it).
+    """
+    try:
+        rows = conn.execute(
+            "SELECT json_extract(data, '$.file'), json_extract(data, '$.sha256') FROM events "
+            "WHERE key = ? AND type = 'Archived'",
+            (JOURNAL_KEY,),
+        ).fetchall()
+    except sqlite3.Error:
+        return {}
+    return {str(f): str(h) for f, h in rows if f in names and isinstance(h, str)}
 
 
-def _finish_renames(directory: Path, recorded: dict[str, str]) -> None:
+def _finish_renames(conn: sqlite3.Connection, directory: Path) -> None:
     """Rename committed archives that a crash left under their ``.tmp`` name into place.
 
     The journal commits before the rename (see ``archive``), so a kill between the two leaves
     the whole archive, fsynced, in ``<file>.tmp``; the recorded sha256 proves it is that file.
+    Only looks at the journal when the directory holds a ``.tmp`` at all.
     """
+    try:
+        pending = {p.name[: -len(".tmp")] for p in directory.glob("*.tmp") if p.is_file()}
+    except OSError:
+        return
+    if not pending:
+        return
     renamed = False
-    for name, sha in recorded.items():
+    for name, sha in _recorded_archives(conn, pending).items():
         final, tmp = directory / name, directory / (name + ".tmp")
         if final.exists() or not tmp.exists() or _file_sha256(tmp) != sha:
             continue
@@ -123,6 +134,15 @@ def _finish_renames(directory: Path, recorded: dict[str, str]) -> None:
         renamed = True
     if renamed:
         _fsync_dir(directory)
+
+
+def _recorded_in(store: Store, tmp: Path, name: str) -> bool:
+    """True if the journal records ``name`` with the sha256 of ``tmp`` (True when unsure)."""
+    try:
+        recorded = store.read(lambda c: _recorded_archives(c, {name}))
+        return name in recorded and tmp.exists() and _file_sha256(tmp) == recorded[name]
+    except Exception:  # cannot tell: keeping a stray file is harmless, deleting an archive not
+        return True
 
 
 def _put_in_place(tmp: Path, dest: Path) -> None:
@@ -158,11 +178,13 @@ def archive(
         stamp = iso_utc(now).replace(":", "").replace("-", "")[:15]
         dest = dest / f"journal-archive-{stamp}-{uuid.uuid4().hex[:8]}.jsonl.gz"
     tmp = dest.with_name(dest.name + ".tmp")
+    wrote = False  # set once this call starts writing its .tmp: only then is the .tmp its own
 
     def run(conn: sqlite3.Connection) -> ArchiveResult:
+        nonlocal wrote
         # Under the write lock, so no other archive call is between its commit and rename
         # of a file it could be about to overwrite here.
-        _finish_renames(dest.parent, _recorded_archives(conn))
+        _finish_renames(conn, dest.parent)
         if dest.exists():
             raise ValueError(f"archive destination {str(dest)!r} already exists")
         conn.execute("DROP TABLE IF EXISTS temp.archive_keys")
@@ -179,7 +201,11 @@ def archive(
             conn.execute("DROP TABLE temp.archive_keys")
             return ArchiveResult(None, 0, 0, None, None)
         journal_id = conn.execute("SELECT value FROM meta WHERE name = 'journal_id'").fetchone()[0]
+        wrote = True
         info = _write_events(conn, tmp, journal_id, now)
+        # The .tmp's directory entry must be durable before the journal forgets the events: a
+        # power cut after the commit must find the file (its contents were fsynced above).
+        _fsync_dir(tmp.parent)
         digest = _file_sha256(tmp)
         app = Appender(conn, now)
         data = {
@@ -213,7 +239,10 @@ def archive(
         result = store.write(run)
         committed = result.path is not None
     finally:
-        if not committed:  # rolled back (or nothing to archive): the .tmp is nobody's archive
+        # Rolled back after writing: the .tmp is nobody's archive. Never delete a .tmp this call
+        # did not write (another call's, maybe committed and about to be renamed), nor one the
+        # journal records after all (an interrupt between COMMIT and this line).
+        if wrote and not committed and not _recorded_in(store, tmp, dest.name):
             tmp.unlink(missing_ok=True)
     if committed:
         _put_in_place(tmp, dest)
@@ -266,8 +295,16 @@ def read_archive(
         pending = path.with_name(path.name + ".tmp")
         if pending.exists():
             path = pending
-    if expected_sha256 is not None and _file_sha256(path) != expected_sha256:
-        raise ArchiveError(path, "file sha256 differs from the one the journal recorded")
+    if expected_sha256 is not None:
+        try:
+            actual = _file_sha256(path)
+        except FileNotFoundError:
+            if path.suffix != ".tmp":
+                raise
+            path = path.with_name(path.name[: -len(".tmp")])  # renamed into place meanwhile
+            actual = _file_sha256(path)
+        if actual != expected_sha256:
+            raise ArchiveError(path, "file sha256 differs from the one the journal recorded")
     lines = hashlib.sha256()
     prev: dict[str, Any] | None = None
     count = 0

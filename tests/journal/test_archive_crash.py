@@ -8,13 +8,14 @@ chosen step, found by wrapping the stdlib ``os.fsync``/``os.replace`` in the chi
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from journal import Journal, NewEvent, read_archive
+from journal import Journal, NewEvent, _archive, read_archive
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = [f"k-{i}" for i in range(40)]
@@ -108,7 +109,7 @@ def test_archive_killed_right_after_its_rename_leaves_no_key_live(
     acked: Path, tmp_path: Path
 ) -> None:
     dest = tmp_path / "a.jsonl.gz"
-    die_archiving(acked, dest, "after-rename")
+    assert die_archiving(acked, dest, "after-rename") == 137
     assert live_keys(acked) == set()
 
 
@@ -124,7 +125,7 @@ def test_archive_committed_but_killed_before_its_rename_reads_through_the_record
 
 def test_next_archive_call_renames_a_committed_tmp_into_place(acked: Path, tmp_path: Path) -> None:
     dest = tmp_path / "a.jsonl.gz"
-    die_archiving(acked, dest, "before-rename")
+    assert die_archiving(acked, dest, "before-rename") == 137
     with Journal(acked) as j:
         assert j.archive(0, tmp_path).submissions == 0
     assert dest.exists() and not dest.with_name(dest.name + ".tmp").exists()
@@ -142,9 +143,59 @@ def test_archive_verifies_after_a_kill_at_each_step(acked: Path, tmp_path: Path)
             keys = [f"m-{3 * i + n}" for n in range(3)]
             j.upload_started(keys)
             j.record([NewEvent(k, "Acknowledged", {"answer": {"id": k}}) for k in keys])
-        die_archiving(acked, tmp_path / f"s{i}.jsonl.gz", step)
+        assert die_archiving(acked, tmp_path / f"s{i}.jsonl.gz", step) == 137
     with Journal(acked) as j:
         assert (j.verify().ok, j.check().ok) == (True, True)
+
+
+def test_a_failing_archive_call_never_deletes_another_calls_committed_tmp(
+    acked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dest = tmp_path / "a.jsonl.gz"
+    assert die_archiving(acked, dest, "before-rename") == 137
+    tmp = dest.with_name(dest.name + ".tmp")
+
+    def refuse(conn: object, directory: Path) -> None:
+        raise RuntimeError("lock lost before this call wrote anything")
+
+    monkeypatch.setattr(_archive, "_finish_renames", refuse)
+    with Journal(acked) as j, pytest.raises(RuntimeError):
+        j.archive(0, dest)  # the same destination, as a second cron run in the same second
+    sha = recorded(acked)[dest.name]
+    assert tmp.exists() and {e["key"] for e in read_archive(dest, expected_sha256=sha)} == set(KEYS)
+
+
+def test_archive_makes_its_file_name_durable_before_the_journal_commits(
+    acked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[Path, int]] = []
+    real = _archive._fsync_dir
+
+    def fsync_dir(directory: Path) -> None:
+        with sqlite3.connect(acked) as other:  # what a reader sees: committed state only
+            n = other.execute("SELECT count(*) FROM events WHERE type = 'Archived'").fetchone()[0]
+        seen.append((directory, n))
+        real(directory)
+
+    monkeypatch.setattr(_archive, "_fsync_dir", fsync_dir)
+    with Journal(acked) as j:
+        j.archive(0, tmp_path / "a.jsonl.gz")
+    assert seen[0] == (tmp_path, 0)  # directory synced while the archive was not yet committed
+
+
+def test_a_rolled_back_archive_removes_only_its_own_partial_tmp(
+    acked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dest = tmp_path / "a.jsonl.gz"
+
+    def full_disk(*args: object) -> dict[str, object]:
+        dest.with_name(dest.name + ".tmp").write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_archive, "_write_events", full_disk)
+    with Journal(acked) as j, pytest.raises(OSError):
+        j.archive(0, dest)
+    assert not dest.with_name(dest.name + ".tmp").exists() and live_keys(acked) == set(KEYS)
 
 
 def read_sha(path: Path) -> str:
