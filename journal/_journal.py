@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -38,7 +39,7 @@ _GATHER_S = 0.002
 _SUB_SELECT = (
     "SELECT s.key, s.state, s.payload_sha256, s.attempts, s.next_attempt_at, s.error_class, "
     "s.error_message, s.error_status, s.created_at, s.updated_at, s.first_seq, s.last_seq, "
-    "e.data, p.body FROM submissions AS s JOIN events AS e ON e.seq = s.first_seq "
+    "e.data, CAST(p.body AS BLOB) FROM submissions AS s JOIN events AS e ON e.seq = s.first_seq "
     "JOIN payloads AS p ON p.seq = s.first_seq"
 )
 
@@ -66,8 +67,16 @@ def check_key(key: object) -> str:
 
 
 def _payload(body: Any, digest: str) -> tuple[str, bool]:
-    """The payload text, checked against its digest; a damaged one is never parsed or sent."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    """The payload text, checked against its digest; a damaged one is never parsed or sent.
+
+    The engine's queries read the body as bytes, so a rotted byte that is not UTF-8 is caught
+    here like any other damage instead of failing the whole query with a decode error.
+    """
+    if isinstance(body, bytes):
+        if hashlib.sha256(body).hexdigest() != digest:
+            return "", False
+        return body.decode("utf-8"), True
+    text = str(body)
     if sha256_text(text) != digest:
         return "", False
     return text, True

@@ -98,6 +98,19 @@ def test_payload_that_no_longer_matches_its_digest_is_flagged_not_parsed(closed:
     assert due["key-017"] is False and due["key-018"] is True
 
 
+def test_payload_rotted_into_invalid_utf8_is_flagged_and_reported_not_fatal(
+    closed: Path,
+) -> None:
+    data = bytearray(closed.read_bytes())
+    data[data.index(b"MARK017") + 5] = 0xFF  # no longer UTF-8: SQLite cannot decode it as text
+    closed.write_bytes(bytes(data))
+    with Journal(closed) as j:
+        due = {s.key: s.payload_intact for s in j.due(float("inf"), 100, parse_payloads=False)}
+        result = j.verify()
+    assert due["key-017"] is False and due["key-018"] is True and len(due) == len(KEYS)
+    assert not result.ok and result.first_bad_key == "key-017"
+
+
 def test_flipped_header_byte_is_refused_at_open_naming_the_file(closed: Path) -> None:
     flip(closed, 3)
     with pytest.raises(CorruptJournalError, match=r"closed\.db"):

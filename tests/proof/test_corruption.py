@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,7 @@ def test_random_flips_and_truncations_are_all_detected_or_provably_harmless(
     assert detected > result.trials // 2, result.outcomes
 
 
-@pytest.fixture
-def damaged_journal(tmp_path: Path) -> tuple[Path, str, str]:
+def _rot(tmp_path: Path, damage: Callable[[bytearray, int], None]) -> tuple[Path, str, str]:
     """A checkpointed journal with one payload byte rotted; returns (path, bad key, good key)."""
     pristine = build_pristine(tmp_path, checkpointed=50, recent=0)
     path = pristine / JOURNAL_NAME
@@ -43,9 +43,27 @@ def damaged_journal(tmp_path: Path) -> tuple[Path, str, str]:
     raw = bytearray(path.read_bytes())
     at = raw.find(b"TORTURE-CORRUPT-0000017")
     assert at > 0, "the payload text is stored in the clear"
-    raw[at + 16] ^= 0x01  # ...-0000017 -> ...-1000017 (one bit)
+    damage(raw, at + 16)
     path.write_bytes(bytes(raw))
     return path, report_id("corrupt", 17), report_id("corrupt", 3)
+
+
+def _flip_bit(raw: bytearray, at: int) -> None:
+    raw[at] ^= 0x01  # ...-0000017 -> ...-1000017 (one bit, still valid text)
+
+
+def _not_utf8(raw: bytearray, at: int) -> None:
+    raw[at] = 0xFF  # no longer UTF-8: SQLite cannot hand it out as text
+
+
+@pytest.fixture
+def damaged_journal(tmp_path: Path) -> tuple[Path, str, str]:
+    return _rot(tmp_path, _flip_bit)
+
+
+@pytest.fixture(params=[_flip_bit, _not_utf8], ids=["bit-flip", "not-utf8"])
+def any_damaged_journal(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path, str, str]:
+    return _rot(tmp_path, request.param)
 
 
 def _cli(journal: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -92,10 +110,10 @@ def test_damaged_payload_is_not_repaired_by_opening_and_verifying(
 
 @pytest.fixture
 def engine_on_damaged_journal(
-    damaged_journal: tuple[Path, str, str], sim: Simulator, sim_token: str
+    any_damaged_journal: tuple[Path, str, str], sim: Simulator, sim_token: str
 ) -> Simulator:
     """Run the engine on the journal with one rotten (pending) payload until it is idle."""
-    path, _, _ = damaged_journal
+    path, _, _ = any_damaged_journal
     config = EngineConfig(
         server_url=sim.base_url, token=sim_token, journal_path=path, idle_poll_s=0.05
     )
