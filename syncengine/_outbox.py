@@ -223,6 +223,8 @@ class Outbox:
         # and operator requeues are seen within that time.
         self._candidates: deque[Any] = deque()
         self._candidates_at = 0.0
+        # Pending submissions found scheduled under a clock since set back, not yet sent.
+        self._set_back: deque[Any] = deque()
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -380,24 +382,32 @@ class Outbox:
         Recognised by a last event dated in the future, or by a wait longer than the policy
         can choose (only 429's Retry-After exceeds cap_s). Waiting for the clock to catch up
         could take hours; sending now is safe (idempotent) and costs one early attempt. The
-        check reads the pending submissions scheduled furthest ahead, at start and every 30 s.
+        check reads the pending submissions scheduled furthest ahead, at start and every 30 s;
+        what it finds is sent as fast as the workers allow (not ``free`` per check), and a
+        window found full of them is read again as soon as it is sent.
         """
-        if time.monotonic() < self._next_clock_check:
-            return []
-        self._next_clock_check = time.monotonic() + _CLOCK_CHECK_S
-        # The suspects are the submissions scheduled furthest ahead: read those first.
-        window = self._journal.call(
-            lambda j: j.latest_scheduled(_CLOCK_WINDOW + len(busy), parse_payloads=False)
-        )
-        found = [s for s in window if s.key not in busy and self._mis_scheduled(s, now)]
-        if found:
-            log.warning(
-                "%d waiting submission(s) were scheduled under a clock that was set back "
-                "(first: retry due in %.0fs); sending them now",
-                len(found),
-                found[0].next_attempt_at - now,
-            )
-        return found[:free]
+        if not self._set_back and time.monotonic() >= self._next_clock_check:
+            self._next_clock_check = time.monotonic() + _CLOCK_CHECK_S
+            limit = _CLOCK_WINDOW + len(busy)
+            # The suspects are the submissions scheduled furthest ahead: read those first.
+            window = self._journal.call(lambda j: j.latest_scheduled(limit, parse_payloads=False))
+            found = [s for s in window if s.key not in busy and self._mis_scheduled(s, now)]
+            if found:
+                log.warning(
+                    "%d waiting submission(s) were scheduled under a clock that was set back "
+                    "(first: retry due in %.0fs); sending them now",
+                    len(found),
+                    found[0].next_attempt_at - now,
+                )
+                if len(window) >= limit:
+                    self._next_clock_check = 0.0  # there may be more beyond this window
+            self._set_back.extend(found)
+        subs: list[Any] = []
+        while self._set_back and len(subs) < free:
+            sub = self._set_back.popleft()
+            if sub.key not in busy:
+                subs.append(sub)
+        return subs
 
     def _mis_scheduled(self, sub: Any, now: float) -> bool:
         if sub.state != "pending" or sub.next_attempt_at is None:

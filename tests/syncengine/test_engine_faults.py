@@ -449,6 +449,24 @@ def test_retries_scheduled_under_a_clock_that_was_set_back_are_sent(
     assert_exactly(sim, keys)
 
 
+def test_many_retries_under_a_set_back_clock_are_all_sent_at_once_not_a_few_per_check(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    config = fast_config(tmp_path, sim, retry={"base_s": 0.01, "cap_s": 1.0})
+    keys = [report(i)["id"] for i in range(24)]  # several times the workers
+    ahead = time.time() + 86400  # the clock was a day ahead back then
+    with Journal(config.journal_path, clock=lambda: ahead) as journal:
+        journal.submit_many([(key, report(i), None) for i, key in enumerate(keys)])
+        journal.upload_started(keys)
+        for key in keys:
+            journal.retry_scheduled(
+                key, attempt=1, next_attempt_at=ahead + 1.0, error_class="E", message="503"
+            )
+    with SyncEngine(config) as engine:
+        assert engine.wait_idle(20)  # the set-back check runs every 30 s
+    assert_exactly(sim, keys)
+
+
 def test_a_retry_wait_longer_than_the_policy_allows_is_not_trusted(
     tmp_path: Path, sim: Simulator
 ) -> None:
