@@ -36,19 +36,23 @@ _SYNC_MODES = ("FULL", "NORMAL", "EXTRA")
 _MAX_KEY = 256
 _DUMP_CHUNK = 500
 _GATHER_S = 0.002
-_SUB_SELECT = (
-    "SELECT s.key, s.state, s.payload_sha256, s.attempts, s.next_attempt_at, s.error_class, "
+_SUB_COLUMNS = (
+    "s.key, s.state, s.payload_sha256, s.attempts, s.next_attempt_at, s.error_class, "
     "s.error_message, s.error_status, s.created_at, s.updated_at, s.first_seq, s.last_seq, "
-    "e.data, CAST(p.body AS BLOB) FROM submissions AS s JOIN events AS e ON e.seq = s.first_seq "
-    "JOIN payloads AS p ON p.seq = s.first_seq"
+    "e.data, CAST(p.body AS BLOB)"
 )
+_SUB_JOINS = "JOIN events AS e ON e.seq = s.first_seq JOIN payloads AS p ON p.seq = s.first_seq"
+_SUB_SELECT = f"SELECT {_SUB_COLUMNS} FROM submissions AS s {_SUB_JOINS}"
 
 # Pending rows come from a range of `submissions_due` in its own order (next_attempt_at), so
-# LIMIT stops the scan early however large the backlog: only ties on next_attempt_at (one
-# submit_many batch) are sorted by first_seq. The payload join runs only for returned rows.
+# LIMIT stops the scan early however large the backlog. Ties on next_attempt_at (a submit_many
+# batch, a requeue of everything failed) are sorted by first_seq in the inner query, which
+# carries no report; the events and payloads are joined only for the rows returned.
 _DUE = (
-    f"{_SUB_SELECT} WHERE s.state = 'pending' AND s.next_attempt_at <= ?1 "
-    "ORDER BY s.next_attempt_at, s.first_seq LIMIT ?2"
+    f"SELECT {_SUB_COLUMNS} FROM (SELECT key AS due_key, next_attempt_at AS due_at, "
+    "first_seq AS due_seq FROM submissions WHERE state = 'pending' AND next_attempt_at <= ?1 "
+    "ORDER BY next_attempt_at, first_seq LIMIT ?2) AS d "
+    f"JOIN submissions AS s ON s.key = d.due_key {_SUB_JOINS} ORDER BY d.due_at, d.due_seq"
 )
 _IN_FLIGHT = f"{_SUB_SELECT} WHERE s.state = 'in_flight' ORDER BY s.first_seq LIMIT ?1"
 _LATEST_SCHEDULED = (
