@@ -538,9 +538,7 @@ class Journal:
     def keys_in_state(self, state: State) -> list[str]:
         """Keys of the live submissions in ``state``, oldest submission first.
 
-        Reads the projection, never the event log: pending, in_flight and acked come from
-        their partial indexes; failed (normally few, waiting for an operator) from a scan of
-        the submission rows.
+        Reads the projection (a scan of the submission rows), never the event log.
         """
         if state not in S.STATES:
             raise ValueError(f"state must be one of {S.STATES}, got {state!r}")

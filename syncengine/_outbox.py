@@ -1,6 +1,6 @@
 """The outbox: pick due submissions, send them with a few workers, record every outcome.
 
-One dispatcher thread picks due submissions in journal order (including ``in_flight`` ones left
+One dispatcher thread picks due submissions, earliest due first (``in_flight`` ones left
 by a crashed run, which are due again), takes a rate-limiter token and a breaker permit for each,
 records ``UploadStarted`` for the batch in one transaction, and hands them to ``concurrency``
 worker threads. A worker POSTs one report (the key is the ``Idempotency-Key``), then records
@@ -217,8 +217,8 @@ class Outbox:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._next_clock_check = 0.0
         self._threads: list[threading.Thread] = []
-        # Due submissions read from the journal and not yet dispatched, oldest first. Only this
-        # engine moves submissions out of pending (the journal lock), so an entry stays valid;
+        # Due submissions read from the journal and not yet dispatched, earliest due first. Only
+        # this engine moves submissions out of pending (the journal lock), so an entry stays valid;
         # the window is re-read when empty or older than idle_poll_s, so retries that became due
         # and operator requeues are seen within that time.
         self._candidates: deque[Any] = deque()
@@ -335,7 +335,7 @@ class Outbox:
         return delay
 
     def _take_due(self, now: float, free: int, busy: set[str]) -> list[Any]:
-        """Up to ``free`` due submissions in journal order, from the window (re-read as needed)."""
+        """Up to ``free`` due submissions, earliest due first, from the (re-read) window."""
         age = time.monotonic() - self._candidates_at
         if not self._candidates or age > self._idle_poll:
             limit = max(_WINDOW, free) + len(busy)
