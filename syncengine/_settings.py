@@ -259,8 +259,11 @@ def load_settings(
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
+            raw = handle.read()
+        # Windows editors (Notepad's "UTF-8 with BOM", PowerShell 5's -Encoding UTF8) write a
+        # byte order mark, which TOML itself does not allow.
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8-sig"))
+        return data
     except FileNotFoundError:
         raise SettingsError(f"config file not found: {path}") from None
     except IsADirectoryError:

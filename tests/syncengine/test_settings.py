@@ -79,6 +79,19 @@ def test_syncengine_config_names_the_file(write_config) -> None:
     assert settings.engine_config().concurrency == 7
 
 
+def test_a_config_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbfconcurrency = 7\n")  # Notepad's "UTF-8 with BOM"
+    assert load_settings(path, BASE_ENV).engine_config().concurrency == 7
+
+
+def test_a_config_file_that_is_not_utf8_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes("# caf\u00e9\nconcurrency = 7\n".encode("cp1252"))
+    with pytest.raises(SettingsError, match=r"config.toml is not UTF-8"):
+        load_settings(path, BASE_ENV)
+
+
 def test_explicit_config_path_beats_the_environment_variable(write_config) -> None:
     explicit = write_config("concurrency = 3\n", "explicit.toml")
     named = write_config("concurrency = 9\n", "named.toml")
