@@ -183,8 +183,24 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
     ctx.obj = _State(config_path=config_path, debug=debug)
 
 
+def _utf8_when_redirected() -> None:
+    """Write UTF-8 to pipes and files, whatever the locale's code page.
+
+    On Windows redirected output uses the ANSI code page (cp1252), where a unit like "Ω" or a
+    server message in Chinese raises UnicodeEncodeError mid-output; tools reading the output
+    expect UTF-8 anyway. A console keeps its own encoding.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None or stream.isatty():
+            continue
+        if (stream.encoding or "").lower().replace("-", "").replace("_", "") != "utf8":
+            reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``syncengine``)."""
+    _utf8_when_redirected()
     cli.main(args=list(argv) if argv is not None else None, prog_name="syncengine")
 
 

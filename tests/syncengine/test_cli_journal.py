@@ -360,6 +360,22 @@ def test_query_for_people_has_a_header(env, journal_path: Path) -> None:
     assert output.splitlines() == ["type", "Submitted"]
 
 
+def test_redirected_output_is_utf8_whatever_the_code_page(env, journal_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    add(journal_path, KEY_A)
+    proc = subprocess.run(
+        [sys.executable, "-m", "syncengine", "journal", "query", "SELECT 'Ω 你好' AS unit"],
+        capture_output=True,
+        env={**os.environ, **env, "PYTHONIOENCODING": "cp1252"},  # Windows' redirected default
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert proc.stdout.decode("utf-8").splitlines() == ["unit", "Ω 你好"]
+
+
 def test_query_cannot_change_the_journal(env, journal_path: Path) -> None:
     add(journal_path, KEY_A, "failed")
     result = invoke(["journal", "query", "UPDATE submissions SET state = 'acked'"], env)
