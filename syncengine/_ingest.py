@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import sys
 import time
 import uuid
@@ -117,6 +118,20 @@ def _fsync_dir(directory: Path) -> None:
         log.debug("cannot fsync directory %s: %s", directory, exc)
 
 
+_NOT_SAME_DEVICE = 17  # Windows ERROR_NOT_SAME_DEVICE: a rename across drives
+
+
+def _unlink(path: Path) -> None:
+    """Delete ``path``; on Windows also when it carries the read-only attribute."""
+    try:
+        path.unlink()
+    except PermissionError:
+        if os.name != "nt":
+            raise
+        os.chmod(path, stat.S_IWRITE)  # Windows refuses to delete a read-only file
+        path.unlink()
+
+
 def move_without_overwrite(src: Path, directory: Path) -> Path:
     """Move ``src`` into ``directory`` under its name, or ``name.N.ext`` if taken; return it.
 
@@ -137,9 +152,13 @@ def move_without_overwrite(src: Path, directory: Path) -> Path:
             os.link(src, target, follow_symlinks=False)
         except FileExistsError:
             continue
-        except OSError:
+        except OSError as exc:
             if target.exists():
                 continue
+            if sys.platform == "win32" and getattr(exc, "winerror", None) != _NOT_SAME_DEVICE:
+                # E.g. a sharing violation (the station still has the file open): a copy
+                # would leave the source behind and a stray copy here; try again later.
+                raise
             shutil.move(str(src), str(target))
             return target
         # Only the claim of the name is retried above: once the link exists, a failure here
@@ -296,7 +315,7 @@ class Ingestor:
             if folder.done_action == "move":
                 return move_without_overwrite(path, folder.effective_done_dir)
             if folder.done_action == "delete":
-                path.unlink()
+                _unlink(path)
         except FileNotFoundError:
             pass
         except OSError:
