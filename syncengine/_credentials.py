@@ -46,6 +46,8 @@ from typing import Any, Protocol
 
 import platformdirs
 
+from ._status import _replace
+
 _APP = "wats-sync"
 _KEYRING_SERVICE = "wats-sync"
 _FILE_MAGIC = b"WSC1"
@@ -187,7 +189,7 @@ def _write_private(path: Path, data: bytes, *, replace: bool = True) -> bool:
             handle.flush()
             os.fsync(handle.fileno())
         if replace:
-            os.replace(tmp, path)
+            _replace(tmp, path)  # retried on Windows while the engine reads the old file
         else:
             try:
                 # Both refuse an existing target: link on POSIX, rename on Windows.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -37,6 +38,12 @@ def _check_loopback(host: str) -> None:
     raise ValueError(f"health_http.host must be a loopback address, got {host!r}")
 
 
+class _Server(ThreadingHTTPServer):
+    # On Windows SO_REUSEADDR lets a second process bind the same port (and answer /healthz
+    # for the wrong engine); elsewhere it only allows quick restarts.
+    allow_reuse_address = os.name != "nt"
+
+
 class HealthServer:
     """Serves /healthz and /metrics for one engine on a daemon thread."""
 
@@ -44,7 +51,7 @@ class HealthServer:
         _check_loopback(config.host)
         self._source = source
         handler = self._handler()
-        self._server = ThreadingHTTPServer((config.host, config.port), handler)
+        self._server = _Server((config.host, config.port), handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
