@@ -113,11 +113,14 @@ def read_shm(shm: Path) -> ShmHeader | None:
     """The wal-index header, or ``None`` when absent, uninitialised or mid-update."""
     try:
         with open(shm, "rb") as f:
-            raw = f.read(136)
+            # Only the two header copies and nBackfill (bytes 0..99): SQLite on Windows holds
+            # byte-range locks from offset 120 while any connection writes, and reading them
+            # would fail and skip this check.
+            raw = f.read(100)
     except OSError:
-        # Absent, or (Windows) byte-range locked by a live connection: nothing to compare with.
+        # Absent, or (Windows) locked by a live connection: nothing to compare with.
         return None
-    if len(raw) < 136 or raw[:48] != raw[48:96]:
+    if len(raw) < 100 or raw[:48] != raw[48:96]:
         return None
     order = "<" if sys.byteorder == "little" else ">"
     version, _unused, _change, is_init = struct.unpack(f"{order}IIIB", raw[:13])
