@@ -12,9 +12,13 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 def read_text(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, encoding: str = "utf-8") -> str:
     """The file's text; :class:`ConversionError` naming the byte offset if it is not text.
 
-    A UTF-8 byte-order mark is accepted and dropped (Windows tools write one).
+    A UTF-8 byte-order mark is accepted and dropped (Windows tools write one). With the default
+    UTF-8, a UTF-16 byte-order mark selects UTF-16 (PowerShell 5's ``Out-File`` and ``>``
+    write that).
     """
     data = read_bytes(path, max_bytes=max_bytes)
+    if encoding.lower().replace("-", "") == "utf8" and data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"  # the BOM gives the byte order and is dropped
     nul = data.find(b"\x00")
     if nul >= 0 and encoding.lower().replace("-", "") == "utf8":
         raise ConversionError(f"{path.name}: binary content (NUL byte at offset {nul})")

@@ -67,3 +67,12 @@ def test_utf8_byte_order_mark_is_accepted(tmp_path):
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / "ict_uut.json").read_bytes())
     assert CONV.convert(path, CTX)[0]["sn"] == "SN-000123"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_byte_order_mark_is_read_as_utf16(tmp_path, codec):
+    bom = b"\xff\xfe" if codec.endswith("le") else b"\xfe\xff"
+    text = (FIXTURES / "ict_uut.json").read_text(encoding="utf-8")
+    path = tmp_path / "powershell.json"
+    path.write_bytes(bom + text.encode(codec))  # what PowerShell 5's Out-File writes
+    assert CONV.convert(path, CTX)[0]["sn"] == "SN-000123"
