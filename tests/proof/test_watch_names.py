@@ -41,7 +41,8 @@ if os.name == "posix":
 def _bad_files() -> dict[str, bytes]:
     return {
         "garbage.json": os.urandom(4096),
-        "utf16.json": json.dumps(report_for("names", 900)).encode("utf-16"),
+        # UTF-16 without a byte order mark (with one it is read as UTF-16 and accepted).
+        "utf16.json": json.dumps(report_for("names", 900)).encode("utf-16-le"),
         "truncated.json": json.dumps(report_for("names", 901)).encode()[:300],
         "not-a-report.json": b'{"hello": "world"}',
         "oversized.json": b" " * (2 * 1024 * 1024) + b"{}",
