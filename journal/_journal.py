@@ -39,8 +39,9 @@ _GATHER_S = 0.002
 _SUB_COLUMNS = (
     "s.key, s.state, s.payload_sha256, s.attempts, s.next_attempt_at, s.error_class, "
     "s.error_message, s.error_status, s.created_at, s.updated_at, s.first_seq, s.last_seq, "
-    "e.data, CAST(p.body AS BLOB)"
+    "CAST(e.data AS BLOB), CAST(p.body AS BLOB)"
 )
+"""Texts come as bytes: a rotted byte that is not UTF-8 must damage one row, not the query."""
 _SUB_JOINS = "JOIN events AS e ON e.seq = s.first_seq JOIN payloads AS p ON p.seq = s.first_seq"
 _SUB_SELECT = f"SELECT {_SUB_COLUMNS} FROM submissions AS s {_SUB_JOINS}"
 
@@ -87,9 +88,10 @@ def _payload(body: Any, digest: str) -> tuple[str, bool]:
 
 
 def _submission(row: Sequence[Any], *, parse: bool = True) -> Submission:
+    raw = row[12]
     try:
-        data = json.loads(row[12])
-    except ValueError:  # a damaged event; verify() names it, the rest stays readable
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except ValueError:  # a damaged event (bad JSON or not UTF-8); verify() reports it
         data = {}
     text, intact = _payload(row[13], row[2])
     last_error = (

@@ -111,6 +111,19 @@ def test_payload_rotted_into_invalid_utf8_is_flagged_and_reported_not_fatal(
     assert not result.ok and result.first_bad_key == "key-017"
 
 
+def test_event_data_rotted_into_invalid_utf8_leaves_the_queue_readable(closed: Path) -> None:
+    with Journal(closed) as j:
+        before = {s.key for s in j.due(float("inf"), 100)}
+    data = bytearray(closed.read_bytes())
+    marker = b'"payload_sha256":"'  # in each Submitted event's data, not in the report body
+    data[data.index(marker) + len(marker)] = 0xFF
+    closed.write_bytes(bytes(data))
+    with Journal(closed, check_on_open=False) as j:
+        due = {s.key for s in j.due(float("inf"), 100, parse_payloads=False)}
+        result = j.verify()
+    assert due == before and not result.ok
+
+
 def test_flipped_header_byte_is_refused_at_open_naming_the_file(closed: Path) -> None:
     flip(closed, 3)
     with pytest.raises(CorruptJournalError, match=r"closed\.db"):
