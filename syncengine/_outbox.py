@@ -176,6 +176,16 @@ def _retry_event(job: _Job, decision: Decision, next_at: float) -> Any:
     return NewEvent(job.key, "RetryScheduled", fields)
 
 
+def _take(pending: deque[Any], free: int, busy: set[str]) -> list[Any]:
+    """Pop up to ``free`` submissions from the front of ``pending``, dropping busy ones."""
+    subs: list[Any] = []
+    while pending and len(subs) < free:
+        sub = pending.popleft()
+        if sub.key not in busy:
+            subs.append(sub)
+    return subs
+
+
 class Outbox:
     """Sends due submissions; owned and started by the SyncEngine."""
 
@@ -344,12 +354,7 @@ class Outbox:
             )
             self._candidates = deque(s for s in window if s.key not in busy)
             self._candidates_at = time.monotonic()
-        subs: list[Any] = []
-        while self._candidates and len(subs) < free:
-            sub = self._candidates.popleft()
-            if sub.key not in busy:
-                subs.append(sub)
-        return subs
+        return _take(self._candidates, free, busy)
 
     def _fail_rotten(self, subs: list[Any]) -> None:
         """Fail submissions whose stored payload no longer matches its digest.
@@ -402,12 +407,7 @@ class Outbox:
                 if len(window) >= limit:
                     self._next_clock_check = 0.0  # there may be more beyond this window
             self._set_back.extend(found)
-        subs: list[Any] = []
-        while self._set_back and len(subs) < free:
-            sub = self._set_back.popleft()
-            if sub.key not in busy:
-                subs.append(sub)
-        return subs
+        return _take(self._set_back, free, busy)
 
     def _mis_scheduled(self, sub: Any, now: float) -> bool:
         if sub.state != "pending" or sub.next_attempt_at is None:
