@@ -1,7 +1,7 @@
-"""Shared fixtures: a real WATS simulator on 127.0.0.1 (``tools.watsim``).
+"""Shared fixtures: a real WATS simulator on 127.0.0.1 (``watsim``).
 
 - ``sim_token``: the token the ``sim`` fixture accepts (``"test-token"``).
-- ``sim``: a started :class:`tools.watsim.Simulator` (seed 1234, in-memory state), stopped after
+- ``sim``: a started :class:`watsim.Simulator` (seed 1234, in-memory state), stopped after
   the test. Use ``sim.base_url``, ``sim.stats()``, ``sim.set_faults(...)``, ``sim.report(id)``.
 - ``sim_factory``: ``sim_factory(**kwargs) -> Simulator`` starts extra simulators with other
   settings (``db=``, ``faults=``, ``seed=``, ``port=``, ``token=``); all are stopped after the test.
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tools.watsim import Simulator
+from watsim import Simulator
 
 SIM_TOKEN = "test-token"
 SIM_SEED = 1234

@@ -19,7 +19,7 @@ import pytest
 from syncengine import EngineConfig, SyncEngine
 from tools.torture._corruption import JOURNAL_NAME, build_pristine, sweep
 from tools.torture._reports import report_id
-from tools.watsim import Simulator
+from watsim import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

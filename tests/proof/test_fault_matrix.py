@@ -30,7 +30,7 @@ from syncengine import (
     TimeoutConfig,
 )
 from tools.torture._reports import report_for
-from tools.watsim import Simulator
+from watsim import Simulator
 
 DEADLINE_S = 60.0
 REPORTS = 8

@@ -21,9 +21,9 @@ import pytest
 from journal import Journal
 from pywats import AuthenticationError, Client, PyWATSError, Q, make_token
 from syncengine import EngineConfig, HealthHttpConfig, SyncEngine
-from syncengine._credentials import EncryptedFileStore, StoredToken
+from syncengine.credentials._store import EncryptedFileStore, StoredToken
 from tools.torture._reports import report_for
-from tools.watsim import Simulator
+from watsim import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "S3CRET-KEY-d41d8cd98f00b204"

@@ -17,7 +17,7 @@ import pytest
 
 from syncengine import EngineConfig, RetryConfig, SyncEngine, WatchFolder
 from tools.torture._reports import report_for
-from tools.watsim import Simulator
+from watsim import Simulator
 
 NAMES = [
     "CON.json",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import pywats
-from tools.watsim import Simulator
+from watsim import Simulator
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)

@@ -11,7 +11,7 @@ import pytest
 
 import pywats
 from pywats import Q
-from tools.watsim import Simulator
+from watsim import Simulator
 
 from . import samples
 

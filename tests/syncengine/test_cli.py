@@ -9,8 +9,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pywats import make_token
-from syncengine._cli_runtime import engine_config_and_credentials
-from syncengine._cli_support import parse_since
 from syncengine.cli import (
     EXIT_AUTH,
     EXIT_CONFIG,
@@ -19,7 +17,9 @@ from syncengine.cli import (
     STATUS_EXIT,
     cli,
 )
-from tools.watsim import Simulator
+from syncengine.cli._runtime import engine_config_and_credentials
+from syncengine.cli._views import parse_since
+from watsim import Simulator
 
 TOKEN = make_token("operator", "cli-test-api-key-0123456789")
 SECRET_KEY = "cli-test-api-key-0123456789"
@@ -257,7 +257,7 @@ def test_since_rejects_other_text() -> None:
 
 
 def _classified(exc: BaseException) -> int | None:
-    from syncengine._cli_runtime import classify
+    from syncengine.cli._runtime import classify
 
     found = classify(exc)
     return None if found is None else found[0]
@@ -267,12 +267,12 @@ def test_expected_exceptions_map_to_their_documented_exit_codes(tmp_path: Path) 
     from journal import CorruptJournalError, NewerSchemaError
     from pywats import AuthenticationError, ConnectError
     from syncengine import EngineLockedError
-    from syncengine._credentials import (
+    from syncengine._settings import SettingsError
+    from syncengine.credentials._store import (
         CredentialsStoreError,
         LoginRejectedError,
         LoginUnreachableError,
     )
-    from syncengine._settings import SettingsError
 
     cases = {
         SettingsError("x"): EXIT_CONFIG,

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from journal import Journal
 from syncengine._ingest import submission_key
 from syncengine.cli import EXIT_FAILED, cli
-from tests.tools.examples import example_uut
+from tests.watsim.examples import example_uut
 
 TOKEN = "c2VjcmV0LXRva2VuLW5ldmVyLXByaW50ZWQ="
 

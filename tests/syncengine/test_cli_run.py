@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from pywats import make_token
-from tests.tools.examples import example_uut
-from tools.watsim import Simulator
+from tests.watsim.examples import example_uut
+from watsim import Simulator
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGTERM semantics are POSIX")
 

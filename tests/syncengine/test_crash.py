@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from journal import Journal
-from tools.watsim import Simulator
+from watsim import Simulator
 
 from .test_engine_support import report
 

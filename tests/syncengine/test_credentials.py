@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncengine._credentials import (
+from syncengine.credentials._store import (
     CredentialsError,
     CredentialsNotFoundError,
     CredentialsStoreError,
@@ -142,7 +142,7 @@ def test_dpapi_key_file_elsewhere_is_a_clear_error(store: EncryptedFileStore) ->
 
 
 def test_key_file_creation_never_replaces_an_existing_key(tmp_path: Path) -> None:
-    from syncengine._credentials import _write_private
+    from syncengine.credentials._store import _write_private
 
     key_path = tmp_path / "k"
     assert _write_private(key_path, b"first", replace=False) is True
@@ -151,7 +151,7 @@ def test_key_file_creation_never_replaces_an_existing_key(tmp_path: Path) -> Non
 
 
 def test_key_file_creation_leaves_no_temporary_files(tmp_path: Path) -> None:
-    from syncengine._credentials import _write_private
+    from syncengine.credentials._store import _write_private
 
     _write_private(tmp_path / "k", b"first", replace=False)
     _write_private(tmp_path / "k", b"second", replace=False)
@@ -316,14 +316,14 @@ def server(sim_factory):
 
 def test_login_stores_the_token_the_server_accepted(server, store: EncryptedFileStore) -> None:
     from pywats import make_token
-    from syncengine._credentials import login
+    from syncengine.credentials._store import login
 
     login(server.base_url, USER, API_KEY, store)
     assert store.get(server.base_url).token == make_token(USER, API_KEY)
 
 
 def test_rejected_login_raises_and_stores_nothing(server, store: EncryptedFileStore) -> None:
-    from syncengine._credentials import LoginRejectedError, login
+    from syncengine.credentials._store import LoginRejectedError, login
 
     with pytest.raises(LoginRejectedError, match="401"):
         login(server.base_url, USER, "wrong-key", store)
@@ -331,7 +331,7 @@ def test_rejected_login_raises_and_stores_nothing(server, store: EncryptedFileSt
 
 
 def test_login_error_messages_never_contain_the_key(server, store: EncryptedFileStore) -> None:
-    from syncengine._credentials import LoginRejectedError, login
+    from syncengine.credentials._store import LoginRejectedError, login
 
     with pytest.raises(LoginRejectedError) as info:
         login(server.base_url, USER, "wrong-key-with-secret", store)
@@ -339,7 +339,7 @@ def test_login_error_messages_never_contain_the_key(server, store: EncryptedFile
 
 
 def test_unreachable_server_raises_login_unreachable(store: EncryptedFileStore) -> None:
-    from syncengine._credentials import LoginUnreachableError, login
+    from syncengine.credentials._store import LoginUnreachableError, login
 
     with pytest.raises(LoginUnreachableError):
         login("http://127.0.0.1:9", USER, API_KEY, store)
@@ -352,8 +352,8 @@ def test_engine_recovers_from_auth_failed_after_a_new_login(
     import time
 
     from syncengine import BreakerConfig, EngineConfig, RetryConfig, SyncEngine
-    from syncengine._credentials import login
-    from tests.tools.examples import example_uut
+    from syncengine.credentials._store import login
+    from tests.watsim.examples import example_uut
 
     store.put(server.base_url, StoredToken(USER, "b3BlcmF0b3I6b2xkLWtleQ==", 0.0))
     provider = StoredCredentials(store, server.base_url)

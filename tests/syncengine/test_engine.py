@@ -25,7 +25,7 @@ from syncengine import (
     read_status,
     signals,
 )
-from tools.watsim import Simulator
+from watsim import Simulator
 
 from .test_engine_support import (
     Recorder,
@@ -481,7 +481,7 @@ def test_public_names_are_exported_in_a_sorted_all() -> None:
 
 def test_stored_credentials_provider_satisfies_the_protocol() -> None:
     from syncengine import CredentialProvider
-    from syncengine._credentials import StoredCredentials
+    from syncengine.credentials._store import StoredCredentials
 
     assert issubclass(StoredCredentials, CredentialProvider)
 

@@ -11,7 +11,7 @@ import pytest
 
 from journal import Journal
 from syncengine import EngineConfig, SyncEngine, signals
-from tools.watsim import Simulator
+from watsim import Simulator
 
 from .test_engine_support import Recorder, assert_exactly, fast_config, recorder, report, wait_for
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from syncengine import EngineConfig, signals
-from tools.watsim import Simulator
+from watsim import Simulator
 
 NAMESPACE = uuid.UUID("5b0c3c1e-0000-4000-8000-00000000feed")
 

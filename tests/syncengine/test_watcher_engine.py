@@ -7,7 +7,7 @@ from pathlib import Path
 
 from syncengine import SyncEngine, signals
 from syncengine._config import WatchFolder
-from tools.watsim import Simulator
+from watsim import Simulator
 
 from .converters.harness import FIXTURES
 from .test_engine_support import fast_config, wait_for

@@ -1,6 +1,6 @@
 """End-to-end engine benchmark: ``python -m tools.bench engine [options]``.
 
-Measured in one run, against one simulator subprocess (``python -m tools.watsim``) on
+Measured in one run, against one simulator subprocess (``python -m watsim``) on
 127.0.0.1, as ratios to a baseline measured in the same run:
 
 * **throughput**: ``SyncEngine.submit`` (journal fsync per report) until every report is
@@ -46,7 +46,7 @@ class _Sim:
         import httpx
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.watsim", "--port", "0", "--token", TOKEN, "--seed", "1"],
+            [sys.executable, "-m", "watsim", "--port", "0", "--token", TOKEN, "--seed", "1"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

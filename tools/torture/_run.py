@@ -115,14 +115,14 @@ class TortureResult:
 
 
 class _Simulator:
-    """``python -m tools.watsim`` as a subprocess."""
+    """``python -m watsim`` as a subprocess."""
 
     def __init__(self, work: Path, seed: int) -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "tools.watsim",
+                "watsim",
                 "--port",
                 "0",
                 "--token",

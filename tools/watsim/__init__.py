@@ -1,22 +1,7 @@
-"""watsim: a WATS-compatible server simulator with fault injection, for tests and the demo.
-
-Standard library only. Start it from Python::
-
-    from tools.watsim import Simulator
-
-    with Simulator(token="secret", seed=1) as sim:
-        ...  # talk HTTP to sim.base_url with "Authorization: Basic secret"
-        assert sim.stats()["distinct_reports"] == 1
-
-or from the command line: ``python -m tools.watsim --port 8080 --token TOKEN``.
-The endpoints, faults and stats are documented in ``docs/simulator.md``.
-"""
+"""Alias kept for ``python -m tools.watsim`` from a checkout: the simulator is the top-level
+``watsim`` package now (installed with wats-sync). New code imports ``watsim``."""
 
 from __future__ import annotations
 
-from ._api import DEFAULT_PROCESSES
-from ._errors import FaultConfigError
-from ._faults import FAULT_NAMES
-from ._simulator import Simulator
-
-__all__ = ["DEFAULT_PROCESSES", "FAULT_NAMES", "FaultConfigError", "Simulator"]
+from watsim import *  # noqa: F403
+from watsim import __all__ as __all__

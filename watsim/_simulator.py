@@ -23,7 +23,7 @@ from ._reports import canonical_id
 from ._stats import IdempotencyRegistry, Stats, fingerprint
 from ._store import Store
 
-log = logging.getLogger("tools.watsim")
+log = logging.getLogger("watsim")
 
 _GARBAGE = (
     b"<html><head><title>Service Unavailable</title></head>"

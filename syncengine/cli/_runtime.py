@@ -1,7 +1,7 @@
 """The CLI's machinery that needs no click: exit codes, error classification, settings to
 engine config and credentials, journal opening, logging and signal handling.
 
-``syncengine/cli.py`` (the only click user) parses and prints; this module decides.
+``syncengine/cli/_commands.py`` (the only click user) parses and prints; this module decides.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from syncengine._cli_support import redact, register_secret
-from syncengine._credentials import (
+from syncengine._settings import Settings, SettingsError
+from syncengine.cli._views import redact, register_secret
+from syncengine.credentials._store import (
     CredentialsError,
     CredentialsNotFoundError,
     CredentialsStoreError,
@@ -27,12 +28,11 @@ from syncengine._credentials import (
     fingerprint,
     open_store,
 )
-from syncengine._settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from journal import Journal
     from syncengine._config import EngineConfig
-    from syncengine._credentials import CredentialStore
+    from syncengine.credentials._store import CredentialStore
 
 log = logging.getLogger("syncengine.cli")
 

@@ -7,8 +7,8 @@ import uuid
 
 import httpx
 
-from tests.tools.examples import minimal_uut
-from tools.watsim import Simulator
+from tests.watsim.examples import minimal_uut
+from watsim import Simulator
 
 N_REPORTS = 30 * int(os.environ.get("WATS_TORTURE_SCALE", "1"))
 MAX_ATTEMPTS = 60

@@ -46,7 +46,7 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from ._status import _replace
+from syncengine._status import _replace
 
 _APP = "wats-sync"
 _KEYRING_SERVICE = "wats-sync"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tools.watsim as watsim
+import watsim as watsim
 
 
 def test_all_is_sorted_and_complete() -> None:

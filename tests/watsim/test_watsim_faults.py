@@ -8,8 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.tools.examples import minimal_uut
-from tools.watsim import FaultConfigError, Simulator
+from tests.watsim.examples import minimal_uut
+from watsim import FaultConfigError, Simulator
 
 
 def _report() -> dict:

@@ -10,8 +10,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.tools.examples import minimal_uut
-from tools.watsim import Simulator
+from tests.watsim.examples import minimal_uut
+from watsim import Simulator
 
 
 def _raw_exchange(port: int, data: bytes, timeout_s: float = 10.0) -> bytes:

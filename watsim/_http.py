@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ._errors import ApiError
 
-log = logging.getLogger("tools.watsim")
+log = logging.getLogger("watsim")
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -200,7 +200,7 @@ class SimHandler(BaseHTTPRequestHandler):
         self.send_payload(code, {"message": f"HTTP request: {text}"})
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Request log lines go to the ``tools.watsim`` logger at DEBUG."""
+        """Request log lines go to the ``watsim`` logger at DEBUG."""
         log.debug("%s - %s", self.address_string(), format % args)
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools.watsim._errors import ApiError
-from tools.watsim._odata import apply_query, compile_filter, sort_rows
+from watsim._errors import ApiError
+from watsim._odata import apply_query, compile_filter, sort_rows
 
 FIELDS = {"name": "str", "n": "int", "at": "datetime", "ok": "bool"}
 ROWS = [

@@ -1,6 +1,6 @@
 """What the CLI computes, kept apart from click: redaction, times, views, file submission.
 
-``syncengine/cli.py`` parses arguments and prints; everything here is plain functions over
+``syncengine/cli/_commands.py`` parses arguments and prints; everything here is plain functions over
 journal records and snapshots, so it is tested without a terminal.
 """
 

@@ -8,8 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.tools.examples import example_uur, example_uut, minimal_uut
-from tools.watsim import Simulator
+from tests.watsim.examples import example_uur, example_uut, minimal_uut
+from watsim import Simulator
 
 
 def _id() -> str:

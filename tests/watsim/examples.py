@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (the example reports are kept verbatim from WATS-API-NOTES.md)
 """The vendor-style example reports from WATS-API-NOTES.md, verbatim, for round-trip tests.
 
-Other test packages may import these (``from tests.tools.examples import example_uut``); the
+Other test packages may import these (``from tests.watsim.examples import example_uut``); the
 functions return fresh copies so a test can change one without affecting another.
 """
 

@@ -7,8 +7,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.tools.examples import minimal_uut
-from tools.watsim import DEFAULT_PROCESSES, Simulator
+from tests.watsim.examples import minimal_uut
+from watsim import DEFAULT_PROCESSES, Simulator
 
 
 def test_version_answers_an_object_with_version(http: httpx.Client) -> None:

@@ -1,4 +1,4 @@
-"""``python -m tools.watsim`` as a real subprocess."""
+"""``python -m watsim`` as a real subprocess."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.tools.examples import minimal_uut
+from tests.watsim.examples import minimal_uut
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "cli-token"
@@ -29,7 +29,7 @@ class SimProcess:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.watsim", "--token", TOKEN, *args],
+            [sys.executable, "-m", "watsim", "--token", TOKEN, *args],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -121,7 +121,7 @@ def test_cli_rejects_unknown_fault_with_exit_2(launch) -> None:
 
 def test_cli_without_token_is_a_usage_error(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tools.watsim", "--port", "0"],
+        [sys.executable, "-m", "watsim", "--port", "0"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

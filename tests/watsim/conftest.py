@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tools.watsim import Simulator
+from watsim import Simulator
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from syncengine._cli_support import inspect_lines, inspect_view, status_lines
+from syncengine.cli._views import inspect_lines, inspect_view, status_lines
 
 if TYPE_CHECKING:
     from syncengine import EngineConfig, SyncEngine
@@ -447,7 +447,14 @@ def _show_report(run: _Run, engine: SyncEngine, files: list[_DemoFile]) -> None:
 def run_demo(*, workdir: Path | None = None, echo: Echo = print) -> bool:
     """Run the demo; True when everything went as designed. ``workdir`` keeps the files."""
     from pywats import make_token
-    from tools.watsim import Simulator
+
+    try:
+        from watsim import Simulator
+    except ImportError as exc:  # a packager split the simulator out
+        raise RuntimeError(
+            "the demo needs the bundled WATS simulator (the 'watsim' package, installed with "
+            f"wats-sync); it could not be imported: {exc}"
+        ) from exc
 
     run = _Run(echo)
     work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="wats-demo-"))

@@ -40,7 +40,8 @@ from typing import Any, NoReturn
 
 import click
 
-from syncengine._cli_runtime import (
+from syncengine._settings import Settings, load_settings
+from syncengine.cli._runtime import (
     EXIT_AUTH,
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -62,7 +63,7 @@ from syncengine._cli_runtime import (
     store_for,
     stored_token_note,
 )
-from syncengine._cli_support import (
+from syncengine.cli._views import (
     inspect_lines,
     inspect_view,
     missing_submission_message,
@@ -74,8 +75,7 @@ from syncengine._cli_support import (
     submit_file,
     table,
 )
-from syncengine._credentials import fingerprint
-from syncengine._settings import Settings, load_settings
+from syncengine.credentials._store import fingerprint
 
 __all__ = [
     "EXIT_AUTH",
@@ -656,7 +656,7 @@ def login(
     usable backend, else in an owner-only encrypted file; `run` uses it when no token is
     configured. Nothing is stored unless the server accepts the credentials.
     """
-    from syncengine._credentials import login as do_login
+    from syncengine.credentials._store import login as do_login
 
     settings = state.settings()
     server_url = server_url or settings.server_url
@@ -751,7 +751,7 @@ def demo(keep: Path | None) -> None:
     folder, injects an outage and a few 503s, and checks that every good report reached the
     server exactly once and the bad ones are explained. Exit 0 only when all went as designed.
     """
-    from syncengine._demo import run_demo
+    from syncengine.cli._demo import run_demo
 
     # The demo narrates every warning itself; only real errors should add log lines.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")

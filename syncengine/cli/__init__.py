@@ -1,0 +1,38 @@
+"""The ``syncengine`` command line: commands, their runtime (exit codes, logging, signals), the
+views they print, replay planning, redaction and the demo.
+
+The engine never imports this package; it is the operator's face of :mod:`syncengine`.
+"""
+
+from __future__ import annotations
+
+from syncengine.cli._commands import cli, main
+from syncengine.cli._runtime import (
+    EXIT_AUTH,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_JOURNAL,
+    EXIT_OK,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    STATUS_EXIT,
+    CliError,
+)
+
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_JOURNAL",
+    "EXIT_OK",
+    "EXIT_SERVER",
+    "EXIT_USAGE",
+    "STATUS_EXIT",
+    "CliError",
+    "cli",
+    "main",
+]
