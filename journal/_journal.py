@@ -121,11 +121,41 @@ def _fetch_all(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> l
     return conn.execute(sql, params).fetchall()
 
 
-class _Request:
-    __slots__ = ("done", "error", "item", "result")
+def _apply_events(app: Appender, events: _Events, atomic: bool) -> BaseException | None:
+    """Apply one request's state events inside a savepoint; its error undoes only them."""
+    if atomic:
+        for key, type_, fields in events:
+            app.state_event(key, type_, fields)
+        return None
+    mark = (app.seq, app.hash, app.deltas.copy(), app.last_ack, app.appended)
+    app.conn.execute("SAVEPOINT request")
+    try:
+        for key, type_, fields in events:
+            app.state_event(key, type_, fields)
+    except (JournalError, ValueError, TypeError) as exc:
+        app.conn.execute("ROLLBACK TO request")
+        app.conn.execute("RELEASE request")
+        app.seq, app.hash, app.deltas, app.last_ack, app.appended = mark
+        return exc
+    app.conn.execute("RELEASE request")
+    return None
 
-    def __init__(self, item: tuple[str, dict[str, Any], str, str, str, dict[str, Any] | None]):
+
+_Item = tuple[str, dict[str, Any], str, str, str, dict[str, Any] | None]
+_Events = list[tuple[str, str, dict[str, Any]]]
+
+
+class _Request:
+    """One caller's work in a group commit: a submission (``item``) or state events."""
+
+    __slots__ = ("done", "durable", "error", "events", "item", "result")
+
+    def __init__(
+        self, item: _Item | None = None, events: _Events | None = None, durable: bool = True
+    ) -> None:
         self.item = item
+        self.events = events
+        self.durable = durable
         self.done = False
         self.result: Submission | None = None
         self.error: BaseException | None = None
@@ -250,6 +280,17 @@ class Journal:
             with self._queue_changed:
                 self._active -= 1
             raise
+        self._group_commit(request)
+        assert request.result is not None
+        return request.result
+
+    def _group_commit(self, request: _Request) -> None:
+        """Commit ``request`` together with whatever other threads queued meanwhile.
+
+        The caller counted itself in ``_active`` before preparing its request. One thread leads
+        and commits the whole queue in one transaction (one fsync); the others wait on the
+        condition and are woken with their own result or error.
+        """
         with self._queue_changed:
             self._queue.append(request)
             # Followers wait here, not on the store lock: a leader that committed their
@@ -260,8 +301,8 @@ class Journal:
             if lead:
                 self._leading = True
                 # Commit delay with siblings (PostgreSQL's commit_delay idea): other threads
-                # inside submit() that are still serialising their payload get a moment to
-                # queue, so one fsync carries them too. A lone producer never waits.
+                # that are still preparing their request get a moment to queue, so one fsync
+                # carries them too. A lone caller never waits.
                 deadline = time.monotonic() + _GATHER_S
                 while self._active > len(self._queue) and time.monotonic() < deadline:
                     self._queue_changed.wait(0.0002)
@@ -276,8 +317,6 @@ class Journal:
                     self._queue_changed.notify_all()
         if request.error is not None:
             raise request.error
-        assert request.result is not None
-        return request.result
 
     def submit_many(
         self, items: Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]
@@ -312,10 +351,21 @@ class Journal:
         return (key, payload, payload_text, sha256_text(payload_text), source_text, source)
 
     def _commit_requests(self, batch: list[_Request], *, atomic: bool = False) -> None:
+        """Commit every request of ``batch`` in one transaction.
+
+        Not ``atomic`` (the group commit): each request succeeds or fails on its own. A refused
+        submission writes nothing; a request of state events runs inside a savepoint, so an
+        invalid event undoes only its own request's events and the others still commit.
+        """
+
         def run(conn: sqlite3.Connection) -> list[tuple[Submission | None, BaseException | None]]:
             app = Appender(conn, self._clock())
             results: list[tuple[Submission | None, BaseException | None]] = []
             for request in batch:
+                if request.events is not None:
+                    results.append((None, _apply_events(app, request.events, atomic)))
+                    continue
+                assert request.item is not None
                 key, payload, payload_text, digest, source_text, source = request.item
                 try:
                     row, created = app.submit(key, payload_text, digest, source_text)
@@ -333,8 +383,9 @@ class Journal:
             app.finish()
             return results
 
+        durable = any(request.durable for request in batch)
         try:
-            results = self._store.write(run)
+            results = self._store.write(run, durable=durable)
         except BaseException as exc:
             for request in batch:
                 request.error, request.done = exc, True
@@ -383,21 +434,25 @@ class Journal:
         """Commit state events of several submissions in ONE transaction; all or nothing.
 
         Events apply in order, so one batch may move a key through several states. An invalid
-        transition raises :class:`InvalidTransitionError` and nothing is recorded. With
-        ``durable=False`` the commit is not fsynced (see docs/journal.md, "Durability"): only for
-        events whose loss in a power cut is harmless.
+        transition raises :class:`InvalidTransitionError` and nothing of this call is recorded.
+        With ``durable=False`` the commit is not fsynced (see docs/journal.md, "Durability"):
+        only for events whose loss in a power cut is harmless. Concurrent calls from several
+        threads (and concurrent :meth:`submit` calls) share one transaction and one fsync,
+        each call still all or nothing on its own (group commit).
         """
-        items = [(check_key(e.key), e.type, dict(e.fields)) for e in events]
+        with self._queue_changed:
+            self._active += 1
+        try:
+            items = [(check_key(e.key), e.type, dict(e.fields)) for e in events]
+        except BaseException:
+            with self._queue_changed:
+                self._active -= 1
+            raise
         if not items:
+            with self._queue_changed:
+                self._active -= 1
             return
-
-        def run(conn: sqlite3.Connection) -> None:
-            app = Appender(conn, self._clock())
-            for key, type_, fields in items:
-                app.state_event(key, type_, fields)
-            app.finish()
-
-        self._store.write(run, durable=durable)
+        self._group_commit(_Request(events=items, durable=durable))
 
     def upload_started(self, keys: Sequence[str], *, durable: bool = True) -> None:
         """Mark submissions in flight (one transaction for all); pending or in_flight only.

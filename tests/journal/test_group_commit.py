@@ -1,0 +1,86 @@
+"""Group commit of state events: concurrent record() calls share transactions, each call still
+all or nothing on its own, and one invalid call never sinks the others committed with it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from journal import InvalidTransitionError, Journal, NewEvent, UnknownSubmissionError
+from journal._journal import _Request
+
+
+def _payload(i: int) -> dict[str, object]:
+    return {"id": f"k{i}", "n": i}
+
+
+def _in_flight(journal: Journal, n: int) -> list[str]:
+    keys = [f"k{i}" for i in range(n)]
+    for i, key in enumerate(keys):
+        journal.submit(key, _payload(i))
+    journal.upload_started(keys)
+    return keys
+
+
+def _ack(key: str) -> NewEvent:
+    return NewEvent(key, "Acknowledged", {"answer": {"id": key, "status_code": 200}})
+
+
+def test_concurrent_records_are_all_committed(journal: Journal) -> None:
+    keys = _in_flight(journal, 16)
+    errors: list[BaseException] = []
+
+    def ack(key: str) -> None:
+        try:
+            journal.acknowledged(key, answer={"id": key, "status_code": 200})
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ack, args=(k,)) for k in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert journal.counts() == {"pending": 0, "in_flight": 0, "acked": 16, "failed": 0}
+    assert journal.verify().ok
+    assert journal.check().ok
+
+
+def test_one_invalid_request_does_not_sink_its_batch(journal: Journal) -> None:
+    keys = _in_flight(journal, 3)
+    good = _Request(events=[(keys[0], "Acknowledged", {"answer": {}})])
+    # The second request is all or nothing: its valid first event is undone with the bad one.
+    bad = _Request(
+        events=[(keys[1], "Acknowledged", {"answer": {}}), ("ghost", "Acknowledged", {})]
+    )
+    submit = _Request(item=journal._prepare("new", {"id": "new"}, None))
+    journal._commit_requests([good, bad, submit])
+    assert good.done and good.error is None
+    assert bad.done and isinstance(bad.error, UnknownSubmissionError)
+    assert submit.done and submit.error is None
+    assert journal.state(keys[0]) == "acked"
+    assert journal.state(keys[1]) == "in_flight"
+    assert journal.state("new") == "pending"
+    assert [e.type for e in journal.history(keys[1])] == ["Submitted", "UploadStarted"]
+    assert journal.verify().ok
+    assert journal.check().ok
+
+
+def test_an_invalid_record_raises_in_its_own_caller_and_writes_nothing(journal: Journal) -> None:
+    keys = _in_flight(journal, 2)
+    journal.record([_ack(keys[0])])
+    with pytest.raises(InvalidTransitionError):
+        journal.record(
+            [_ack(keys[1]), NewEvent(keys[0], "Failed", {"reason": "x", "error_class": "E"})]
+        )
+    assert journal.state(keys[1]) == "in_flight"
+    assert journal.check().ok
+
+
+def test_an_event_with_an_unknown_type_is_refused(journal: Journal) -> None:
+    keys = _in_flight(journal, 1)
+    with pytest.raises(ValueError, match="unknown state event type"):
+        journal.record([NewEvent(keys[0], "Teleported", {})])
+    assert journal.state(keys[0]) == "in_flight"
