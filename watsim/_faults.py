@@ -34,6 +34,7 @@ FAULT_NAMES: tuple[str, ...] = (
     "garbage_rate",
     "slow_body_ms",
     "down_for_s",
+    "capacity_rps",
 )
 _DEFAULT_STATUSES = (500, 502, 503)
 _MAX_SECONDS = 3600.0
@@ -54,6 +55,12 @@ class Faults:
         if isinstance(value, list):
             return (float(value[0]), float(value[1]))
         return (float(value), float(value))
+
+    @property
+    def capacity_rps(self) -> float | None:
+        """Requests per second the server admits (429 above, slower near it), or None."""
+        value = self.settings.get("capacity_rps")
+        return None if value is None else float(value)
 
     def rate(self, name: str) -> float:
         """The probability configured for a ``*_rate`` fault (0.0 when off)."""
@@ -135,6 +142,8 @@ def _normalise(key: str, value: object) -> Any:
         return _number(key, value, lo=0.0, hi=_MAX_SECONDS)
     if key == "slow_body_ms":
         return _number(key, value, lo=0.0, hi=60_000.0)
+    if key == "capacity_rps":
+        return _number(key, value, lo=1.0, hi=1_000_000.0)
     known = ", ".join(FAULT_NAMES)
     raise FaultConfigError(key, f"unknown fault (known: {known})")
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from ._admin import serve_admin
 from ._api import Api
+from ._capacity import Capacity
 from ._errors import ApiError
 from ._faults import FaultDice, Faults, parse_faults, retry_after_text
 from ._http import JSON_TYPE, SimHandler, SimServer
@@ -64,6 +65,7 @@ class Simulator:
         self._store = Store(db)
         self._api = Api(self._store, processes)
         self._dice = FaultDice(seed)
+        self._capacity = Capacity()
         self._stats = Stats()
         self._idem = IdempotencyRegistry(self._stats)
         self._faults = Faults({k: v for k, v in initial.settings.items() if k != "down_for_s"})
@@ -318,6 +320,7 @@ class Simulator:
         self._stats.reset()
         self._idem.clear()
         self._dice.reseed()
+        self._capacity.reset()
 
     # -- request handling -------------------------------------------------------------------
 
@@ -352,9 +355,12 @@ class Simulator:
                     "injected fault: too many requests",
                     headers={"Retry-After": retry_after_text(faults.retry_after_s)},
                 )
+            queued_s = self._admit(faults)
             if key is not None:
                 self._idem.begin(key, fingerprint(method, path, body))
                 registered = True
+            if queued_s > 0:
+                self.stopping.wait(queued_s)
             self._delay(faults)
             if self._dice.hit(faults.rate("error_rate")):
                 self._raise_injected_error(faults)
@@ -410,6 +416,21 @@ class Simulator:
                 self._stats.fault("token_expired")
                 raise ApiError(401, "token expired", headers=challenge)
             self._tokens[token] = used + 1
+
+    def _admit(self, faults: Faults) -> float:
+        """Apply ``capacity_rps``: 429 over capacity, else the queueing delay in seconds."""
+        capacity = faults.capacity_rps
+        if capacity is None:
+            return 0.0
+        queued_s = self._capacity.admit(capacity)
+        if queued_s is None:
+            self._stats.fault("capacity")
+            raise ApiError(
+                429,
+                "server busy: over capacity",
+                headers={"Retry-After": retry_after_text(faults.retry_after_s)},
+            )
+        return queued_s
 
     def _delay(self, faults: Faults) -> None:
         bounds = faults.latency_ms
