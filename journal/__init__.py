@@ -28,6 +28,7 @@ from ._errors import (
     SubmissionConflictError,
     UnknownSubmissionError,
 )
+from ._files import file_sha256, fsync_dir
 from ._journal import Journal
 from ._models import (
     ArchiveResult,
@@ -64,6 +65,8 @@ __all__ = [
     "SubmissionConflictError",
     "UnknownSubmissionError",
     "VerifyResult",
+    "file_sha256",
+    "fsync_dir",
     "query",
     "read_archive",
     "table_counts",

@@ -29,6 +29,8 @@ from typing import Any
 from ._append import Appender
 from ._codec import canonical, chain_hash, iso_utc, sha256_text
 from ._errors import ArchiveError
+from ._files import file_sha256
+from ._files import fsync_dir as _fsync_dir  # a module name tests patch
 from ._models import ArchiveResult, event_from_row
 from ._schema import EVENT_SELECT, JOURNAL_KEY
 from ._store import Store
@@ -36,22 +38,8 @@ from ._store import Store
 FORMAT = "wats-sync-journal-archive"
 
 
-def _fsync_dir(directory: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path)[0]
 
 
 def _write_events(
