@@ -8,7 +8,7 @@ rooted at :class:`PyWATSError` (see ``docs/errors.md``).
 
 from __future__ import annotations
 
-from ._client import Client, make_token
+from ._client import Client, make_token, normalise_base_url
 from ._errors import (
     AuthenticationError,
     AuthorizationError,
@@ -163,6 +163,7 @@ __all__ = [
     "__version__",
     "chart_series",
     "make_token",
+    "normalise_base_url",
     "numeric_measurement",
     "odata_literal",
     "parse_report",
