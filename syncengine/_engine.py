@@ -633,6 +633,15 @@ class SyncEngine:
             if self._status_stop.wait(self.config.status_interval_s):
                 return
 
+    @property
+    def heartbeat_at(self) -> float | None:
+        """Monotonic time (``time.monotonic()``) the dispatcher loop last went round, or None
+        when it is not running. The service watchdog pings systemd only while this moves."""
+        if self._state != "running" or self._outbox is None:
+            return None
+        beat: float | None = getattr(self._outbox, "heartbeat_at", None)
+        return beat
+
 
 def install_signal_handlers(
     engine: SyncEngine, *, grace: float | None = None

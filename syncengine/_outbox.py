@@ -235,6 +235,8 @@ class Outbox:
         self._candidates_at = 0.0
         # Pending submissions found scheduled under a clock since set back, not yet sent.
         self._set_back: deque[Any] = deque()
+        self.heartbeat_at: float | None = None
+        """Monotonic time the dispatcher loop last went round (the service watchdog reads it)."""
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -289,6 +291,7 @@ class Outbox:
     # --- dispatcher -------------------------------------------------------------------------
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
+            self.heartbeat_at = time.monotonic()
             try:
                 delay = self._dispatch_once()
             except JournalClosedError:
