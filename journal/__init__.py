@@ -17,6 +17,7 @@ rebuilt from them at any time. See docs/journal.md. Exceptions::
 from __future__ import annotations
 
 from ._archive import read_archive
+from ._browse import ReportFilter, ReportPage, ReportRow
 from ._errors import (
     ArchiveError,
     CorruptJournalError,
@@ -41,6 +42,7 @@ from ._models import (
     VerifyResult,
 )
 from ._projector import TRANSITIONS
+from ._resolve import superseding_key
 from ._schema import SCHEMA_VERSION
 from ._tools import query, table_counts
 
@@ -60,6 +62,9 @@ __all__ = [
     "JournalLockedError",
     "NewEvent",
     "NewerSchemaError",
+    "ReportFilter",
+    "ReportPage",
+    "ReportRow",
     "State",
     "Submission",
     "SubmissionConflictError",
@@ -69,5 +74,6 @@ __all__ = [
     "fsync_dir",
     "query",
     "read_archive",
+    "superseding_key",
     "table_counts",
 ]

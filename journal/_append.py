@@ -81,15 +81,24 @@ class Appender:
         self.conn.execute(S.INSERT_PAYLOAD, (seq, payload_text))
         row_new = new_row(key, digest, seq, ts)
         self.conn.execute(S.INSERT_ROW, row_new)
+        self.conn.execute(S.INSERT_REPORT_INDEX, (seq, key, payload_text, source_text, ts))
         self.deltas["pending"] += 1
         return row_new, True
 
-    def state_event(self, key: str, type_: str, fields: dict[str, Any]) -> list[Any]:
-        """Validate and append one state event, update the row; return the new row."""
+    def state_event(
+        self, key: str, type_: str, fields: dict[str, Any], *, linked: bool = False
+    ) -> list[Any]:
+        """Validate and append one state event, update the row; return the new row.
+
+        Superseded is appended only with its corrected submission (``linked``, see
+        ``_resolve.py``), never alone, so the link between the two always exists both ways.
+        """
         if type_ not in TRANSITIONS:
             raise ValueError(
                 f"unknown state event type {type_!r}; expected one of {sorted(TRANSITIONS)}"
             )
+        if type_ == "Superseded" and not linked:
+            raise ValueError("Superseded is recorded by Journal.supersede(), with its report")
         found = self.conn.execute(S.SELECT_ROW, (key,)).fetchone()
         if found is None:
             if self.conn.execute(S.SELECT_ARCHIVED, (key,)).fetchone() is not None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from . import _schema as S
 from ._append import Appender
@@ -31,6 +31,9 @@ from ._models import (
 from ._rebuild import differences, rebuild
 from ._store import Store, create_private
 from ._walcheck import precheck
+
+if TYPE_CHECKING:
+    from ._browse import ReportFilter, ReportPage
 
 _SYNC_MODES = ("FULL", "NORMAL", "EXTRA")
 _MAX_KEY = 256
@@ -499,9 +502,59 @@ class Journal:
         fields = {"reason": reason, "error_class": error_class, "status_code": status_code}
         self.record([NewEvent(key, "Failed", fields)])
 
-    def requeue(self, key: str, *, reason: str) -> None:
-        """Operator action: a failed or backing-off pending submission is due now; attempts kept."""
-        self.record([NewEvent(key, "Requeued", {"reason": reason})])
+    def requeue(
+        self, key: str, *, reason: str, who: str | None = None, origin: str | None = None
+    ) -> None:
+        """Operator action: a failed or backing-off pending submission is due now; attempts kept.
+
+        ``who`` and ``origin`` ("cli", "station page", ...) are recorded when given.
+        """
+        fields = {"reason": reason, "who": who, "origin": origin}
+        self.record([NewEvent(key, "Requeued", {k: v for k, v in fields.items() if v})])
+
+    def dismiss(
+        self, key: str, *, reason: str, who: str | None = None, origin: str | None = None
+    ) -> None:
+        """Operator action: a failed submission is never to be uploaded; it stays in the journal.
+
+        It leaves the ``failed`` count for ``dismissed``; the reason, who and origin are kept.
+        """
+        fields = {"reason": reason, "who": who, "origin": origin}
+        self.record([NewEvent(key, "Dismissed", {k: v for k, v in fields.items() if v})])
+
+    def supersede(
+        self,
+        key: str,
+        payload: dict[str, Any],
+        *,
+        reason: str,
+        who: str | None = None,
+        origin: str | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> str:
+        """Operator action: replace a failed submission by a corrected report; return its key.
+
+        One transaction appends the corrected report as a new submission (its source names the
+        old key in ``supersedes``) and moves the old one to ``superseded`` (its event names the
+        new key in ``by``). The report id may be the old one's: the server overwrites by id.
+        """
+        from ._resolve import supersede
+
+        check_key(key)
+        if not isinstance(payload, dict):
+            raise TypeError(f"payload must be a dict, got {type(payload).__name__}")
+        return self._store.write(
+            lambda c: supersede(
+                c,
+                self._clock(),
+                key,
+                payload,
+                reason=reason,
+                who=who,
+                origin=origin,
+                source=source,
+            )
+        )
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -605,6 +658,16 @@ class Journal:
             ).fetchall()
         )
         return [r[0] for r in rows]
+
+    def reports(self, flt: ReportFilter) -> ReportPage:
+        """A page of submissions for people (the station page): filtered, newest first.
+
+        Every filter is served by an index (see ``_browse.py``), so a page costs about the same
+        on a journal of a million events as on an empty one.
+        """
+        from ._browse import browse
+
+        return self._store.read(lambda c: browse(c, flt))
 
     def oldest_pending_at(self) -> float | None:
         """``created_at`` of the oldest submission not yet acked nor failed (pending/in_flight)."""

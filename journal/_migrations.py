@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._codec import iso_utc
 from ._errors import NewerSchemaError
-from ._schema import DDL_V1, MIGRATION_SET, SCHEMA_VERSION
+from ._schema import DDL_V1, DDL_V2, MIGRATION_SET, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -32,7 +32,14 @@ def _m0001_initial(db: Database) -> None:
     db.execute("PRAGMA user_version = 1")
 
 
-KNOWN_MIGRATIONS = (("0001_initial", _m0001_initial),)
+def _m0002_resolution(db: Database) -> None:
+    # The states CHECK cannot be altered in place: the table is copied (one pass, once).
+    for statement in DDL_V2:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+
+
+KNOWN_MIGRATIONS = (("0001_initial", _m0001_initial), ("0002_resolution", _m0002_resolution))
 """(name, function) in order; the position + 1 is the ``user_version`` each one sets."""
 
 

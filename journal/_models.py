@@ -8,11 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-State = Literal["pending", "in_flight", "acked", "failed"]
-"""The four states of a submission (see the transition table in docs/journal.md)."""
+State = Literal["pending", "in_flight", "acked", "failed", "superseded", "dismissed"]
+"""The states of a submission (see the transition table in docs/journal.md); ``superseded`` and
+``dismissed`` are final, reached from ``failed`` by an operator."""
 
 EventType = Literal[
-    "Submitted", "UploadStarted", "Acknowledged", "RetryScheduled", "Failed", "Requeued", "Archived"
+    "Submitted",
+    "UploadStarted",
+    "Acknowledged",
+    "RetryScheduled",
+    "Failed",
+    "Requeued",
+    "Superseded",
+    "Dismissed",
+    "Archived",
 ]
 """Every event type the journal writes; ``data["v"]`` versions each one's fields."""
 

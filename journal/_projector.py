@@ -13,6 +13,12 @@ Transition table (state before -> event -> state after; anything else is rejecte
     in_flight           RetryScheduled  -> pending
     pending, in_flight  Failed          -> failed
     failed, pending     Requeued        -> pending     (operator action; attempts kept; due now)
+    failed              Superseded      -> superseded  (operator: a corrected report replaces it)
+    failed              Dismissed       -> dismissed   (operator: never to be uploaded)
+
+Operator events (Requeued, Superseded, Dismissed) carry ``reason`` and, when known, ``who`` and
+``origin`` ("cli", "station page", "api"); Superseded names the new submission in ``by``, whose
+Submitted event names the old one in ``source.supersedes``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "RetryScheduled": (frozenset({"in_flight"}), "pending"),
     "Failed": (frozenset({"pending", "in_flight"}), "failed"),
     "Requeued": (frozenset({"failed", "pending"}), "pending"),
+    "Superseded": (frozenset({"failed"}), "superseded"),
+    "Dismissed": (frozenset({"failed"}), "dismissed"),
 }
 """State event type -> (states it may follow, state it leads to)."""
 
@@ -56,6 +64,14 @@ def _only(fields: Mapping[str, Any], event: str, allowed: set[str]) -> None:
     extra = set(fields) - allowed
     if extra:
         raise ValueError(f"{event}: unexpected fields {sorted(extra)}; allowed {sorted(allowed)}")
+
+
+_OPERATOR = ("who", "origin")
+
+
+def _who(fields: Mapping[str, Any], event: str) -> dict[str, str]:
+    """The optional ``who`` and ``origin`` of an operator event (left out when not given)."""
+    return {name: _text(fields, name, event) for name in _OPERATOR if fields.get(name) is not None}
 
 
 def build_data(event: str, fields: Mapping[str, Any], attempts: int) -> dict[str, Any]:
@@ -101,8 +117,15 @@ def build_data(event: str, fields: Mapping[str, Any], attempts: int) -> dict[str
             "status_code": _status(fields, event),
         }
     if event == "Requeued":
-        _only(fields, event, {"reason"})
-        return {"v": EVENT_VERSION, "reason": _text(fields, "reason", event)}
+        _only(fields, event, {"reason", *_OPERATOR})
+        return {"v": EVENT_VERSION, "reason": _text(fields, "reason", event), **_who(fields, event)}
+    if event == "Superseded":
+        _only(fields, event, {"reason", "by", *_OPERATOR})
+        data = {"v": EVENT_VERSION, "reason": _text(fields, "reason", event)}
+        return {**data, "by": _text(fields, "by", event), **_who(fields, event)}
+    if event == "Dismissed":
+        _only(fields, event, {"reason", *_OPERATOR})
+        return {"v": EVENT_VERSION, "reason": _text(fields, "reason", event), **_who(fields, event)}
     raise ValueError(f"unknown state event type {event!r}; expected one of {sorted(TRANSITIONS)}")
 
 

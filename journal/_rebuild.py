@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ._schema import JOURNAL_KEY, STATES, SUBMISSION_COLUMNS
+from ._schema import FILL_REPORT_INDEX, JOURNAL_KEY, STATES, SUBMISSION_COLUMNS
 
 _SELECT_REBUILT = f"""
 WITH g AS (
@@ -44,6 +44,8 @@ SELECT h.key AS key,
            WHEN 'UploadStarted' THEN 'in_flight'
            WHEN 'Acknowledged' THEN 'acked'
            WHEN 'Failed' THEN 'failed'
+           WHEN 'Superseded' THEN 'superseded'
+           WHEN 'Dismissed' THEN 'dismissed'
        END AS state,
        h.payload_sha256 AS payload_sha256,
        h.attempts AS attempts,
@@ -155,6 +157,9 @@ def rebuild(conn: sqlite3.Connection) -> int:
     for state, n in (*zip(STATES, per_state, strict=True), ("archived", archived)):
         conn.execute("UPDATE state_counts SET n = ? WHERE state = ?", (n, state))
     conn.execute("UPDATE chain_head SET last_ack_at = (" + _LAST_ACK + ") WHERE id = 1")
+    # The report index is derived from report bodies: refill what is missing (rows of
+    # archived reports stay; their bodies are gone from the live file).
+    conn.execute(FILL_REPORT_INDEX)
     return int(total)
 
 

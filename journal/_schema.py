@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._codec import GENESIS_HASH
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """``PRAGMA user_version`` after all migrations this code knows are applied."""
 
 MIGRATION_SET = "wats-sync-journal"
@@ -18,7 +18,8 @@ MIGRATION_SET = "wats-sync-journal"
 JOURNAL_KEY = ""
 """The key of journal-level events (``Archived``); never a valid submission key."""
 
-STATES = ("pending", "in_flight", "acked", "failed")
+STATES = ("pending", "in_flight", "acked", "failed", "superseded", "dismissed")
+"""Every live state; ``superseded`` and ``dismissed`` are an operator's way out of ``failed``."""
 
 DDL_V1 = (
     """
@@ -176,3 +177,83 @@ EVENT_SELECT_BARE = (
     "e.hash, NULL, e.ref FROM events AS e"
 )
 """Like ``EVENT_SELECT`` without reading report bodies."""
+
+
+# -- migration 0002: resolution states and the report index ----------------------------------
+
+_SUBMISSIONS_V2 = """
+    CREATE TABLE submissions_v2 (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (
+            state IN ('pending', 'in_flight', 'acked', 'failed', 'superseded', 'dismissed')
+        ),
+        payload_sha256 TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at REAL,
+        error_class TEXT,
+        error_message TEXT,
+        error_status INTEGER,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL
+    ) WITHOUT ROWID
+"""
+
+REPORT_INDEX_FROM_JSON = (
+    "json_extract({p}, '$.sn'), json_extract({p}, '$.pn'), json_extract({p}, '$.processCode'), "
+    "json_extract({p}, '$.id'), json_extract({s}, '$.path')"
+)
+"""The searchable fields of a report: serial, part number, process code, report id, file."""
+
+INSERT_REPORT_INDEX = (
+    "INSERT OR IGNORE INTO report_index (seq, key, sn, pn, process_code, report_id, source_path, "
+    "created_at) VALUES (?1, ?2, " + REPORT_INDEX_FROM_JSON.format(p="?3", s="?4") + ", ?5)"
+)
+"""Written with every Submitted event (same transaction); ``?3`` payload text, ``?4`` source."""
+
+FILL_REPORT_INDEX = (
+    "INSERT OR IGNORE INTO report_index (seq, key, sn, pn, process_code, report_id, "
+    "source_path, created_at) SELECT e.seq, e.key, "
+    + REPORT_INDEX_FROM_JSON.format(p="p.body", s="json_extract(e.data, '$.source')")
+    + ", e.ts FROM events AS e JOIN payloads AS p ON p.seq = e.seq WHERE e.type = 'Submitted' "
+    "AND NOT EXISTS (SELECT 1 FROM report_index AS r WHERE r.seq = e.seq)"
+)
+"""Index every live Submitted event not yet indexed (migration, rebuild)."""
+
+DDL_V2 = (
+    _SUBMISSIONS_V2,
+    "INSERT INTO submissions_v2 SELECT * FROM submissions",
+    "DROP TABLE submissions",
+    "ALTER TABLE submissions_v2 RENAME TO submissions",
+    "CREATE INDEX submissions_active ON submissions (first_seq) "
+    "WHERE state IN ('pending', 'in_flight')",
+    "CREATE INDEX submissions_due ON submissions (next_attempt_at) WHERE state = 'pending'",
+    "CREATE INDEX submissions_in_flight ON submissions (first_seq) WHERE state = 'in_flight'",
+    "CREATE INDEX submissions_acked ON submissions (updated_at) WHERE state = 'acked'",
+    # The station page lists failed and resolved reports often; these rows rarely change, so
+    # the index costs the hot path nothing.
+    "CREATE INDEX submissions_resolution ON submissions (state, first_seq) "
+    "WHERE state IN ('failed', 'superseded', 'dismissed')",
+    "INSERT INTO state_counts (state, n) VALUES ('superseded', 0), ('dismissed', 0)",
+    # One row per Submitted event (its seq), for the station page's filters. Derived from the
+    # report body, so `rebuild` refills it; rows of archived reports stay, marked by the
+    # missing live submission.
+    """
+    CREATE TABLE report_index (
+        seq INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        sn TEXT,
+        pn TEXT,
+        process_code TEXT,
+        report_id TEXT,
+        source_path TEXT,
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX report_index_sn ON report_index (sn)",
+    "CREATE INDEX report_index_pn ON report_index (pn)",
+    "CREATE INDEX report_index_process ON report_index (process_code)",
+    "CREATE INDEX report_index_created ON report_index (created_at)",
+    FILL_REPORT_INDEX,
+)

@@ -76,6 +76,7 @@ def _walk(conn: sqlite3.Connection) -> VerifyResult:
         )
     )
     last_seq, last_hash, checked = 0, GENESIS_HASH, 0
+    links: list[tuple[int, str, str]] = []
     # Bodies as bytes: a rotted byte that is not UTF-8 must be reported as this event's damage,
     # not stop the walk with a decode error.
     select = EVENT_SELECT.replace("p.body", "CAST(p.body AS BLOB)", 1)
@@ -118,6 +119,8 @@ def _walk(conn: sqlite3.Connection) -> VerifyResult:
                 return _bad(checked, seq, key, "report payload missing or not matching its sha256")
             if type_ != "Submitted" and ref is not None:
                 return _bad(checked, seq, key, "ref set on an event that is not Submitted")
+            if type_ == "Superseded":
+                links.append((seq, key, data))
             last_seq, last_hash = seq, hash_
             checked += 1
     head = conn.execute(SELECT_HEAD).fetchone()
@@ -132,7 +135,26 @@ def _walk(conn: sqlite3.Connection) -> VerifyResult:
         )
     if (head[0], head[1]) != (last_seq, last_hash):
         return _bad(checked, head[0], None, "the chain head does not match the last event")
+    broken = _broken_link(conn, links)
+    if broken is not None:
+        return _bad(checked, broken[0], broken[1], broken[2])
     return VerifyResult(True, checked, head_seq=last_seq, head_hash=last_hash)
+
+
+def _broken_link(
+    conn: sqlite3.Connection, links: list[tuple[int, str, str]]
+) -> tuple[int, str, str] | None:
+    """The first Superseded event whose corrected submission is not in the journal."""
+    for seq, key, data in links:
+        by = json.loads(data).get("by")
+        found = conn.execute(
+            "SELECT 1 FROM events WHERE key = ? AND type = 'Submitted' "
+            "UNION ALL SELECT 1 FROM archived WHERE key = ? LIMIT 1",
+            (by, by),
+        ).fetchone()
+        if found is None:
+            return seq, key, f"superseded by {by!r}, which the journal does not hold"
+    return None
 
 
 def _readonly(path: Path) -> sqlite3.Connection:

@@ -54,7 +54,14 @@ def test_archive_moves_only_old_acked_submissions(aged: Journal, tmp_path: Path)
         "failed",
         "acked",
     ]
-    assert aged.counts() == {"pending": 1, "in_flight": 1, "acked": 1, "failed": 1}
+    assert aged.counts() == {
+        "pending": 1,
+        "in_flight": 1,
+        "acked": 1,
+        "failed": 1,
+        "superseded": 0,
+        "dismissed": 0,
+    }
     assert aged.archived_count() == 4 and aged.state("old-0") == "acked"
 
 

@@ -30,6 +30,8 @@ def test_processes_appending_at_once_lose_and_duplicate_nothing(journal_path: Pa
             "in_flight": 0,
             "acked": PROCESSES * PER_PROCESS,
             "failed": 0,
+            "superseded": 0,
+            "dismissed": 0,
         }
         events = list(j.dump(payloads=False))
         assert len(events) == 3 * PROCESSES * PER_PROCESS

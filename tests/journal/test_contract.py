@@ -92,7 +92,14 @@ def test_state_of_unknown_key_is_none(journal: Journal) -> None:
 
 
 def test_counts_has_exactly_the_four_states(journal: Journal) -> None:
-    assert journal.counts() == {"pending": 0, "in_flight": 0, "acked": 0, "failed": 0}
+    assert journal.counts() == {
+        "pending": 0,
+        "in_flight": 0,
+        "acked": 0,
+        "failed": 0,
+        "superseded": 0,
+        "dismissed": 0,
+    }
 
 
 def test_full_lifecycle_reaches_acked(journal: Journal) -> None:
@@ -101,7 +108,14 @@ def test_full_lifecycle_reaches_acked(journal: Journal) -> None:
     assert journal.state("k") == "in_flight"
     journal.acknowledged("k", answer={"id": "r1", "status_code": 200, "latency_ms": 12})
     assert journal.state("k") == "acked"
-    assert journal.counts() == {"pending": 0, "in_flight": 0, "acked": 1, "failed": 0}
+    assert journal.counts() == {
+        "pending": 0,
+        "in_flight": 0,
+        "acked": 1,
+        "failed": 0,
+        "superseded": 0,
+        "dismissed": 0,
+    }
 
 
 def test_retry_scheduled_makes_pending_with_time_and_last_error(journal: Journal) -> None:

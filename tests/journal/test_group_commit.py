@@ -43,7 +43,14 @@ def test_concurrent_records_are_all_committed(journal: Journal) -> None:
     for t in threads:
         t.join(30)
     assert errors == []
-    assert journal.counts() == {"pending": 0, "in_flight": 0, "acked": 16, "failed": 0}
+    assert journal.counts() == {
+        "pending": 0,
+        "in_flight": 0,
+        "acked": 16,
+        "failed": 0,
+        "superseded": 0,
+        "dismissed": 0,
+    }
     assert journal.verify().ok
     assert journal.check().ok
 

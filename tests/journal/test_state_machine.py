@@ -29,7 +29,9 @@ ALLOWED = {
     "RetryScheduled": ({"in_flight"}, "pending"),
     "Failed": ({"pending", "in_flight"}, "failed"),
     "Requeued": ({"failed", "pending"}, "pending"),
+    "Dismissed": ({"failed"}, "dismissed"),
 }
+STATES = ("pending", "in_flight", "acked", "failed", "superseded", "dismissed")
 
 
 @dataclass
@@ -59,6 +61,8 @@ def fields_for(kind: str, delay: float, now: float) -> dict[str, Any]:
         return {"reason": "rejected", "error_class": "ValidationError", "status_code": 400}
     if kind == "Requeued":
         return {"reason": "operator"}
+    if kind == "Dismissed":
+        return {"reason": "scrapped unit", "who": "op", "origin": "cli"}
     return {}
 
 
@@ -91,7 +95,7 @@ class JournalMachine(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
-        assert self.journal.counts() == {"pending": 0, "in_flight": 0, "acked": 0, "failed": 0}
+        assert self.journal.counts() == dict.fromkeys(STATES, 0)
 
     def teardown(self) -> None:
         self.journal.close()
@@ -115,7 +119,7 @@ class JournalMachine(RuleBasedStateMachine):
 
     @rule(
         key=KEYS,
-        kind=st.sampled_from(["Acknowledged", "RetryScheduled", "Failed", "Requeued"]),
+        kind=st.sampled_from(["Acknowledged", "RetryScheduled", "Failed", "Requeued", "Dismissed"]),
         delay=st.sampled_from([0.0, 5.0, 100.0]),
     )
     def state_event(self, key: str, kind: str, delay: float) -> None:
@@ -145,6 +149,20 @@ class JournalMachine(RuleBasedStateMachine):
         self.journal.record(events)
         self.model = trial
 
+    @rule(key=KEYS, payload=PAYLOADS)
+    def supersede(self, key: str, payload: dict[str, Any]) -> None:
+        old = self.model.get(key)
+        if old is None or old.state != "failed":
+            with pytest.raises(InvalidTransitionError):
+                self.journal.supersede(key, payload, reason="corrected", origin="cli")
+            return
+        new_key = self.journal.supersede(key, payload, reason="corrected", origin="cli")
+        old.state, old.next_at = "superseded", None
+        old.events.append("Superseded")
+        self.model[new_key] = Model(payload, next_at=self.clock.now)
+        assert self.journal.submission(new_key).source["supersedes"] == key
+        assert self.journal.history(key)[-1].data["by"] == new_key
+
     @rule(seconds=st.sampled_from([1.0, 10.0, 200.0]))
     def advance_clock(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -168,7 +186,7 @@ class JournalMachine(RuleBasedStateMachine):
             assert sub.next_attempt_at == m.next_at
             assert sub.last_error == m.error
             assert [e.type for e in self.journal.history(key)] == m.events
-        expected = {s: 0 for s in ("pending", "in_flight", "acked", "failed")}
+        expected = dict.fromkeys(STATES, 0)
         for m in self.model.values():
             expected[m.state] += 1
         assert self.journal.counts() == expected
