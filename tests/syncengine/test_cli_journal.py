@@ -193,7 +193,14 @@ def test_status_json_with_engine_stopped_has_counts(env, journal_path: Path) -> 
     add(journal_path, KEY_B, "failed")
     result = invoke(["status", "--json"], env)
     counts = json.loads(result.stdout)["counts"]
-    assert counts == {"pending": 0, "in_flight": 0, "acked": 1, "failed": 1}
+    assert counts == {
+        "pending": 0,
+        "in_flight": 0,
+        "acked": 1,
+        "failed": 1,
+        "superseded": 0,
+        "dismissed": 0,
+    }
 
 
 def test_status_of_a_stopped_engine_is_critical(env, journal_path: Path) -> None:

@@ -133,6 +133,13 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     assert stats["distinct_reports"] == N_REPORTS
     assert set(stats["receive_counts"]) == expected
     with Journal(journal) as j:
-        assert j.counts() == {"pending": 0, "in_flight": 0, "acked": N_REPORTS, "failed": 0}
+        assert j.counts() == {
+            "pending": 0,
+            "in_flight": 0,
+            "acked": N_REPORTS,
+            "failed": 0,
+            "superseded": 0,
+            "dismissed": 0,
+        }
         assert j.verify().ok
         assert j.check().ok

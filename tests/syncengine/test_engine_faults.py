@@ -75,7 +75,14 @@ def test_every_fault_mode_delivers_each_report_exactly_once(
     with SyncEngine(fast_config(tmp_path, sim)) as engine:
         keys = [engine.submit(report(i)) for i in range(N)]
         assert engine.wait_idle(90)
-        assert engine.counts() == {"pending": 0, "in_flight": 0, "acked": N, "failed": 0}
+        assert engine.counts() == {
+            "pending": 0,
+            "in_flight": 0,
+            "acked": N,
+            "failed": 0,
+            "superseded": 0,
+            "dismissed": 0,
+        }
     assert_exactly(sim, keys)
 
 
@@ -412,7 +419,14 @@ def test_everything_at_once_with_an_outage_and_token_expiry(tmp_path: Path, sim:
         sim.set_faults(**chaos)
         keys += [engine.submit(report(i)) for i in range(2 * N, 3 * N)]
         assert engine.wait_idle(120), engine.status()
-        assert engine.counts() == {"pending": 0, "in_flight": 0, "acked": 3 * N, "failed": 0}
+        assert engine.counts() == {
+            "pending": 0,
+            "in_flight": 0,
+            "acked": 3 * N,
+            "failed": 0,
+            "superseded": 0,
+            "dismissed": 0,
+        }
     assert_exactly(sim, keys)
 
 
