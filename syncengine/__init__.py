@@ -12,7 +12,8 @@ Signals live in :mod:`syncengine.signals` (blinker); see docs/engine.md.
 
 from __future__ import annotations
 
-from . import _signals as signals
+from . import signals
+from ._clients import CredentialProvider
 from ._config import (
     BreakerConfig,
     EngineConfig,
@@ -22,7 +23,6 @@ from ._config import (
     TimeoutConfig,
     WatchFolder,
 )
-from ._connection import CredentialProvider
 from ._engine import SyncEngine, install_signal_handlers
 from ._errors import (
     EngineLockedError,

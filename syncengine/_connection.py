@@ -17,8 +17,8 @@ States (``connection_changed`` announces every change):
 Precedence when several hold: auth_failed > offline > circuit_open > online. Nothing else in the
 engine probes the server or keeps its own idea of connectivity.
 
-This module also holds what the connection is made of: the :class:`CredentialProvider` protocol
-and :class:`ClientSet`, the current pywats client and token, swapped when the token changes.
+The clients, the tokens and the re-auth decisions are :mod:`._clients`'; this module only
+tracks what the uploads and probes found.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from ._breaker import CLOSED, CircuitBreaker
 from ._metrics import Metrics
-from ._signals import connection_changed, emit
+from .signals import connection_changed, emit
 
 log = logging.getLogger("syncengine.connection")
 
@@ -241,111 +241,3 @@ class ConnectionService:
         else:
             self._set_offline(False, f"probe answered ({outcome})")
         return self.state
-
-
-@runtime_checkable
-class CredentialProvider(Protocol):
-    """Supplies the WATS API token; implemented by the CLI's stored-credential provider."""
-
-    def token(self) -> str:
-        """The token to use now."""
-
-    def refresh(self) -> str | None:
-        """A fresh token after the server rejected the current one, or None if none can be had."""
-
-
-class ClientSet:
-    """The current pywats client and its token; swaps both when the token changes."""
-
-    def __init__(
-        self,
-        make: Callable[[str], Any],
-        token: str,
-        credentials: CredentialProvider | None,
-        metrics: Metrics,
-    ) -> None:
-        self._make = make
-        self._credentials = credentials
-        self._metrics = metrics
-        self._lock = threading.Lock()
-        self._token = token
-        self._client = make(token)
-        self._generation = 0
-        self._refreshed_for = -1
-        self._retired: list[Any] = []
-
-    def current(self) -> tuple[int, Any]:
-        with self._lock:
-            return self._generation, self._client
-
-    def _swap(self, token: str, client: Any) -> None:
-        self._retired.append(self._client)  # closed at stop: uploads may still be using it
-        self._token, self._client = token, client
-        self._generation += 1
-
-    def reauthenticate(self, rejected_generation: int) -> bool:
-        with self._lock:
-            if rejected_generation != self._generation:
-                return True  # another worker already swapped in a fresh token
-            if self._refreshed_for == rejected_generation or self._credentials is None:
-                return False  # asked once for this token already
-            self._refreshed_for = rejected_generation
-            try:
-                fresh = self._credentials.refresh()
-            except Exception as exc:  # a provider failure is an auth failure, not a crash
-                log.warning("credential provider refresh() failed: %s", type(exc).__name__)
-                fresh = None
-            if not fresh or fresh == self._token:
-                return False
-            self._swap(fresh, self._make(fresh))
-            self._metrics.inc("auth_refreshes")
-            return True
-
-    def candidate(self) -> tuple[str, bool]:
-        """The token to try while auth_failed: the provider's current one, else ours."""
-        with self._lock:
-            token = self._token
-        if self._credentials is not None:
-            try:
-                offered = self._credentials.token()
-            except Exception as exc:
-                log.warning("credential provider token() failed: %s", type(exc).__name__)
-                offered = None
-            if offered and offered != token:
-                return offered, True
-        return token, False
-
-    def adopt(self, token: str, client: Any) -> None:
-        with self._lock:
-            if token != self._token:
-                self._swap(token, client)
-                self._metrics.inc("auth_refreshes")
-            self._refreshed_for = -1
-
-    def close(self) -> None:
-        with self._lock:
-            clients = [*self._retired, self._client]
-            self._retired = []
-        for client in clients:
-            try:
-                client.close()
-            except Exception:
-                log.debug("closing a pywats client failed", exc_info=True)
-
-
-def probe_outcome(client: Any) -> str:
-    from pywats import PyWATSError, TransportError
-
-    from ._retry import AUTH
-
-    # One GET /api/App/Version; any answer but "no answer" or "rejected token" counts as
-    # reachable (a 5xx from the version endpoint still proves the server is there).
-    try:
-        client.app.version()
-    except TransportError:
-        return PROBE_NO_ANSWER
-    except AUTH:
-        return PROBE_AUTH
-    except PyWATSError:
-        return PROBE_ERROR
-    return PROBE_OK

@@ -25,15 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._breaker import CircuitBreaker
 from ._config import EngineConfig
-from ._connection import (
-    PROBE_AUTH,
-    PROBE_ERROR,
-    PROBE_OK,
-    ClientSet,
-    ConnectionService,
-    CredentialProvider,
-    probe_outcome,
-)
+from ._connection import ConnectionService
 from ._errors import (
     EngineNotRunningError,
     EngineStateError,
@@ -45,11 +37,15 @@ from ._errors import (
 from ._lock import JournalLock
 from ._metrics import Metrics
 from ._ratelimit import TokenBucket
-from ._signals import emit, engine_started, engine_stopped, engine_stopping, submission_appended
 from ._status import classify_health, read_status, write_status
+from .signals import emit, engine_started, engine_stopped, engine_stopping, submission_appended
 
 if TYPE_CHECKING:
-    from ._outbox import JournalAccess, Outbox
+    from ._clients import Clients, CredentialProvider
+    from ._dispatcher import Dispatcher
+    from ._journal_access import JournalAccess
+    from ._outcomes import LastError
+    from ._uploader import Uploads
 
 log = logging.getLogger("syncengine.engine")
 
@@ -112,16 +108,17 @@ class SyncEngine:
         self._progress = threading.Condition()
         self._lock = JournalLock(config.effective_lock_path, journal_path=config.journal_path)
         self._journal: JournalAccess | None = None
-        self._clients: ClientSet | None = None
+        self._clients: Clients | None = None
         self._breaker = CircuitBreaker(config.breaker, clock=self._clock)
         self._connection: ConnectionService | None = None
-        self._outbox: Outbox | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._uploads: Uploads | None = None
         self._watcher: Any = None
         self._health_server: Any = None
         self._status_thread: threading.Thread | None = None
         self._status_stop = threading.Event()
         self._started_at: float | None = None
-        self._last_error: dict[str, Any] | None = None
+        self._last_error: LastError | None = None
         self._abandoned = 0
 
     def __repr__(self) -> str:
@@ -147,23 +144,6 @@ class SyncEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def _make_client(self, token: str) -> Any:
-        from pywats import Client, Timeout
-
-        t = self.config.timeouts
-        return Client(
-            self.config.server_url,
-            token,
-            timeout=Timeout(connect=t.connect_s, read=t.read_s, write=t.write_s, pool=t.pool_s),
-        )
-
-    def _initial_token(self) -> str:
-        if self._credentials is not None:
-            token = self._credentials.token()
-            if token:
-                return token
-        return self.config.token.get_secret_value()
 
     def start(self) -> None:
         """Take the journal lock, open the journal and start sending.
@@ -197,8 +177,12 @@ class SyncEngine:
         # syncengine (settings, CLI --help) stays cheap and works without them loaded.
         from journal import Journal
 
-        from ._outbox import JournalAccess, Outbox
+        from ._clients import Clients
+        from ._dispatcher import Dispatcher
+        from ._journal_access import JournalAccess
+        from ._outcomes import Outcomes
         from ._retry import RetryPolicy
+        from ._uploader import Uploads
 
         cfg = self.config
         self._lock.acquire()
@@ -206,34 +190,48 @@ class SyncEngine:
         self._journal = JournalAccess(
             Journal(cfg.journal_path, synchronous=cfg.journal_synchronous)
         )
-        self._clients = ClientSet(
-            self._make_client, self._initial_token(), self._credentials, self.metrics
-        )
-        clients = self._clients
+        self._clients = clients = Clients(cfg, self._credentials, self.metrics)
         self._connection = ConnectionService(
             self._breaker,
             self.metrics,
-            probe=lambda: probe_outcome(clients.current()[1]),
-            recover_auth=self._recover_auth,
+            probe=clients.probe,
+            recover_auth=clients.recover_auth,
             probe_interval_s=cfg.probe_interval_s,
             clock=self._clock,
         )
-        self._outbox = Outbox(
+        policy = RetryPolicy(cfg.retry)
+        outcomes = Outcomes(
             sender=self,
             journal=self._journal,
+            breaker=self._breaker,
+            connection=self._connection,
+            metrics=self.metrics,
+            on_error=self._note_error,
+            on_ack=self._note_ack,
+        )
+        self._uploads = Uploads(
             clients=clients,
-            policy=RetryPolicy(cfg.retry),
+            outcomes=outcomes,
+            policy=policy,
+            breaker=self._breaker,
+            metrics=self.metrics,
+            concurrency=cfg.concurrency,
+            on_done=self._wake_dispatcher,
+        )
+        self._dispatcher = Dispatcher(
+            sender=self,
+            journal=self._journal,
+            uploads=self._uploads,
+            outcomes=outcomes,
+            policy=policy,
             breaker=self._breaker,
             bucket=TokenBucket(cfg.rate_limit, clock=self._clock),
             connection=self._connection,
             metrics=self.metrics,
-            concurrency=cfg.concurrency,
             idle_poll_s=cfg.idle_poll_s,
-            on_error=self._note_error,
-            on_ack=self._note_ack,
         )
-        outbox = self._outbox
-        self._connection.on_change = lambda _state: outbox.wake()
+        clients.on_recovered = self._wake_dispatcher
+        self._connection.on_change = lambda _state: self._wake_dispatcher()
         if cfg.health_http.enabled:
             from ._health_http import HealthServer
 
@@ -242,9 +240,15 @@ class SyncEngine:
         with self._state_lock:
             self._state = "running"
 
+    def _wake_dispatcher(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.wake()
+
     def _start_threads(self) -> None:
-        assert self._outbox is not None and self._connection is not None
-        self._outbox.start()
+        assert self._dispatcher is not None and self._uploads is not None
+        assert self._connection is not None
+        self._dispatcher.start()
+        self._uploads.start()
         self._connection.start()
         self._status_thread = threading.Thread(
             target=self._status_loop, name="syncengine-status", daemon=True
@@ -288,8 +292,12 @@ class SyncEngine:
             # busy timeout); their callers get their key back.
             self._state_lock.wait_for(lambda: self._submitting == 0, timeout=60.0)
         emit(engine_stopping, self, grace_s=grace_s)
-        if self._outbox is not None:
-            self._abandoned = self._outbox.stop(grace_s)
+        if self._dispatcher is not None:
+            self._dispatcher.stop()
+        if self._uploads is not None:
+            self._abandoned = self._uploads.stop(grace_s)
+        if self._dispatcher is not None:
+            self._dispatcher.join(5.0)
         if self._abandoned:
             log.warning(
                 "%d upload(s) did not finish within %.1fs; they stay in_flight and are "
@@ -319,7 +327,7 @@ class SyncEngine:
                 log.exception("stopping the health endpoint failed")
             self._health_server = None
         if self._journal is not None:
-            self._journal.close()
+            self._journal.close(30.0)
             self._journal = None
         if self._clients is not None:
             self._clients.close()
@@ -377,8 +385,7 @@ class SyncEngine:
         with self._submission():
             self._access().call(lambda j: j.submit(key, payload, source=source))
         emit(submission_appended, self, key=key, source=source)
-        if self._outbox is not None:
-            self._outbox.wake()
+        self._wake_dispatcher()
         return key
 
     def submit_many(
@@ -411,8 +418,7 @@ class SyncEngine:
             self._access().call(lambda j: j.submit_many(rows))
         for key, _payload, source in rows:
             emit(submission_appended, self, key=key, source=source)
-        if self._outbox is not None:
-            self._outbox.wake()
+        self._wake_dispatcher()
         return [key for key, _payload, _source in rows]
 
     def wait_idle(self, timeout: float, *, include_backoff: bool = True) -> bool:
@@ -445,9 +451,9 @@ class SyncEngine:
         # The journal reads are separate transactions; an upload that started (or finished)
         # between them could make "not due" look like "idle". Only a window in which the
         # outbox did not move counts.
-        before = self._outbox.activity() if self._outbox is not None else (0, 0)
+        before = self._uploads.activity() if self._uploads is not None else (0, 0)
         idle = bool(self._access().call(check))
-        after = self._outbox.activity() if self._outbox is not None else (0, 0)
+        after = self._uploads.activity() if self._uploads is not None else (0, 0)
         return idle and before == after and before[1] == 0
 
     # --- facade reads -------------------------------------------------------------------------
@@ -474,8 +480,7 @@ class SyncEngine:
             j.requeue(key, reason=reason)
 
         access.call(_do)
-        if self._outbox is not None:
-            self._outbox.wake()
+        self._wake_dispatcher()
 
     def requeue_failed(self, *, reason: str = "requeued by operator") -> list[str]:
         """Requeue every failed submission (one journal transaction); returns their keys."""
@@ -494,8 +499,8 @@ class SyncEngine:
             raise SyncEngineError("requeue_failed: the failed submissions kept changing; try again")
 
         keys: list[str] = access.call(_requeue_all)
-        if keys and self._outbox is not None:
-            self._outbox.wake()
+        if keys:
+            self._wake_dispatcher()
         return keys
 
     @property
@@ -549,6 +554,12 @@ class SyncEngine:
             stuck_after_s=self.config.stuck_after_s,
             now=now,
         )
+        watcher = self._watcher
+        error_files = watcher.error_files() if watcher is not None else None
+        if error_files is not None:
+            self.metrics.set_gauge("error_files", error_files["count"])
+            if error_files["count"] and health == "ok":
+                health = "degraded"  # files in error/ wait for a person
         return {
             "health": health,
             "running": running,
@@ -572,11 +583,13 @@ class SyncEngine:
             "last_error": last_error,
             "abandoned_at_stop": self._abandoned,
             "stuck_after_s": self.config.stuck_after_s,
+            "error_files": error_files,
+            "health_address": _address(self.health_address),
             "metrics": self.metrics.snapshot(),
         }
 
     # --- internals ----------------------------------------------------------------------------
-    def _note_error(self, error: dict[str, Any]) -> None:
+    def _note_error(self, error: LastError) -> None:
         self._last_error = error
         self._notify_progress()
 
@@ -586,38 +599,6 @@ class SyncEngine:
     def _notify_progress(self) -> None:
         with self._progress:
             self._progress.notify_all()
-
-    def _recover_auth(self) -> bool:
-        """Called by the ConnectionService when a probe's token was rejected, and every probe
-        interval while auth_failed. True when a token the server does not reject is in place."""
-        clients = self._clients
-        if clients is None:
-            return False
-        # First the provider's refresh(), asked once per rejected token (the same rule as for
-        # uploads): a probe can be the first request to meet an expired token.
-        generation = clients.current()[0]
-        if clients.reauthenticate(generation):
-            if probe_outcome(clients.current()[1]) != PROBE_AUTH:
-                if self._outbox is not None:
-                    self._outbox.wake()
-                return True
-            return False
-        # Then the provider's current token (an operator logged in again), else ours (the
-        # server side may have been fixed).
-        token, is_new = clients.candidate()
-        client = self._make_client(token) if is_new else clients.current()[1]
-        outcome = probe_outcome(client)
-        if outcome in (PROBE_OK, PROBE_ERROR):
-            if is_new:
-                clients.adopt(token, client)
-            else:
-                clients.adopt(token, None)
-            if self._outbox is not None:
-                self._outbox.wake()
-            return True
-        if is_new:
-            client.close()
-        return False
 
     def _write_status(self) -> None:
         write_status(self.config.effective_status_path, self.status())
@@ -637,10 +618,13 @@ class SyncEngine:
     def heartbeat_at(self) -> float | None:
         """Monotonic time (``time.monotonic()``) the dispatcher loop last went round, or None
         when it is not running. The service watchdog pings systemd only while this moves."""
-        if self._state != "running" or self._outbox is None:
+        if self._state != "running" or self._dispatcher is None:
             return None
-        beat: float | None = getattr(self._outbox, "heartbeat_at", None)
-        return beat
+        return self._dispatcher.heartbeat_at
+
+
+def _address(address: tuple[str, int] | None) -> str | None:
+    return None if address is None else f"http://{address[0]}:{address[1]}"
 
 
 def install_signal_handlers(

@@ -5,6 +5,8 @@ SyncEngineError                 root of everything the engine raises on purpose
  +-- EngineStateError           the engine is not in a state that allows the call
  |    +-- EngineNotRunningError raised when a call needs a started engine (submit before start)
  |    +-- EngineStoppingError   raised when a submission arrives while/after the engine stops
+ |    +-- JournalClosedError    raised when a read (counts, history, ...) meets the journal the
+ |                              stopping engine has just closed
  +-- EngineLockedError          raised when another engine already drains the same journal
  +-- ReportInputError           raised when a submitted report is not a pywats report or a WSJF
                                 mapping, or has no usable key
@@ -34,6 +36,15 @@ class EngineStoppingError(EngineStateError):
     """Raised when a submission arrives while the engine is stopping or after it stopped.
 
     Nothing was written to the journal: the caller still owns the report and must keep it.
+    """
+
+
+class JournalClosedError(EngineStateError):
+    """Raised when a call reaches the engine's journal after the stopping engine closed it.
+
+    Reads (``counts()``, ``history()``, ``submission()``) racing ``stop()`` can meet it; the
+    engine's own threads treat it as "abandon this work" (an upload left ``in_flight`` is
+    replayed at the next start).
     """
 
 
