@@ -84,7 +84,14 @@ def test_missing_config_file_is_exit_3(runner: CliRunner, env, tmp_path: Path) -
 def test_status_without_any_journal_reports_zero_counts(runner: CliRunner, env) -> None:
     result = invoke(runner, ["status", "--json"], env)
     data = json.loads(result.stdout)
-    assert data["counts"] == {"pending": 0, "in_flight": 0, "acked": 0, "failed": 0}
+    assert data["counts"] == {
+        "pending": 0,
+        "in_flight": 0,
+        "acked": 0,
+        "failed": 0,
+        "superseded": 0,
+        "dismissed": 0,
+    }
     assert data["journal_exists"] is False
 
 

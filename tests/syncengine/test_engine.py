@@ -218,7 +218,14 @@ def test_in_flight_left_by_a_crash_is_sent_at_start(config: EngineConfig, sim: S
         journal.upload_started([report(1)["id"]])
     with SyncEngine(config) as engine:
         assert engine.wait_idle(30)
-        assert engine.counts() == {"pending": 0, "in_flight": 0, "acked": 1, "failed": 0}
+        assert engine.counts() == {
+            "pending": 0,
+            "in_flight": 0,
+            "acked": 1,
+            "failed": 0,
+            "superseded": 0,
+            "dismissed": 0,
+        }
     assert_exactly(sim, [report(1)["id"]])
 
 
@@ -317,7 +324,14 @@ def test_status_reports_counts_connection_and_health(config: EngineConfig) -> No
         engine.submit(report(1))
         assert engine.wait_idle(30)
         status = engine.status()
-    assert status["counts"] == {"pending": 0, "in_flight": 0, "acked": 1, "failed": 0}
+    assert status["counts"] == {
+        "pending": 0,
+        "in_flight": 0,
+        "acked": 1,
+        "failed": 0,
+        "superseded": 0,
+        "dismissed": 0,
+    }
     assert (status["health"], status["connection"], status["breaker"]) == ("ok", "online", "closed")
     assert status["last_ack_at"] is not None
     assert status["metrics"]["counters"]["uploads_success"] == 1
