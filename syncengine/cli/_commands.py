@@ -75,7 +75,7 @@ from syncengine.cli._views import (
     submit_file,
     table,
 )
-from syncengine.credentials._store import fingerprint
+from syncengine.credentials import fingerprint
 
 __all__ = [
     "EXIT_AUTH",
@@ -656,7 +656,7 @@ def login(
     usable backend, else in an owner-only encrypted file; `run` uses it when no token is
     configured. Nothing is stored unless the server accepts the credentials.
     """
-    from syncengine.credentials._store import login as do_login
+    from syncengine.credentials import login as do_login
 
     settings = state.settings()
     server_url = server_url or settings.server_url

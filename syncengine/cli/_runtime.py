@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncengine._settings import Settings, SettingsError
 from syncengine.cli._views import redact, register_secret
-from syncengine.credentials._store import (
+from syncengine.credentials import (
     CredentialsError,
     CredentialsNotFoundError,
     CredentialsStoreError,
@@ -32,7 +32,7 @@ from syncengine.credentials._store import (
 if TYPE_CHECKING:
     from journal import Journal
     from syncengine._config import EngineConfig
-    from syncengine.credentials._store import CredentialStore
+    from syncengine.credentials import CredentialStore
 
 log = logging.getLogger("syncengine.cli")
 

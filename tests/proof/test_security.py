@@ -21,7 +21,7 @@ import pytest
 from journal import Journal
 from pywats import AuthenticationError, Client, PyWATSError, Q, make_token
 from syncengine import EngineConfig, HealthHttpConfig, SyncEngine
-from syncengine.credentials._store import EncryptedFileStore, StoredToken
+from syncengine.credentials import EncryptedFileStore, StoredToken
 from tools.torture._reports import report_for
 from watsim import Simulator
 

@@ -275,7 +275,7 @@ def test_expected_exceptions_map_to_their_documented_exit_codes(tmp_path: Path) 
     from pywats import AuthenticationError, ConnectError
     from syncengine import EngineLockedError
     from syncengine._settings import SettingsError
-    from syncengine.credentials._store import (
+    from syncengine.credentials import (
         CredentialsStoreError,
         LoginRejectedError,
         LoginUnreachableError,

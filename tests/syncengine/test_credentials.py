@@ -1,8 +1,9 @@
-"""Credentials: the stdlib cipher, the encrypted file store, keyring adapter, the provider."""
+"""Credentials: the AES-GCM cipher, reading the legacy format, the stores, the provider."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -10,21 +11,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncengine.credentials._store import (
+from syncengine import SyncEngineError
+from syncengine.credentials import (
     CredentialsError,
     CredentialsNotFoundError,
     CredentialsStoreError,
     EncryptedFileStore,
     KeyringStore,
+    LoginRejectedError,
+    LoginUnreachableError,
     StoredCredentials,
     StoredToken,
-    decrypt,
-    encrypt,
+    login,
     normalize_server_url,
     open_store,
 )
+from syncengine.credentials._cipher import decrypt, encrypt
+from syncengine.credentials._file_store import _write_private
 
 KEY = bytes(range(32))
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "credentials"
 SERVER = "http://127.0.0.1:9"
 TOKEN = "b3BlcmF0b3I6c3VwZXItc2VjcmV0LWFwaS1rZXk="
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -86,6 +92,82 @@ def test_truncated_blob_is_rejected() -> None:
         decrypt(KEY, encrypt(KEY, b"secret")[:20])
 
 
+def test_new_files_are_written_as_aes_gcm(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    assert store.path.read_bytes()[:4] == b"WSC2"
+
+
+# --------------------------------------------------------------------------- the legacy format
+
+
+@pytest.fixture
+def legacy_store(tmp_path: Path) -> EncryptedFileStore:
+    """A copy of the store written by the old stdlib cipher (see the fixture's README)."""
+    for name in ("legacy-v1.enc", "legacy-v1.enc.key"):
+        shutil.copy(LEGACY / name, tmp_path / name)
+        (tmp_path / name).chmod(0o600)  # git does not keep the owner-only mode
+    return EncryptedFileStore(tmp_path / "legacy-v1.enc")
+
+
+LEGACY_ENTRY = StoredToken("operator", "b3BlcmF0b3I6bGVnYWN5LWFwaS1rZXk=", 1_700_000_000.0)
+LEGACY_SECOND = StoredToken("second", "c2Vjb25kOmtleQ==", 1_700_000_100.0)
+
+
+def test_a_legacy_file_is_read(legacy_store: EncryptedFileStore) -> None:
+    assert [legacy_store.get(SERVER), legacy_store.get("https://legacy.wats.example")] == [
+        LEGACY_ENTRY,
+        LEGACY_SECOND,
+    ]
+
+
+def test_reading_a_legacy_file_does_not_rewrite_it(legacy_store: EncryptedFileStore) -> None:
+    before = legacy_store.path.read_bytes()
+    legacy_store.get(SERVER)
+    assert legacy_store.path.read_bytes() == before
+
+
+def test_the_next_save_rewrites_a_legacy_file_as_aes_gcm(
+    legacy_store: EncryptedFileStore,
+) -> None:
+    legacy_store.put("http://127.0.0.1:10", entry("bmV3"))
+    assert legacy_store.path.read_bytes()[:4] == b"WSC2"
+
+
+def test_the_rewrite_keeps_every_legacy_login(legacy_store: EncryptedFileStore) -> None:
+    legacy_store.put("http://127.0.0.1:10", entry("bmV3"))
+    reopened = EncryptedFileStore(legacy_store.path)
+    assert [
+        reopened.get(SERVER),
+        reopened.get("https://legacy.wats.example"),
+        reopened.get("http://127.0.0.1:10"),
+    ] == [LEGACY_ENTRY, LEGACY_SECOND, entry("bmV3")]
+
+
+def test_a_delete_rewrites_a_legacy_file_too(legacy_store: EncryptedFileStore) -> None:
+    assert legacy_store.delete("https://legacy.wats.example") is True
+    assert legacy_store.path.read_bytes()[:4] == b"WSC2"
+    assert legacy_store.get(SERVER) == LEGACY_ENTRY
+
+
+def test_a_tampered_legacy_file_is_a_clear_error(legacy_store: EncryptedFileStore) -> None:
+    data = bytearray(legacy_store.path.read_bytes())
+    data[30] ^= 0x01
+    legacy_store.path.write_bytes(bytes(data))
+    with pytest.raises(CredentialsStoreError, match="authentication failed"):
+        legacy_store.get(SERVER)
+
+
+def test_a_legacy_file_with_another_key_is_a_clear_error(
+    legacy_store: EncryptedFileStore,
+) -> None:
+    legacy_store.key_path.write_bytes(b"WSK1" + bytes(32))
+    with pytest.raises(CredentialsStoreError, match="run 'syncengine login' again"):
+        legacy_store.get(SERVER)
+
+
+# --------------------------------------------------------------------------- stores
+
+
 def test_file_store_returns_what_was_put(store: EncryptedFileStore) -> None:
     store.put(SERVER, entry())
     assert store.get(SERVER) == entry()
@@ -108,6 +190,28 @@ def test_file_store_keys_by_normalized_url(store: EncryptedFileStore) -> None:
 
 def test_normalize_strips_trailing_slash_and_api() -> None:
     assert normalize_server_url(" https://x.wats.com/api/ ") == "https://x.wats.com"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://x.wats.com/api/", "http://127.0.0.1:9/", "https://h/tenant/API", " https://h "]
+)
+def test_stores_key_logins_by_the_clients_own_base_url(url: str) -> None:
+    from pywats import Client
+
+    with Client(url, "dA==") as client:
+        assert normalize_server_url(url) == client.base_url
+
+
+def test_a_server_url_without_scheme_is_a_credentials_error(store: EncryptedFileStore) -> None:
+    with pytest.raises(CredentialsError, match="http:// or https://"):
+        store.put("x.wats.com", entry())
+
+
+def test_an_embedder_catching_syncengine_error_catches_credentials_failures(
+    store: EncryptedFileStore,
+) -> None:
+    with pytest.raises(SyncEngineError, match="syncengine login"):
+        StoredCredentials(store, SERVER).token()
 
 
 def test_stored_file_contains_neither_token_nor_user(store: EncryptedFileStore) -> None:
@@ -142,8 +246,6 @@ def test_dpapi_key_file_elsewhere_is_a_clear_error(store: EncryptedFileStore) ->
 
 
 def test_key_file_creation_never_replaces_an_existing_key(tmp_path: Path) -> None:
-    from syncengine.credentials._store import _write_private
-
     key_path = tmp_path / "k"
     assert _write_private(key_path, b"first", replace=False) is True
     assert _write_private(key_path, b"second", replace=False) is False
@@ -151,8 +253,6 @@ def test_key_file_creation_never_replaces_an_existing_key(tmp_path: Path) -> Non
 
 
 def test_key_file_creation_leaves_no_temporary_files(tmp_path: Path) -> None:
-    from syncengine.credentials._store import _write_private
-
     _write_private(tmp_path / "k", b"first", replace=False)
     _write_private(tmp_path / "k", b"second", replace=False)
     assert [p.name for p in tmp_path.iterdir()] == ["k"]
@@ -316,14 +416,12 @@ def server(sim_factory):
 
 def test_login_stores_the_token_the_server_accepted(server, store: EncryptedFileStore) -> None:
     from pywats import make_token
-    from syncengine.credentials._store import login
 
     login(server.base_url, USER, API_KEY, store)
     assert store.get(server.base_url).token == make_token(USER, API_KEY)
 
 
 def test_rejected_login_raises_and_stores_nothing(server, store: EncryptedFileStore) -> None:
-    from syncengine.credentials._store import LoginRejectedError, login
 
     with pytest.raises(LoginRejectedError, match="401"):
         login(server.base_url, USER, "wrong-key", store)
@@ -331,7 +429,6 @@ def test_rejected_login_raises_and_stores_nothing(server, store: EncryptedFileSt
 
 
 def test_login_error_messages_never_contain_the_key(server, store: EncryptedFileStore) -> None:
-    from syncengine.credentials._store import LoginRejectedError, login
 
     with pytest.raises(LoginRejectedError) as info:
         login(server.base_url, USER, "wrong-key-with-secret", store)
@@ -339,7 +436,6 @@ def test_login_error_messages_never_contain_the_key(server, store: EncryptedFile
 
 
 def test_unreachable_server_raises_login_unreachable(store: EncryptedFileStore) -> None:
-    from syncengine.credentials._store import LoginUnreachableError, login
 
     with pytest.raises(LoginUnreachableError):
         login("http://127.0.0.1:9", USER, API_KEY, store)
@@ -352,7 +448,6 @@ def test_engine_recovers_from_auth_failed_after_a_new_login(
     import time
 
     from syncengine import BreakerConfig, EngineConfig, RetryConfig, SyncEngine
-    from syncengine.credentials._store import login
     from tests.watsim.examples import example_uut
 
     store.put(server.base_url, StoredToken(USER, "b3BlcmF0b3I6b2xkLWtleQ==", 0.0))
