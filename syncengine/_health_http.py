@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from ._config import HealthHttpConfig
-from ._metrics import prometheus_text
+from ._metrics import Metrics, build_registry, exposition
 
 log = logging.getLogger("syncengine.health_http")
 
@@ -24,6 +24,9 @@ _LOOPBACK_NAMES = {"localhost"}
 
 
 class _StatusSource(Protocol):
+    @property
+    def metrics(self) -> Metrics: ...
+
     def status(self) -> dict[str, Any]: ...
 
 
@@ -63,6 +66,7 @@ class HealthServer:
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         source = self._source
+        registry = build_registry(source)
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -73,8 +77,8 @@ class HealthServer:
                         body = json.dumps(status, default=str).encode()
                         self._send(code, "application/json", body)
                     elif self.path.split("?")[0] == "/metrics":
-                        text = prometheus_text(source.status().get("metrics", {}))
-                        self._send(200, "text/plain; version=0.0.4", text.encode())
+                        body, ctype = exposition(registry, self.headers.get("Accept"))
+                        self._send(200, ctype, body)
                     else:
                         self._send(404, "text/plain", b"not found: use /healthz or /metrics\n")
                 except Exception:

@@ -8,7 +8,6 @@ import pytest
 
 from syncengine import read_status
 from syncengine._lock import JournalLock
-from syncengine._metrics import Metrics, prometheus_text
 from syncengine._status import classify_health, write_status
 
 NOW = 1_000_000.0
@@ -125,55 +124,3 @@ def test_read_status_rejects_a_corrupt_file_with_its_path(tmp_path: Path) -> Non
     path.write_text("{not json")
     with pytest.raises(ValueError, match=r"status\.json is not valid JSON"):
         read_status(path)
-
-
-# --- metrics ----------------------------------------------------------------------------------
-def test_snapshot_always_has_the_documented_names() -> None:
-    snap = Metrics().snapshot()
-    assert {"uploads_success", "uploads_failed", "retries", "offline_duration_s"} <= set(
-        snap["counters"]
-    )
-    assert "queue_depth" in snap["gauges"]
-    assert {"upload_latency", "conversion_duration"} <= set(snap["timings"])
-
-
-def test_timing_count_sum_and_percentiles() -> None:
-    m = Metrics()
-    for i in range(1, 101):
-        m.observe("upload_latency", i / 100)
-    t = m.snapshot()["timings"]["upload_latency"]
-    assert (t["count"], t["sum"], t["p50"], t["p95"]) == (100, pytest.approx(50.5), 0.5, 0.95)
-
-
-def test_reservoir_bounds_memory_but_not_count_and_sum() -> None:
-    m = Metrics(reservoir=10)
-    for _ in range(1000):
-        m.observe("conversion_duration", 1.0)
-    m.observe("conversion_duration", 99.0)
-    t = m.snapshot()["timings"]["conversion_duration"]
-    assert (t["count"], t["sum"], t["p95"]) == (1001, 1099.0, 99.0)
-
-
-def test_counters_only_grow() -> None:
-    with pytest.raises(ValueError, match="can only grow"):
-        Metrics().inc("retries", -1)
-
-
-def test_unknown_names_are_created_on_first_use() -> None:
-    m = Metrics()
-    m.inc("files_converted")
-    m.inc("custom_thing", 3)
-    assert m.snapshot()["counters"]["custom_thing"] == 3
-
-
-def test_prometheus_text_has_types_and_values() -> None:
-    m = Metrics()
-    m.inc("uploads_success", 2)
-    m.set_gauge("queue_depth", 7)
-    m.observe("upload_latency", 0.25)
-    text = prometheus_text(m.snapshot())
-    assert "# TYPE wats_sync_uploads_success_total counter" in text
-    assert "wats_sync_uploads_success_total 2.0" in text
-    assert "wats_sync_queue_depth 7.0" in text
-    assert 'wats_sync_upload_latency_seconds{quantile="0.5"} 0.25' in text
-    assert "wats_sync_upload_latency_seconds_count 1" in text
