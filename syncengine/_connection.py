@@ -28,10 +28,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from ._breaker import CLOSED, CircuitBreaker
 from ._metrics import Metrics
+from ._status import OfflinePeriod
 from .signals import connection_changed, emit
 
 log = logging.getLogger("syncengine.connection")
@@ -79,7 +79,7 @@ class ConnectionService:
         self._offline_since: float | None = None
         self._offline_wall: float | None = None
         self._offline_reason = ""
-        self._periods: deque[dict[str, Any]] = deque(maxlen=20)
+        self._periods: deque[OfflinePeriod] = deque(maxlen=20)
         self._state = ONLINE
         self._reason = "started"
         self._stop = threading.Event()
@@ -105,7 +105,7 @@ class ConnectionService:
         with self._lock:
             return not (self._offline or self._auth_failed)
 
-    def offline_periods(self) -> list[dict[str, Any]]:
+    def offline_periods(self) -> list[OfflinePeriod]:
         """The last 20 closed offline periods: start, end (UNIX s), seconds, reason."""
         with self._lock:
             return list(self._periods)
@@ -179,12 +179,12 @@ class ConnectionService:
                 seconds = max(0.0, self._clock() - self._offline_since)
                 self._metrics.inc("offline_duration_s", seconds)
                 self._periods.append(
-                    {
-                        "start": self._offline_wall,
-                        "end": time.time(),
-                        "seconds": seconds,
-                        "reason": self._offline_reason,
-                    }
+                    OfflinePeriod(
+                        start=self._offline_wall,
+                        end=time.time(),
+                        seconds=seconds,
+                        reason=self._offline_reason,
+                    )
                 )
                 self._offline_since = None
             self._offline = offline

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ._breaker import CircuitBreaker
 from ._config import EngineConfig
@@ -37,15 +37,18 @@ from ._errors import (
 from ._lock import JournalLock
 from ._metrics import Metrics
 from ._ratelimit import TokenBucket
-from ._status import classify_health, read_status, write_status
+from ._status import LastError, StatusSnapshot, classify_health, read_status, write_status
 from .signals import emit, engine_started, engine_stopped, engine_stopping, submission_appended
 
 if TYPE_CHECKING:
+    from journal import Event, Journal, Submission
+
     from ._clients import Clients, CredentialProvider
     from ._dispatcher import Dispatcher
+    from ._health_http import HealthServer
     from ._journal_access import JournalAccess
-    from ._outcomes import LastError
     from ._uploader import Uploads
+    from ._watcher import WatchService
 
 log = logging.getLogger("syncengine.engine")
 
@@ -113,8 +116,8 @@ class SyncEngine:
         self._connection: ConnectionService | None = None
         self._dispatcher: Dispatcher | None = None
         self._uploads: Uploads | None = None
-        self._watcher: Any = None
-        self._health_server: Any = None
+        self._watcher: WatchService | None = None
+        self._health_server: HealthServer | None = None
         self._status_thread: threading.Thread | None = None
         self._status_stop = threading.Event()
         self._started_at: float | None = None
@@ -440,7 +443,7 @@ class SyncEngine:
                 self._progress.wait(min(remaining, 0.05))
 
     def _idle_now(self, include_backoff: bool) -> bool:
-        def check(j: Any) -> bool:
+        def check(j: Journal) -> bool:
             counts = j.counts()
             if counts.get("in_flight", 0):
                 return False
@@ -461,12 +464,12 @@ class SyncEngine:
         """Submissions per state: ``{"pending", "in_flight", "acked", "failed"}``."""
         return dict(self._access().call(lambda j: j.counts()))
 
-    def submission(self, key: str) -> Any:
+    def submission(self, key: str) -> Submission | None:
         """One submission as the journal projects it (state, attempts, last error, payload),
         or None when the key is unknown or archived."""
         return self._access().call(lambda j: j.submission(key))
 
-    def history(self, key: str) -> list[Any]:
+    def history(self, key: str) -> list[Event]:
         """Every journal event of one submission, oldest first."""
         return list(self._access().call(lambda j: j.history(key)))
 
@@ -474,7 +477,7 @@ class SyncEngine:
         """Make a failed (or pending) submission due again now."""
         access = self._access()
 
-        def _do(j: Any) -> None:
+        def _do(j: Journal) -> None:
             if j.submission(key) is None:
                 raise UnknownSubmissionError(f"no submission with key {key!r} in the journal")
             j.requeue(key, reason=reason)
@@ -488,7 +491,7 @@ class SyncEngine:
 
         access = self._access()
 
-        def _requeue_all(j: Any) -> list[str]:
+        def _requeue_all(j: Journal) -> list[str]:
             for _ in range(3):  # another process may requeue some between the read and the write
                 keys: list[str] = j.keys_in_state("failed")
                 try:
@@ -513,53 +516,50 @@ class SyncEngine:
         """online, offline, circuit_open or auth_failed (``stopped`` when not running)."""
         return self._connection.state if self._connection is not None else "stopped"
 
-    def status(self) -> dict[str, Any]:
-        """The health snapshot (the same dict the status file holds).
+    def status(self) -> StatusSnapshot:
+        """The health snapshot (the same JSON object the status file holds); no side effects.
 
         After stop() it is the final snapshot as :func:`read_status` sees it (counts re-read
         from the journal).
         """
         if self._state == "stopped" and self._journal is None:
-            return read_status(self.config.effective_status_path, self.config.journal_path)
+            stored = read_status(self.config.effective_status_path, self.config.journal_path)
+            return cast(StatusSnapshot, stored)
         now = time.time()
         running = self._state == "running"
-        facts: dict[str, Any] = {"counts": {}, "oldest_pending_at": None, "last_ack_at": None}
+        facts = _JournalFacts({}, None, None, None)
         if self._journal is not None:
             try:
-                facts = self._journal.call(
-                    lambda j: {
-                        "counts": dict(j.counts()),
-                        "oldest_pending_at": j.oldest_pending_at(),
-                        "last_ack_at": j.last_ack_at(),
-                        "next_due_at": j.next_due_at(),
-                    }
-                )
+                facts = self._journal.call(_journal_facts)
             except Exception:
                 log.debug("status: journal unavailable", exc_info=True)
-        counts = facts["counts"]
-        self.metrics.set_gauge("queue_depth", counts.get("pending", 0) + counts.get("in_flight", 0))
+        counts = facts.counts
         connection = self.connection_state if running else "stopped"
         breaker = self._breaker.state
         last_error = self._last_error
-        oldest = facts.get("oldest_pending_at")
+        oldest = facts.oldest_pending_at
         health = classify_health(
             running=running,
             connection=connection,
             breaker=breaker,
             counts=counts,
-            last_ack_at=facts.get("last_ack_at"),
+            last_ack_at=facts.last_ack_at,
             oldest_pending_at=oldest,
             started_at=self._started_at,
-            last_error_at=None if last_error is None else last_error.get("at"),
+            last_error_at=None if last_error is None else last_error["at"],
             stuck_after_s=self.config.stuck_after_s,
             now=now,
         )
         watcher = self._watcher
         error_files = watcher.error_files() if watcher is not None else None
-        if error_files is not None:
-            self.metrics.set_gauge("error_files", error_files["count"])
-            if error_files["count"] and health == "ok":
-                health = "degraded"  # files in error/ wait for a person
+        if error_files is not None and error_files["count"] and health == "ok":
+            health = "degraded"  # files in error/ wait for a person
+        metrics = self.metrics.snapshot()
+        gauges = metrics.get("gauges")
+        if isinstance(gauges, dict):  # this snapshot's own figures, not the last loop's
+            gauges["queue_depth"] = _queue_depth(counts)
+            if error_files is not None:
+                gauges["error_files"] = error_files["count"]
         return {
             "health": health,
             "running": running,
@@ -573,8 +573,8 @@ class SyncEngine:
             "counts": counts,
             "oldest_pending_at": oldest,
             "oldest_pending_age_s": None if oldest is None else max(0.0, now - oldest),
-            "last_ack_at": facts.get("last_ack_at"),
-            "next_due_at": facts.get("next_due_at"),
+            "last_ack_at": facts.last_ack_at,
+            "next_due_at": facts.next_due_at,
             "connection": connection,
             "connection_reason": self._connection.reason if self._connection else None,
             "offline_for_s": self._connection.offline_for() if self._connection else 0.0,
@@ -585,7 +585,7 @@ class SyncEngine:
             "stuck_after_s": self.config.stuck_after_s,
             "error_files": error_files,
             "health_address": _address(self.health_address),
-            "metrics": self.metrics.snapshot(),
+            "metrics": metrics,
         }
 
     # --- internals ----------------------------------------------------------------------------
@@ -601,7 +601,15 @@ class SyncEngine:
             self._progress.notify_all()
 
     def _write_status(self) -> None:
-        write_status(self.config.effective_status_path, self.status())
+        snapshot = self.status()
+        # The gauges that live in the snapshot's facts, for /metrics between two snapshots.
+        self.metrics.set_gauge("queue_depth", _queue_depth(snapshot["counts"]))
+        error_files = snapshot.get("error_files")
+        if error_files is not None:
+            count = error_files.get("count")
+            if isinstance(count, (int, float)):
+                self.metrics.set_gauge("error_files", count)
+        write_status(self.config.effective_status_path, snapshot)
 
     def _status_loop(self) -> None:
         # The first snapshot at once: `status --json` right after start must see a running
@@ -621,6 +629,21 @@ class SyncEngine:
         if self._state != "running" or self._dispatcher is None:
             return None
         return self._dispatcher.heartbeat_at
+
+
+class _JournalFacts(NamedTuple):
+    counts: dict[str, int]
+    oldest_pending_at: float | None
+    last_ack_at: float | None
+    next_due_at: float | None
+
+
+def _journal_facts(j: Journal) -> _JournalFacts:
+    return _JournalFacts(dict(j.counts()), j.oldest_pending_at(), j.last_ack_at(), j.next_due_at())
+
+
+def _queue_depth(counts: Mapping[str, int]) -> int:
+    return counts.get("pending", 0) + counts.get("in_flight", 0)
 
 
 def _address(address: tuple[str, int] | None) -> str | None:

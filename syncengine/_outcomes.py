@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TypedDict
 
 from journal import Submission
 
@@ -22,6 +21,7 @@ from ._connection import ConnectionService
 from ._journal_access import JournalAccess
 from ._metrics import Metrics
 from ._retry import Action, Decision
+from ._status import LastError
 from .signals import (
     emit,
     retry_scheduled,
@@ -36,17 +36,6 @@ ROTTEN_REASON = (
     "the journal's copy of this report no longer matches its digest (disk damage or "
     "tampering); not sent. Run 'syncengine journal verify' and see docs/operations.md"
 )
-
-
-class LastError(TypedDict):
-    """The engine's note of the last failed upload (``status()["last_error"]``)."""
-
-    key: str
-    error_class: str
-    status_code: int | None
-    message: str
-    correlation_id: str | None
-    at: float
 
 
 class Outcomes:
@@ -79,6 +68,8 @@ class Outcomes:
             "status_code": delivered.status_code,
             "correlation_id": delivered.correlation_id,
         }
+        if delivered.raw_answer is not None:
+            answer["raw_answer"] = delivered.raw_answer  # a 2xx without a usable id
         self._journal.call(lambda j: j.acknowledged(key, answer=answer))
         self._breaker.record_success()
         self._metrics.inc("uploads_success")

@@ -28,11 +28,73 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ._lock import JournalLock
 
 HEALTH_STATES = ("ok", "degraded", "stuck", "offline", "auth_failed", "stopped")
+
+
+class OfflinePeriod(TypedDict):
+    """One closed offline period of the connection."""
+
+    start: float | None
+    end: float
+    seconds: float
+    reason: str
+
+
+class LastError(TypedDict):
+    """The engine's note of the last failed upload (``status()["last_error"]``)."""
+
+    key: str
+    error_class: str
+    status_code: int | None
+    message: str
+    correlation_id: str | None
+    at: float
+
+
+class StatusSnapshot(TypedDict):
+    """The health snapshot: what ``SyncEngine.status()`` returns and the status file holds.
+
+    A plain JSON object at run time (so the file and ``status --json`` keep their keys); typed
+    here so that embedders and mypy know each key. :func:`read_status` adds ``source`` and, for
+    a crashed engine, ``stale`` (see :class:`StoredStatus`).
+    """
+
+    health: str
+    running: bool
+    state: str
+    pid: int
+    started_at: float | None
+    updated_at: float
+    server_url: str
+    journal_path: str
+    lock_path: str
+    counts: dict[str, int]
+    oldest_pending_at: float | None
+    oldest_pending_age_s: float | None
+    last_ack_at: float | None
+    next_due_at: float | None
+    connection: str
+    connection_reason: str | None
+    offline_for_s: float
+    offline_periods: list[OfflinePeriod]
+    breaker: str
+    last_error: LastError | None
+    abandoned_at_stop: int
+    stuck_after_s: float
+    error_files: dict[str, object] | None
+    health_address: str | None
+    metrics: dict[str, Any]
+
+
+class StoredStatus(StatusSnapshot, total=False):
+    """A snapshot as :func:`read_status` returns it from the status file."""
+
+    source: str
+    stale: bool
 
 
 def classify_health(
@@ -67,7 +129,7 @@ def classify_health(
     return "ok"
 
 
-def write_status(path: Path, status: dict[str, Any]) -> None:
+def write_status(path: Path, status: StatusSnapshot | dict[str, Any]) -> None:
     """Write ``status`` as JSON to ``path`` atomically (temp file + fsync + os.replace)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -278,7 +278,7 @@ def missing_submission_message(journal: Journal, key: str) -> str:
 # --------------------------------------------------------------------------- status
 
 
-def status_lines(snap: dict[str, Any]) -> list[str]:
+def status_lines(snap: Mapping[str, Any]) -> list[str]:
     """The people's rendering of a health snapshot."""
     counts = snap.get("counts") or {}
     running = "yes" if snap.get("running") else "no"
