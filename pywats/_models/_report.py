@@ -12,10 +12,10 @@ import re
 import reprlib
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from ._base import (
     Bool,
@@ -28,7 +28,7 @@ from ._base import (
     check_text,
 )
 from ._measure import SeqCall
-from ._steps import SequenceCallStep
+from ._steps import STEP_TAGS, SequenceCallStep
 
 #: Top-level keys present in server exports that must not be sent back on submit.
 OUTPUT_ONLY_FIELDS = (
@@ -282,12 +282,24 @@ class UURReport(ReportBase):
         start: datetime | str | None = None,
         operator: str | None = None,
         report_id: str | None = None,
+        confirm_date: datetime | str | None = None,
+        finalize_date: datetime | str | None = None,
+        active: bool = True,
     ) -> UURReport:
-        """A new UUR report for the unit; ``ref_uut`` is the id of the failed UUT report."""
+        """A new UUR report for the unit; ``ref_uut`` is the id of the failed UUT report.
+
+        Like the repair reports a real server accepts, it carries ``uur.confirmDate`` and
+        ``uur.finalizeDate`` (UTC; default now, never before ``start``) and ``uur.active``.
+        """
         header = _header(
             pn, sn, rev, process_code, station, location, purpose, result, start, report_id
         )
-        uur: dict[str, Any] = {}
+        started = _parse_start(header["start"])
+        uur: dict[str, Any] = {
+            "confirm_date": _utc_text("confirm_date", confirm_date, started),
+            "finalize_date": _utc_text("finalize_date", finalize_date, started),
+            "active": _check_bool("active", active),
+        }
         if operator is not None:
             uur["user"] = check_text("operator", operator)
         if ref_uut is not None:
@@ -333,19 +345,83 @@ class UURReport(ReportBase):
 def parse_report(data: Mapping[str, Any]) -> UUTReport | UURReport:
     """Parse a WSJF dict into a UUTReport (``type "T"``) or UURReport (``type "R"``).
 
-    Raises pydantic's ``ValidationError`` (a ValueError) naming the bad field, or ValueError when
-    ``type`` is missing or unknown.
+    Tolerant (enum values in any case, numbers given as strings) and lossless: ``to_wsjf()``
+    gives back ``data``. A value that cannot be read raises :class:`ReportFieldError` (a
+    ValueError) whose ``field`` is the path of the first bad value, such as
+    ``root.steps[2].numericMeas[0].value``; a missing or unknown ``type`` raises ValueError.
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"parse_report needs a dict, got {type(data).__name__}")
     kind = data.get("type")
-    if kind == "T":
-        return UUTReport.model_validate(data)
-    if kind == "R":
-        return UURReport.model_validate(data)
-    # reprlib bounds the text: a hostile, deeply nested value must not turn the clear
-    # ValueError into a RecursionError.
-    raise ValueError(f"type: must be 'T' (UUT) or 'R' (UUR), got {reprlib.repr(kind)}")
+    folded = kind.upper() if isinstance(kind, str) else None
+    cls: type[UUTReport] | type[UURReport]
+    if folded == "T":
+        cls = UUTReport
+    elif folded == "R":
+        cls = UURReport
+    else:
+        # reprlib bounds the text: a hostile, deeply nested value must not turn the clear
+        # ValueError into a RecursionError.
+        raise ValueError(f"type: must be 'T' (UUT) or 'R' (UUR), got {reprlib.repr(kind)}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise _field_error(exc, data) from None
+
+
+def _field_error(exc: ValidationError, data: Mapping[str, Any]) -> ReportFieldError:
+    """The first problem of ``exc`` as a ReportFieldError naming the path in ``data``."""
+    errors = exc.errors(include_url=False)
+    located = [(*_path(e["loc"], data), e) for e in errors]
+    path, step, first = located[0]
+    same = [e for p, _, e in located if p == path]
+    if len(same) > 1 and all(e["type"] in _NUMBER_ERRORS for e in same):
+        problem = "Input should be a number"  # the int | float union reports both members
+    else:
+        problem = str(first["msg"])
+    if first["type"] != "missing":
+        problem += f" (got {reprlib.repr(first.get('input'))})"
+    if step is not None:
+        problem += f" in step {step!r}"
+    others = len({p for p, _, _ in located} - {path})
+    if others:
+        problem += f"; {others} more problem(s)"
+    return ReportFieldError(path or "report", problem)
+
+
+_NUMBER_ERRORS = frozenset({"int_type", "float_type", "int_parsing", "float_parsing"})
+
+
+def _path(loc: tuple[int | str, ...], data: Any) -> tuple[str, str | None]:
+    """``loc`` as ``root.steps[2].numericMeas[0].value``, and the name of the innermost step.
+
+    pydantic's ``loc`` also holds union tags and validator names; only the parts that index
+    the document are kept.
+    """
+    text = ""
+    step: str | None = None
+    current = data
+    for part in loc:
+        if isinstance(current, Mapping) and isinstance(part, str) and part in current:
+            text += f".{part}" if text else part
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            text += f"[{part}]"
+            current = current[part]
+        elif isinstance(current, Mapping) and isinstance(part, str) and not _is_tag(part):
+            text += f".{part}" if text else part  # a missing key
+            current = None
+        else:
+            continue
+        if isinstance(current, Mapping) and "stepType" in current:
+            name = current.get("name")
+            step = name if isinstance(name, str) else None
+    return text, step
+
+
+def _is_tag(part: str) -> bool:
+    # The step union's tags and pydantic's validator names are not document keys.
+    return part in STEP_TAGS or part.startswith("function-")
 
 
 def _header(
@@ -391,15 +467,15 @@ def _format_start(start: datetime | str | None) -> str:
 _FRACTION = re.compile(r"(\.\d+)")
 
 
-def _parse_start(start: str) -> datetime:
+def _parse_start(start: str, field: str = "start") -> datetime:
     # Python 3.10's fromisoformat takes only 3 or 6 fraction digits; .NET writes up to 7.
     text = _FRACTION.sub(lambda m: (m.group(1) + "000000")[:7], start.replace("Z", "+00:00"), 1)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ReportFieldError("start", f"is not an ISO-8601 date-time: {start!r}") from None
+        raise ReportFieldError(field, f"is not an ISO-8601 date-time: {start!r}") from None
     if parsed.tzinfo is None:
-        raise ReportFieldError("start", f"needs a UTC offset: {start!r}")
+        raise ReportFieldError(field, f"needs a UTC offset: {start!r}")
     return parsed
 
 
@@ -408,6 +484,25 @@ def _check_guid(field: str, value: str) -> str:
         uuid.UUID(value)
     except (ValueError, TypeError, AttributeError):
         raise ReportFieldError(field, f"is not a GUID: {value!r}") from None
+    return value
+
+
+def _utc_text(field: str, value: datetime | str | None, not_before: datetime) -> str:
+    """A UTC time as the server writes it (``2026-03-01T10:05:00.000Z``); default now."""
+    if isinstance(value, str):
+        _parse_start(value, field)
+        return value
+    if value is None:
+        value = max(datetime.now(timezone.utc), not_before)
+    elif value.tzinfo is None:
+        raise ReportFieldError(field, "needs a UTC offset (got a naive datetime)")
+    utc = value.astimezone(timezone.utc)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _check_bool(field: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ReportFieldError(field, f"must be True or False, got {value!r}")
     return value
 
 

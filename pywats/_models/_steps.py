@@ -1,9 +1,9 @@
 """The UUT step tree: step classes, the sequence builders, and the step-type discriminator.
 
-A step's class is chosen from ``stepType``; both the long and short names of each type are
-known (``NumericLimitTest`` / ``ET_NLT`` ...). The ``stepType`` string itself is kept verbatim,
-so a short name stays short. A type not listed here becomes an ``UnknownStep`` with every key
-kept.
+A step's class is chosen from ``stepType``, in any case; both the long and short names of each
+type are known (``NumericLimitTest`` / ``ET_NLT`` ...). The ``stepType`` string itself is kept
+verbatim, so a short name stays short and ``et_nlt`` stays ``et_nlt``. A type not listed here
+becomes an ``UnknownStep`` with every key kept.
 """
 
 from __future__ import annotations
@@ -332,6 +332,8 @@ _TAGS: dict[str, str] = {
     "NI_Lock": "generic",
 }
 
+_TAGS_FOLDED = {name.casefold(): tag for name, tag in _TAGS.items()}
+
 #: Step class by ``stepType`` (both long and short names).
 STEP_CLASSES: dict[str, type[StepBase]] = {}
 
@@ -344,8 +346,9 @@ def _step_tag(value: Any) -> str:
         return _class_tag(type(value)) or "unknown"
     if not isinstance(step_type, str):
         return "unknown"
-    tag = _TAGS.get(step_type)
-    if tag is None and step_type.startswith("NI_Flow_"):
+    folded = step_type.casefold()
+    tag = _TAGS_FOLDED.get(folded)
+    if tag is None and folded.startswith("ni_flow_"):
         return "generic"
     return tag or "unknown"
 
@@ -383,6 +386,8 @@ _BY_TAG: dict[str, type[StepBase]] = {
     "generic": GenericStep,
 }
 _TAG_OF_CLASS: dict[type, str] = {cls: tag for tag, cls in _BY_TAG.items()}
+#: The tags of the step union (they appear in validation error locations).
+STEP_TAGS = frozenset([*_BY_TAG, "unknown"])
 _TAG_OF_CLASS[UnknownStep] = "unknown"
 
 

@@ -1,4 +1,4 @@
-"""Report models: builders, server-side rules checked early, strict parsing, enums."""
+"""Report models: builders, server-side rules checked early, tolerant parsing, enums."""
 
 from __future__ import annotations
 
@@ -271,9 +271,61 @@ def test_uur_create_records_failures_on_the_main_unit() -> None:
     out = uur.to_wsjf()
     assert out["type"] == "R"
     assert out["processCode"] == 500
-    assert out["uur"] == {"refUUT": samples.UUT_ID, "processCode": 10}
+    assert {k: out["uur"][k] for k in ("refUUT", "processCode", "active")} == {
+        "refUUT": samples.UUT_ID,
+        "processCode": 10,
+        "active": True,
+    }
     assert out["subUnits"][0]["failures"][0]["comRef"] == "R12"
     assert out["subUnits"][0]["idx"] == 0
+
+
+def test_uur_create_carries_confirm_and_finalize_dates_like_accepted_reports() -> None:
+    start = datetime(2026, 3, 1, 11, 2, tzinfo=timezone(timedelta(hours=1)))
+    uur = pywats.UURReport.create(
+        pn="P", sn="S", rev="A", station="R", location="L", purpose="P", start=start
+    )
+    info = uur.to_wsjf()["uur"]
+    assert info["active"] is True
+    for key in ("confirmDate", "finalizeDate"):
+        assert info[key].endswith("Z")
+        assert datetime.fromisoformat(info[key].replace("Z", "+00:00")) >= start
+    uur.check()
+
+
+def test_uur_create_takes_given_dates_and_inactive() -> None:
+    uur = pywats.UURReport.create(
+        pn="P",
+        sn="S",
+        rev="A",
+        station="R",
+        location="L",
+        purpose="P",
+        confirm_date=datetime(2026, 3, 1, 10, 5, tzinfo=timezone.utc),
+        finalize_date="2026-03-01T10:06:00Z",
+        active=False,
+    )
+    assert uur.to_wsjf()["uur"] == {
+        "confirmDate": "2026-03-01T10:05:00.000Z",
+        "finalizeDate": "2026-03-01T10:06:00Z",
+        "active": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("confirm_date", datetime(2026, 3, 1), "naive"),
+        ("finalize_date", "yesterday", "ISO-8601"),
+        ("active", 1, "True or False"),
+    ],
+)
+def test_uur_create_refuses_bad_dates_and_active(field: str, value: Any, expected: str) -> None:
+    with pytest.raises(ReportFieldError, match=expected) as info:
+        pywats.UURReport.create(
+            pn="P", sn="S", rev="A", station="R", location="L", purpose="P", **{field: value}
+        )
+    assert info.value.field == field
 
 
 def test_uur_ref_uut_must_be_a_guid() -> None:
@@ -284,34 +336,144 @@ def test_uur_ref_uut_must_be_a_guid() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "value"),
+    ("path", "value", "field"),
     [
-        (("processCode",), "10"),
-        (("processCode",), 10.0),
-        (("pn",), 5),
-        (("result",), "pass"),
-        (("result",), "p"),
-        (("root", "steps", 0, "numericMeas", 0, "value"), "3.3"),
-        (("root", "steps", 0, "numericMeas", 0, "value"), True),
-        (("root", "steps", 0, "numericMeas", 0, "compOp"), "between"),
+        (("processCode",), 10.0, "processCode"),
+        (("processCode",), "10.0", "processCode"),
+        (("processCode",), "1_000", "processCode"),
+        (("pn",), 5, "pn"),
+        (("result",), "pass", "result"),
+        (("result",), "Passed", "result"),
+        (
+            ("root", "steps", 0, "numericMeas", 0, "value"),
+            "3,3",
+            "root.steps[0].numericMeas[0].value",
+        ),
+        (
+            ("root", "steps", 0, "numericMeas", 0, "value"),
+            "NaN",
+            "root.steps[0].numericMeas[0].value",
+        ),
+        (
+            ("root", "steps", 0, "numericMeas", 0, "value"),
+            "1e999",
+            "root.steps[0].numericMeas[0].value",
+        ),
+        (
+            ("root", "steps", 0, "numericMeas", 0, "value"),
+            True,
+            "root.steps[0].numericMeas[0].value",
+        ),
+        (
+            ("root", "steps", 0, "numericMeas", 0, "compOp"),
+            "between",
+            "root.steps[0].numericMeas[0].compOp",
+        ),
+        (("root", "steps", 5, "attachment", "name"), 7, "root.steps[5].attachment.name"),
+        (("uut", "testSocketIndex"), "٣", "uut.testSocketIndex"),
     ],
 )
-def test_values_that_would_not_round_trip_are_rejected(path: tuple[Any, ...], value: Any) -> None:
+def test_malformed_values_raise_an_error_naming_the_field_path(
+    path: tuple[Any, ...], value: Any, field: str
+) -> None:
     doc = samples.example_uut()
     target: Any = doc
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ReportFieldError) as info:
         pywats.parse_report(doc)
+    assert info.value.field == field
+    assert str(info.value).startswith(field + ": ")
+
+
+def test_the_error_names_the_step_it_is_in() -> None:
+    doc = samples.example_uut()
+    doc["root"]["steps"][1]["numericMeas"][1]["value"] = "9l0"
+    with pytest.raises(ReportFieldError, match="in step 'Currents'"):
+        pywats.parse_report(doc)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "read_as"),
+    [
+        (("processCode",), "10", 10),
+        (("processCode",), " 10 ", 10),
+        (("result",), "f", Status.FAILED),
+        (("root", "status"), "f", Status.FAILED),
+        (("root", "steps", 0, "numericMeas", 0, "value"), "3.310", 3.31),
+        (("root", "steps", 0, "numericMeas", 0, "value"), "-1E-3", -0.001),
+        (("root", "steps", 0, "numericMeas", 0, "lowLimit"), "3", 3),
+        (("root", "steps", 0, "numericMeas", 0, "compOp"), "GeLe", CompOp.GELE),
+        (("root", "steps", 3, "stringMeas", 0, "compOp"), "IgnoreCase", CompOp.IGNORECASE),
+        (("root", "steps", 0, "totTime"), "0.012", 0.012),
+        (("root", "steps", 0, "id"), "2", 2),
+    ],
+)
+def test_tolerated_values_read_as_the_value_and_write_back_as_they_came(
+    path: tuple[Any, ...], value: Any, read_as: Any
+) -> None:
+    doc = samples.example_uut()
+    target: Any = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    report = pywats.parse_report(doc)
+    model: Any = report
+    for key in path[:-1]:
+        model = model[key] if isinstance(key, int) else getattr(model, _ATTRS.get(key, key))
+    assert getattr(model, _ATTRS.get(path[-1], path[-1])) == read_as
+    assert report.to_wsjf() == doc
+
+
+_ATTRS = {
+    "processCode": "process_code",
+    "root": "root",
+    "numericMeas": "numeric_meas",
+    "stringMeas": "string_meas",
+    "lowLimit": "low_limit",
+    "compOp": "comp_op",
+    "totTime": "tot_time",
+}
+
+
+def test_a_tolerated_value_changed_in_code_is_written_canonically() -> None:
+    doc = samples.example_uut()
+    doc["result"] = "f"
+    doc["root"]["steps"][0]["numericMeas"][0]["value"] = "3.310"
+    report = pywats.parse_report(doc)
+    assert isinstance(report, pywats.UUTReport)
+    report.result = Status.PASSED
+    report.root.steps[0].numeric_meas[0].value = 3.5  # type: ignore[union-attr,index]
+    out = report.to_wsjf()
+    assert out["result"] == "P"
+    assert out["root"]["steps"][0]["numericMeas"][0]["value"] == 3.5
+
+
+@pytest.mark.parametrize("step_type", ["et_nlt", "NUMERICLIMITTEST", "Et_Nlt"])
+def test_step_types_are_matched_in_any_case_and_kept(step_type: str) -> None:
+    doc = samples.example_uut()
+    doc["root"]["steps"][0]["stepType"] = step_type
+    report = pywats.parse_report(doc)
+    assert isinstance(report, pywats.UUTReport)
+    assert type(report.root.steps[0]) is pywats.NumericLimitStep  # type: ignore[index]
+    assert report.to_wsjf() == doc
+
+
+@pytest.mark.parametrize("kind", ["t", "r"])
+def test_report_type_is_read_in_any_case_and_kept(kind: str) -> None:
+    doc = samples.example_uut() if kind == "t" else samples.example_uur()
+    doc["type"] = kind
+    assert pywats.parse_report(doc).to_wsjf() == doc
 
 
 @pytest.mark.parametrize("missing", ["id", "pn", "sn", "rev", "processCode", "result", "start"])
 def test_missing_required_header_field_is_named(missing: str) -> None:
     doc = samples.example_uut()
     del doc[missing]
-    with pytest.raises(pydantic.ValidationError, match=missing):
+    with pytest.raises(ReportFieldError, match="required") as info:
         pywats.parse_report(doc)
+    assert info.value.field == missing
 
 
 @pytest.mark.parametrize("kind", [None, "U", "X"])

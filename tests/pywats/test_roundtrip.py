@@ -142,19 +142,30 @@ def test_uur_process_name_is_not_output_only() -> None:
 
 _KEY_ALPHABET = st.characters(min_codepoint=97, max_codepoint=122)
 TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
-INTS = st.integers(min_value=-(2**53), max_value=2**53)
+JSON_INTS = st.integers(min_value=-(2**53), max_value=2**53)
 FLOATS = st.floats(allow_nan=False, allow_infinity=False)
-NUMBERS = INTS | FLOATS
+#: Real files give numbers as JSON strings too ("10", " 3.30", "-1E-3"); they must round-trip.
+INTS = JSON_INTS | JSON_INTS.map(str) | JSON_INTS.map(lambda i: f" {i:+d} ")
+NUMBERS = INTS | FLOATS | FLOATS.map(repr) | FLOATS.map(lambda f: f"{f:.6E}")
 JSON = st.recursive(
-    st.none() | st.booleans() | INTS | FLOATS | TEXT,
+    st.none() | st.booleans() | JSON_INTS | FLOATS | TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
     max_leaves=6,
 )
 #: Keys no model declares: "vendor" + lowercase letters.
 EXTRA_KEYS = st.text(_KEY_ALPHABET, min_size=1, max_size=6).map(lambda s: "vendor" + s)
-STATUS = st.sampled_from([s.value for s in pywats.Status])
-RESULT = st.sampled_from(["P", "F", "D", "E", "T"])
-COMPOP = st.sampled_from([c.value for c in pywats.CompOp])
+
+
+def any_case(values: list[str]) -> st.SearchStrategy[str]:
+    """Each value as written, lower case, title case or swapped (real exports mix cases)."""
+    return st.sampled_from(values).flatmap(
+        lambda v: st.sampled_from([v, v.lower(), v.title(), v.swapcase()])
+    )
+
+
+STATUS = any_case([s.value for s in pywats.Status])
+RESULT = any_case(["P", "F", "D", "E", "T"])
+COMPOP = any_case([c.value for c in pywats.CompOp])
 
 
 def nullable(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -234,12 +245,13 @@ for _name in ("PassFailTest", "ET_PFT", "MultiBooleanTest", "ET_MPFT"):
 for _name in ("StringValueTest", "ET_SVT", "MultiStringTest", "ET_MSVT"):
     PAYLOAD_BY_TYPE[_name] = {"stringMeas": lists(STRING_MEAS)}
 LEAF_TYPES = sorted(set(PAYLOAD_BY_TYPE) - {"SequenceCall", "WATS_SeqCall"})
+PAYLOAD_FOLDED = {name.casefold(): payload for name, payload in PAYLOAD_BY_TYPE.items()}
 
 
 @st.composite
 def leaf_step(draw: st.DrawFn) -> dict[str, Any]:
-    step_type = draw(st.sampled_from([*LEAF_TYPES, None]) | TEXT)
-    payload = PAYLOAD_BY_TYPE.get(step_type, {}) if isinstance(step_type, str) else {}
+    step_type = draw(any_case(LEAF_TYPES) | st.none() | TEXT)
+    payload = PAYLOAD_FOLDED.get(step_type.casefold(), {}) if isinstance(step_type, str) else {}
     doc = draw(obj(**COMMON, **payload))
     if step_type is not None:
         doc["stepType"] = step_type
@@ -249,7 +261,7 @@ def leaf_step(draw: st.DrawFn) -> dict[str, Any]:
 def sequence(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
     seq_call = obj(path=TEXT, name=TEXT, version=TEXT)
     return obj(
-        {"stepType": st.sampled_from(["SequenceCall", "WATS_SeqCall"])},
+        {"stepType": any_case(["SequenceCall", "WATS_SeqCall"])},
         **COMMON,
         seqCall=seq_call,
         steps=lists(children),
@@ -345,9 +357,14 @@ UUR_INFO = obj(
     children=JSON,
 )
 UUT_DOCS = obj(
-    {**HEADER_REQUIRED, "type": st.just("T")}, **HEADER_OPTIONAL, uut=UUT_INFO, root=ROOT
+    {**HEADER_REQUIRED, "type": st.sampled_from(["T", "t"])},
+    **HEADER_OPTIONAL,
+    uut=UUT_INFO,
+    root=ROOT,
 )
-UUR_DOCS = obj({**HEADER_REQUIRED, "type": st.just("R")}, **HEADER_OPTIONAL, uur=UUR_INFO)
+UUR_DOCS = obj(
+    {**HEADER_REQUIRED, "type": st.sampled_from(["R", "r"])}, **HEADER_OPTIONAL, uur=UUR_INFO
+)
 
 SCALE = max(1, int(os.environ.get("WATS_TORTURE_SCALE", "1")))
 PROPERTY = settings(
