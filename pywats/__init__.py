@@ -23,6 +23,7 @@ from ._errors import (
     ServerError,
     TransportError,
     UnexpectedStatusError,
+    UnitsRejectedError,
     ValidationError,
 )
 from ._models._base import CompOp, ReportFieldError, Status, StepGroup
@@ -32,6 +33,7 @@ from ._models._domain import (
     Product,
     ProductRevision,
     ReportHeader,
+    SubmitResult,
     Unit,
     UnitsSaved,
     UnitVerification,
@@ -147,6 +149,7 @@ __all__ = [
     "StringMeasurement",
     "StringValueStep",
     "SubUnit",
+    "SubmitResult",
     "Timeout",
     "TransportError",
     "UURInfo",
@@ -156,6 +159,7 @@ __all__ = [
     "UnexpectedStatusError",
     "Unit",
     "UnitVerification",
+    "UnitsRejectedError",
     "UnitsSaved",
     "UnknownStep",
     "ValidationError",

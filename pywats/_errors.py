@@ -14,6 +14,7 @@ this tree, because retrying or reporting it as a server problem would be wrong.
     |   +-- RequestTimeout           connect / write / read / pool time limit passed
     |   +-- ConnectionDropped        the connection broke while sending or awaiting the answer
     +-- ValidationError              HTTP 400 or 422: the server rejected the request content
+    |   +-- UnitsRejectedError       PUT Production/Units answered 2xx with errorCount > 0
     +-- AuthenticationError          HTTP 401: token missing, wrong or expired
     +-- AuthorizationError           HTTP 403: token valid but not allowed to do this
     +-- NotFoundError                HTTP 404 (strict mode; lenient get-style calls return None)
@@ -43,6 +44,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "UnexpectedStatusError",
+    "UnitsRejectedError",
     "ValidationError",
 ]
 
@@ -131,6 +133,41 @@ class ConnectionDropped(TransportError):
 
 class ValidationError(PyWATSError):
     """Raised when: the server answered 400 or 422 (it rejected the request's content)."""
+
+
+class UnitsRejectedError(ValidationError):
+    """Raised when: ``production.save_units`` got a 2xx answer whose ``errorCount`` is not zero.
+
+    ``error_count`` is the server's count; ``failed_units`` names the units (``serial/part``) the
+    answer lists as failed, or, when it lists none, every unit that was sent (``named_by_server``
+    is then False: some of them may have been saved).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        status_code: int | None = None,
+        server_message: str | None = None,
+        correlation_id: str | None = None,
+        error_count: int = 0,
+        failed_units: tuple[str, ...] = (),
+        named_by_server: bool = False,
+    ) -> None:
+        super().__init__(
+            message,
+            operation=operation,
+            status_code=status_code,
+            server_message=server_message,
+            correlation_id=correlation_id,
+        )
+        #: The answer's ``errorCount``.
+        self.error_count = error_count
+        #: The failed units as ``serialNumber/partNumber`` (or the server's own text per unit).
+        self.failed_units = failed_units
+        #: True when the server's answer itself named the failed units.
+        self.named_by_server = named_by_server
 
 
 class AuthenticationError(PyWATSError):

@@ -41,7 +41,8 @@ def odata_literal(value: Literal) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
-        return f"'{value}'"
+        # A Guid literal is bare, as the spec's own examples write it: typeId eq FC48E41D-...
+        return str(value)
     raise TypeError(f"cannot use {type(value).__name__} {value!r} in an OData filter")
 
 
@@ -80,16 +81,26 @@ def _as_filter(value: object) -> Filter:
 
 
 class Field:
-    """A filterable field; compare it with a value to get a :class:`Filter`."""
+    """A filterable field; compare it with a value to get a :class:`Filter`.
 
-    __slots__ = ("name",)
+    ``guid=True`` marks a Guid-typed field (the spec's ``format: uuid``): a string compared with
+    it must be a GUID and is written as a bare Guid literal, as the spec's examples write them.
+    """
 
-    def __init__(self, name: str) -> None:
+    __slots__ = ("guid", "name")
+
+    def __init__(self, name: str, *, guid: bool = False) -> None:
         if not name.replace("_", "").replace("/", "").isalnum():
             raise ValueError(f"not an OData field name: {name!r}")
         self.name = name
+        self.guid = guid
 
     def _cmp(self, op: str, value: Literal) -> Filter:
+        if self.guid and isinstance(value, str):
+            try:
+                value = uuid.UUID(value)
+            except ValueError:
+                raise ValueError(f"{self.name} is a Guid field; {value!r} is not a GUID") from None
         return Filter(f"{self.name} {op} {odata_literal(value)}")
 
     def __eq__(self, value: Literal) -> Filter:  # type: ignore[override]
@@ -117,27 +128,44 @@ class Field:
 
 
 class _Fields:
-    """Report-header, product and asset fields by their Python names (``Q.serial_number``)."""
+    """Report-header, product and asset fields by their Python names (``Q.serial_number``).
 
-    uuid = Field("uuid")
+    Report-header names are the spec's ``ReportHeader`` definition: ``start`` is UTC,
+    ``user_name`` the operator (``operator`` and ``start_utc`` are kept as other names for
+    ``user_name`` and ``start``), ``result`` a word
+    (``Passed``...), ``report_type`` ``T``/``R``, ``time_stamp`` the processing order.
+    """
+
+    uuid = Field("uuid", guid=True)
     serial_number = Field("serialNumber")
     part_number = Field("partNumber")
     revision = Field("revision")
     batch_number = Field("batchNumber")
+    report_type = Field("reportType")
     station_name = Field("stationName")
     location = Field("location")
     purpose = Field("purpose")
     process_code = Field("processCode")
+    process_name = Field("processName")
     result = Field("result")
     start = Field("start")
-    start_utc = Field("startUtc")
-    operator = Field("operator")
+    start_utc = start
+    user_name = Field("userName")
+    operator = user_name
+    time_stamp = Field("timeStamp")
+    run = Field("run")
+    passed_in_run = Field("passedInRun")
     receive_count = Field("receiveCount")
+    sw_filename = Field("swFilename")
+    sw_version = Field("swVersion")
+    fixture_id = Field("fixtureId")
+    error_code = Field("errorCode")
+    referenced_uut = Field("referencedUut", guid=True)
     name = Field("name")
     state = Field("state")
     asset_id = Field("assetId")
     asset_name = Field("assetName")
-    type_id = Field("typeId")
+    type_id = Field("typeId", guid=True)
 
     @staticmethod
     def field(name: str) -> Field:

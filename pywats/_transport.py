@@ -140,6 +140,47 @@ class Transport:
         self._urls[path] = url
         return url
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        idempotency_key: str | None = None,
+        accept: str | None = None,
+    ) -> Answer:
+        """Execute a request and return the raw 2xx :class:`Answer`, or raise for any other status.
+
+        A 404 is returned (not raised) only to :meth:`request_json`, which decides on lenient mode.
+        """
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
+        if content is not None:
+            # Already-encoded JSON, sent as it is (no parse and re-encode).
+            headers["Content-Type"] = "application/json"
+        if accept is not None:
+            headers["Accept"] = accept
+        response = self._send(
+            method,
+            path,
+            operation=operation,
+            params=params,
+            json_body=json_body,
+            content=content,
+            headers=headers,
+        )
+        if not 200 <= response.status_code < 300:
+            raise status_error(response, operation)
+        return Answer(
+            operation=operation,
+            status_code=response.status_code,
+            correlation_id=correlation_id(response.headers),
+            content=response.content,
+            content_type=response.headers.get("content-type", ""),
+        )
+
     def request_json(
         self,
         method: str,
@@ -160,26 +201,23 @@ class Transport:
         ``allow_empty`` makes an empty 2xx body return ``empty_value`` instead of raising
         InvalidResponseError.
         """
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
-        if content is not None:
-            # Already-encoded JSON, sent as it is (no parse and re-encode).
-            headers["Content-Type"] = "application/json"
-        response = self._send(
-            method,
-            path,
-            operation=operation,
-            params=params,
-            json_body=json_body,
-            content=content,
-            headers=headers,
-        )
-        if response.status_code == 404 and lenient_404 and self.lenient:
-            return NOT_FOUND
-        if not 200 <= response.status_code < 300:
-            raise status_error(response, operation)
-        if allow_empty and not response.content.strip():
+        try:
+            answer = self.request(
+                method,
+                path,
+                operation=operation,
+                params=params,
+                json_body=json_body,
+                content=content,
+                idempotency_key=idempotency_key,
+            )
+        except NotFoundError:
+            if lenient_404 and self.lenient:
+                return NOT_FOUND
+            raise
+        if allow_empty and not answer.content.strip():
             return empty_value
-        return _parse_body(response, operation)
+        return answer.json()
 
     def _send(
         self,
@@ -234,24 +272,37 @@ class Transport:
             ) from exc
 
 
-def _parse_body(response: httpx.Response, operation: str) -> Any:
-    content = response.content
-    if not content.strip():
-        raise InvalidResponseError(
-            f"HTTP {response.status_code} with an empty body where JSON was expected",
-            operation=operation,
-            status_code=response.status_code,
-            correlation_id=correlation_id(response.headers),
+@dataclass(frozen=True)
+class Answer:
+    """A 2xx answer as it came: status, correlation id and the undecoded body."""
+
+    operation: str
+    status_code: int
+    correlation_id: str | None
+    content: bytes
+    content_type: str
+
+    def invalid(self, what: str) -> InvalidResponseError:
+        """The error for this answer not being what the API promised (``what`` says how)."""
+        return InvalidResponseError(
+            f"HTTP {self.status_code}: {what}",
+            operation=self.operation,
+            status_code=self.status_code,
+            correlation_id=self.correlation_id,
         )
-    try:
-        return json.loads(content)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InvalidResponseError(
-            f"HTTP {response.status_code} body is not JSON ({exc}): {_snippet(content)}",
-            operation=operation,
-            status_code=response.status_code,
-            correlation_id=correlation_id(response.headers),
-        ) from exc
+
+    def snippet(self) -> str:
+        """The start of the body as text, for messages and records (bounded)."""
+        return _snippet(self.content)
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or InvalidResponseError saying why it is not."""
+        if not self.content.strip():
+            raise self.invalid("empty body where JSON was expected")
+        try:
+            return json.loads(self.content)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise self.invalid(f"body is not JSON ({exc}): {self.snippet()}") from exc
 
 
 _STATUS_CLASSES: dict[int, type[PyWATSError]] = {

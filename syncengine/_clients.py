@@ -49,10 +49,12 @@ class CredentialProvider(Protocol):
 class Delivered:
     """The server stored the report: what it answered, as the ``Acknowledged`` event keeps it."""
 
-    report_id: str
+    report_id: str | None
     status_code: int | None
     correlation_id: str | None
     latency_s: float
+    #: The start of a 2xx answer that carried no usable id (None when the id was read).
+    raw_answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,17 +70,21 @@ class Refused:
 
 
 def read_answer(answer: object, latency_s: float) -> Delivered:
-    """The :class:`Delivered` of what ``reports.submit`` returned (a result object or an id)."""
-    report_id = getattr(answer, "id", None)
-    if not isinstance(report_id, str):
-        report_id = str(answer)
+    """The :class:`Delivered` of what ``reports.submit`` returned (a ``pywats.SubmitResult``).
+
+    A 2xx answer without a usable id is still delivered (the server took the report; sending it
+    again would loop for ever): ``report_id`` is None and the answer's start is kept.
+    """
+    report_id = answer if isinstance(answer, str) else getattr(answer, "id", None)
     status = getattr(answer, "status_code", None)
     correlation = getattr(answer, "correlation_id", None)
+    raw = getattr(answer, "raw_answer", None)
     return Delivered(
-        report_id=report_id,
+        report_id=report_id if isinstance(report_id, str) else None,
         status_code=status if isinstance(status, int) else None,
         correlation_id=correlation if isinstance(correlation, str) else None,
         latency_s=latency_s,
+        raw_answer=raw if isinstance(raw, str) else None,
     )
 
 
@@ -184,7 +190,16 @@ class Clients:
                 continue
             except Exception as exc:
                 return Refused(exc, time.monotonic() - started, auth=False)
-            return read_answer(answer, time.monotonic() - started)
+            delivered = read_answer(answer, time.monotonic() - started)
+            if delivered.report_id is None:
+                log.warning(
+                    "%s: the server answered %s without a report id; acknowledged as stored "
+                    "(answer: %r)",
+                    key,
+                    delivered.status_code,
+                    delivered.raw_answer,
+                )
+            return delivered
         assert refused is not None
         return refused
 

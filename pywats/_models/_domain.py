@@ -7,9 +7,10 @@ that was read sends back what the server gave, including fields this library doe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -26,7 +27,13 @@ class ApiModel(BaseModel):
 
 
 class ReportHeader(ApiModel):
-    """One row of ``GET /api/Report/Query/Header`` (``report_type`` is ``U`` or ``R``)."""
+    """One row of ``GET /api/Report/Query/Header`` (the spec's ``ReportHeader`` definition).
+
+    The spec's names: ``user_name`` (``userName``) is the operator, ``start`` is UTC
+    (``yyyy-MM-ddTHH:mm:ssZ``), ``result`` is a word (``Passed``, ``Failed``, ``Error``,
+    ``Terminated``), ``report_type`` is ``T`` or ``R``, ``time_stamp`` is the server's processing
+    order. ``operator`` and ``start_utc`` are read too, from servers that answer the older names.
+    """
 
     uuid: str | None = None
     serial_number: str | None = None
@@ -41,14 +48,35 @@ class ReportHeader(ApiModel):
     process_name: str | None = None
     result: str | None = None
     start: str | None = None
-    start_utc: str | None = None
-    operator: str | None = None
+    user_name: str | None = None
+    time_stamp: int | None = None
+    run: int | None = None
+    passed_in_run: int | None = None
+    measures_deleted: bool | None = None
     comment: str | None = None
     execution_time: float | None = None
+    sw_filename: str | None = None
+    sw_version: str | None = None
+    test_socket_index: int | None = None
+    fixture_id: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    caused_uut_failure: str | None = None
+    caused_uut_failure_path: str | None = None
+    referenced_uut: str | None = None
     receive_count: int | None = None
     report_size: int | None = None
     sub_units: list[Any] | None = None
     misc_info: list[Any] | None = None
+    assets: list[Any] | None = None
+    attachments: list[Any] | None = None
+    uur_sub_units: list[Any] | None = None
+    uur_misc_info: list[Any] | None = None
+    uur_attachments: list[Any] | None = None
+    #: Older servers and the first simulator: the operator under its old name.
+    operator: str | None = None
+    #: Older servers and the first simulator: the UTC start under its old name.
+    start_utc: str | None = None
 
 
 class Process(ApiModel):
@@ -63,9 +91,14 @@ class Process(ApiModel):
 
 
 class ProductRevision(ApiModel):
-    """A revision of a product."""
+    """A revision of a product; the spec spells its part number ``PartNumber`` (capital P).
 
-    part_number: str
+    ``partNumber`` is read too (older answers); it is always written as ``PartNumber``.
+    """
+
+    part_number: str = Field(
+        validation_alias=AliasChoices("PartNumber", "partNumber"), serialization_alias="PartNumber"
+    )
     revision: str
     name: str | None = None
     description: str | None = None
@@ -101,10 +134,11 @@ class Unit(ApiModel):
 
 
 class UnitsSaved(ApiModel):
-    """The answer of ``production.save_units``."""
+    """The answer of ``production.save_units`` (only when ``errorCount`` is zero or absent)."""
 
     insert_count: int | None = None
     update_count: int | None = None
+    error_count: int | None = None
 
 
 class UnitVerification(ApiModel):
@@ -134,3 +168,21 @@ class Asset(ApiModel):
     location: str | None = None
     total_count: int | None = None
     running_count: int | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What ``reports.submit`` got back: the server's ``InsertReportResult``, read.
+
+    ``id`` is the id the server stored the report under (the answer's ``uuid``, its destination
+    id, else its ``ID``, the source id); None when a 2xx answer carried no usable id: the report was
+    then most probably stored, and ``raw_answer`` holds the start of what came back so the caller
+    can record it. ``status_code`` is the HTTP status really returned; ``correlation_id`` is the
+    answer's request/correlation id header, when it sent one.
+    """
+
+    id: str | None
+    status_code: int
+    correlation_id: str | None = None
+    source_id: str | None = None
+    raw_answer: str | None = None

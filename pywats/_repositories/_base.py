@@ -31,6 +31,11 @@ def segment(value: str, name: str) -> str:
     return quote(value, safe="")
 
 
+def flag(value: bool) -> str:
+    """A boolean query parameter as the spec's ``boolean`` type is written (``true``/``false``)."""
+    return "true" if value else "false"
+
+
 def parse_model(cls: type[M], data: Any, operation: str) -> M:
     """Validate server JSON into ``cls``; a mismatch is the server's fault: InvalidResponseError."""
     return parse_with(cls.model_validate, data, operation)

@@ -60,14 +60,12 @@ class ProductRepository(Repository):
         return parse_model(Product, data, "products.save")
 
     def revision(self, part_number: str, revision: str) -> ProductRevision | None:
-        """One revision of a product (None when lenient and unknown)."""
-        data = self._t.request_json(
-            "GET",
-            "/api/Product",
-            operation="products.revision",
-            lenient_404=True,
-            params={"partNumber": part_number, "revision": revision},
-        )
+        """One revision of a product (None when lenient and unknown).
+
+        ``GET /api/Product/{partNumber}/{revision}``, each quoted as one path segment.
+        """
+        path = f"/api/Product/{segment(part_number, 'part_number')}/{segment(revision, 'revision')}"
+        data = self._t.request_json("GET", path, operation="products.revision", lenient_404=True)
         return (
             None if data is NOT_FOUND else parse_model(ProductRevision, data, "products.revision")
         )

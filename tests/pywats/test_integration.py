@@ -35,7 +35,8 @@ def new_uut(sn: str = "SN-1", **fields: Any) -> dict[str, Any]:
 
 def test_submit_then_get_returns_the_same_document(api: pywats.Client) -> None:
     doc = samples.all_step_types_uut()
-    assert api.reports.submit(doc) == doc["id"]
+    result = api.reports.submit(doc)
+    assert (result.id, result.status_code, result.raw_answer) == (doc["id"], 200, None)
     report = api.reports.get(doc["id"])
     assert report is not None
     assert report.to_wsjf() == doc
@@ -93,7 +94,7 @@ def test_quote_in_serial_number_filters_exactly(api: pywats.Client) -> None:
 
 
 def test_headers_page_through_the_server(api: pywats.Client) -> None:
-    ids = [api.reports.submit(new_uut(sn=f"P-{i}")) for i in range(7)]
+    ids = [api.reports.submit(new_uut(sn=f"P-{i}")).id for i in range(7)]
     headers = list(api.reports.headers(Q.part_number == "PCBA-1001", page_size=3))
     assert [h.uuid for h in headers] == ids
     assert all(h.receive_count == 1 for h in headers)
@@ -175,7 +176,10 @@ def test_server_rejection_is_validation_error_naming_the_field(api: pywats.Clien
     assert not info.value.retryable
 
 
-def test_reused_key_with_other_body_is_validation_error_422(api: pywats.Client) -> None:
+def test_reused_key_with_other_body_is_validation_error_422(
+    api: pywats.Client, sim: Simulator
+) -> None:
+    sim.set_faults(idempotency_conflicts=True)  # invented by the simulator, off by default
     api.reports.submit(new_uut(), idempotency_key="k-1")
     with pytest.raises(pywats.ValidationError) as info:
         api.reports.submit(new_uut(), idempotency_key="k-1")

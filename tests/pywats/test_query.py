@@ -58,7 +58,7 @@ def test_any_string_reads_back_unchanged(value: str) -> None:
         (None, "null"),
         (Status.PASSED, "'P'"),
         (date(2026, 1, 2), "2026-01-02"),
-        (uuid.UUID(int=1), "'00000000-0000-0000-0000-000000000001'"),
+        (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),  # bare, as the spec writes
     ],
 )
 def test_literals_render_by_type(value: object, expected: str) -> None:
@@ -129,3 +129,25 @@ def test_field_name_with_spaces_is_rejected() -> None:
 
 def test_filter_repr_shows_text() -> None:
     assert repr(Filter("a eq 1")) == "Filter('a eq 1')"
+
+
+def test_guid_fields_write_a_string_as_a_bare_guid_literal() -> None:
+    # The spec's own example: $filter=typeId eq FC48E41D-6276-4BF0-83F2-FA8AF9AAB91A
+    guid = "FC48E41D-6276-4BF0-83F2-FA8AF9AAB91A"
+    assert str(Q.type_id == guid) == f"typeId eq {guid.lower()}"
+    assert str(Q.uuid == uuid.UUID(guid)) == f"uuid eq {guid.lower()}"
+
+
+def test_guid_field_refuses_a_string_that_is_not_a_guid() -> None:
+    with pytest.raises(ValueError, match="Guid field"):
+        Q.uuid == "x' or 1 eq 1"  # noqa: B015
+
+
+def test_report_header_fields_are_the_specs_names() -> None:
+    assert str(Q.user_name == "op") == "userName eq 'op'"
+    assert str(Q.operator == "op") == "userName eq 'op'"
+    assert str(Q.start_utc == None) == "start eq null"  # noqa: E711
+    assert str(Q.report_type == "R") == "reportType eq 'R'"
+    assert str(Q.time_stamp > 5) == "timeStamp gt 5"
+    assert str(Q.run == 2) == "run eq 2"
+    assert str(Q.result == "Passed") == "result eq 'Passed'"
