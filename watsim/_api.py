@@ -10,14 +10,28 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 from urllib.parse import unquote
 
 from ._errors import ApiError
+from ._http import JSON_TYPE
 from ._odata import apply_query
-from ._reports import HEADER_FIELDS, build_header, canonical_id, validate_report
+from ._reports import HEADER_FIELDS, HEADER_ORDERABLE, build_header, canonical_id, check_structure
+from ._shapes import (
+    ASSET_FIELDS,
+    PRODUCT_FIELDS,
+    PRODUCT_VIEW_FIELDS,
+    REVISION_FIELDS,
+    UNIT_FIELDS,
+    project,
+    spec_keys,
+)
 from ._store import DEFAULT_ASSET_TYPES, DEFAULT_SN_TYPES, Store
 from ._timeutil import format_utc, parse_datetime
+from ._validation import validate_report
+
+TEXT_TYPE = "text/plain; charset=utf-8"
 
 SERVER_VERSION = "24.1.0"
 
@@ -45,16 +59,14 @@ DEFAULT_PROCESSES: tuple[dict[str, Any], ...] = tuple(
 _PRODUCT_FIELDS = {
     "partNumber": "str",
     "name": "str",
-    "description": "str",
+    "category": "str",
     "nonSerial": "bool",
     "state": "int",
-    "productId": "str",
-    "productCategoryName": "str",
 }
 _ASSET_FIELDS = {
     "assetId": "str",
     "serialNumber": "str",
-    "typeId": "str",
+    "typeId": "guid",
     "assetName": "str",
     "partNumber": "str",
     "revision": "str",
@@ -71,6 +83,7 @@ _ASSET_FIELDS = {
     "nextMaintenanceDate": "datetime",
     "totalCount": "int",
     "runningCount": "int",
+    "xmlData": "str",
 }
 
 
@@ -108,6 +121,7 @@ class Response:
     raw: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     stored_report: bool = False
+    content_type: str = JSON_TYPE
 
     def body(self) -> bytes:
         """The encoded body."""
@@ -122,8 +136,15 @@ Handler = Callable[["Api", Request], Response]
 class Api:
     """The endpoint set over one Store and one process list."""
 
-    def __init__(self, store: Store, processes: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        processes: list[dict[str, Any]] | None = None,
+        *,
+        enforce_rules: bool = True,
+    ) -> None:
         self.store = store
+        self.enforce_rules = enforce_rules
         self.processes = [dict(p) for p in (processes or DEFAULT_PROCESSES)]
         for index, proc in enumerate(self.processes):
             code = proc.get("code")
@@ -159,9 +180,15 @@ class Api:
 
     def post_wsjf(self, req: Request) -> Response:
         report = req.json()
-        key = validate_report(report, self.process_names)
-        self.store.put_report(key, req.body.decode("utf-8"), report)
-        return Response(200, [{"ID": report["id"]}], stored_report=True)
+        key = check_structure(report, self.process_names)
+        if self.enforce_rules:
+            refusals = validate_report(report)
+            if refusals:
+                text = "\n".join(str(r) for r in refusals)
+                return Response(400, raw=text.encode("utf-8"), content_type=TEXT_TYPE)
+        stored = self.store.put_report(key, req.body.decode("utf-8"), report)
+        result = {"ID": report["id"], "uuid": key, "Report_ID": stored.seq}
+        return Response(200, result, stored_report=True)
 
     def get_wsjf(self, req: Request) -> Response:
         key = canonical_id(req.args[0], "path id")
@@ -171,30 +198,38 @@ class Api:
         return Response(200, raw=stored.raw.encode("utf-8"))
 
     def query_headers(self, req: Request) -> Response:
-        report_type = req.params.get("reportType", "U").upper()
-        if report_type not in ("U", "R"):
-            raise ApiError(400, f"reportType: expected U or R, got {req.params['reportType']!r}")
-        wanted = "T" if report_type == "U" else "R"
         expand = frozenset(
             part.strip().lower() for part in req.params.get("$expand", "").split(",") if part
         )
+        reports = self.store.report_list()
+        runs = _run_numbers(reports)
         rows = [
             build_header(
                 rep.body,
                 receive_count=rep.receive_count,
                 size=len(rep.raw.encode("utf-8")),
+                time_stamp=rep.stamp,
+                run=runs[rep.key],
                 process_names=self.process_names,
                 expand=expand,
             )
-            for rep in self.store.report_list()
-            if rep.body.get("type") == wanted
+            for rep in reports
         ]
-        return Response(200, apply_query(rows, req.params, HEADER_FIELDS))
+        chosen = apply_query(
+            rows,
+            req.params,
+            HEADER_FIELDS,
+            orderable=HEADER_ORDERABLE,
+            default_orderby="start desc",
+            default_top=10,
+            max_top=10_000,
+        )
+        return Response(200, chosen)
 
     # -- app --------------------------------------------------------------------------------
 
     def version(self, req: Request) -> Response:
-        return Response(200, {"version": SERVER_VERSION, "product": "watsim"})
+        return Response(200, SERVER_VERSION)
 
     def get_processes(self, req: Request) -> Response:
         include = {
@@ -217,33 +252,40 @@ class Api:
     # -- products ---------------------------------------------------------------------------
 
     def product_query(self, req: Request) -> Response:
-        return Response(200, apply_query(self.store.product_list(), req.params, _PRODUCT_FIELDS))
+        rows = [
+            {**project(p, PRODUCT_VIEW_FIELDS), "category": p.get("productCategoryName")}
+            for p in self.store.product_list()
+        ]
+        return Response(200, apply_query(rows, req.params, _PRODUCT_FIELDS))
 
     def product_get(self, req: Request) -> Response:
         product = self.store.product_view(req.args[0], detail=True)
         if product is None:
             raise ApiError(404, f"product {req.args[0]!r} not found")
-        return Response(200, product)
+        return Response(200, _product_answer(product))
 
     def revision_get(self, req: Request) -> Response:
-        pn = _required_param(req.params, "partNumber")
-        rev = _required_param(req.params, "revision")
+        pn, rev = req.args
         revision = self.store.revision_view(pn, rev)
         if revision is None:
             raise ApiError(404, f"product revision {pn!r} / {rev!r} not found")
-        return Response(200, revision)
+        return Response(200, _revision_answer(revision))
 
     def product_put(self, req: Request) -> Response:
-        product = _object_with(req.json(), "product", ("partNumber",))
-        return Response(200, self.store.put_product(product))
+        body = spec_keys(req.json(), PRODUCT_FIELDS, "product")
+        product = _object_with(body, "product", ("partNumber",))
+        return Response(200, _product_answer(self.store.put_product(product)))
 
     def revision_put(self, req: Request) -> Response:
-        revision = _object_with(req.json(), "revision", ("partNumber", "revision"))
+        body = spec_keys(req.json(), REVISION_FIELDS, "revision")
+        if "PartNumber" in body:
+            body["partNumber"] = body.pop("PartNumber")
+        revision = _object_with(body, "revision", ("partNumber", "revision"))
         if revision["partNumber"] not in self.store.products:
             raise ApiError(
-                404, f"revision.partNumber: product {revision['partNumber']!r} not found"
+                404, f"revision.PartNumber: product {revision['partNumber']!r} not found"
             )
-        return Response(200, self.store.put_revision(revision))
+        return Response(200, _revision_answer(self.store.put_revision(revision)))
 
     # -- production -------------------------------------------------------------------------
 
@@ -252,29 +294,44 @@ class Api:
         unit = self.store.unit_view(sn, pn)
         if unit is None:
             raise ApiError(404, f"unit {sn!r} / {pn!r} not found")
-        return Response(200, unit)
+        return Response(200, project(unit, UNIT_FIELDS))
 
     def units_put(self, req: Request) -> Response:
         units = req.json()
         if not isinstance(units, list):
             raise ApiError(400, "request body: expected a list of units")
-        checked = [
-            _object_with(unit, f"units[{i}]", ("serialNumber", "partNumber"))
-            for i, unit in enumerate(units)
-        ]
-        inserted, updated = self.store.put_units(checked)
-        return Response(200, {"insertCount": inserted, "updateCount": updated})
+        good: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for index, unit in enumerate(units):
+            try:
+                body = spec_keys(unit, UNIT_FIELDS, f"units[{index}]")
+                good.append(_object_with(body, f"units[{index}]", ("serialNumber", "partNumber")))
+            except ApiError as exc:
+                item = unit if isinstance(unit, dict) else {}
+                errors.append(
+                    {
+                        "index": index,
+                        "serialNumber": item.get("serialNumber"),
+                        "partNumber": item.get("partNumber"),
+                        "message": exc.message,
+                    }
+                )
+        inserted, updated = self.store.put_units(good)
+        answer = {
+            "insertCount": inserted,
+            "updateCount": updated,
+            "errorCount": len(errors),
+            "errors": errors,
+        }
+        return Response(200, answer)
 
     def unit_verification(self, req: Request) -> Response:
         sn = _required_param(req.params, "serialNumber")
         pn = _required_param(req.params, "partNumber")
-        rev = req.params.get("revision")
         reports = [
             rep.body
             for rep in self.store.report_list()
-            if rep.body.get("sn") == sn
-            and rep.body.get("pn") == pn
-            and (rev is None or rep.body.get("rev") == rev)
+            if rep.body.get("sn") == sn and rep.body.get("pn") == pn
         ]
         if not any(r.get("type") == "T" for r in reports):
             raise ApiError(404, f"no test reports for unit {sn!r} / {pn!r}")
@@ -288,27 +345,39 @@ class Api:
         raw_qty = _required_param(req.params, "quantity")
         if not raw_qty.isdigit() or not 1 <= int(raw_qty) <= 10_000:
             raise ApiError(400, f"quantity: expected an integer 1-10000, got {raw_qty!r}")
+        _bool_param(req.params, "onlyInSequence", default=False)
+        fmt = req.params.get("format", "XML").strip().upper() or "XML"
+        if fmt not in ("XML", "CSV"):
+            raise ApiError(400, f"format: expected XML or CSV, got {req.params['format']!r}")
         if type_name not in {t["name"] for t in DEFAULT_SN_TYPES}:
             raise ApiError(404, f"serialNumberType: unknown type {type_name!r}")
-        return Response(200, self.store.take_serials(type_name, int(raw_qty)))
+        serials = self.store.take_serials(type_name, int(raw_qty))
+        if fmt == "CSV":
+            text = "".join(f"{sn}\r\n" for sn in serials)
+            return Response(200, raw=text.encode("utf-8"), content_type="text/csv; charset=utf-8")
+        items = "".join(f'<SN id="{escape(sn, quote=True)}" />' for sn in serials)
+        xml = f'<?xml version="1.0" encoding="utf-8"?><SerialNumbers>{items}</SerialNumbers>'
+        return Response(200, raw=xml.encode("utf-8"), content_type="application/xml; charset=utf-8")
 
     # -- assets -----------------------------------------------------------------------------
 
     def asset_list(self, req: Request) -> Response:
-        return Response(200, apply_query(self.store.asset_list(), req.params, _ASSET_FIELDS))
+        rows = [project(a, ASSET_FIELDS) for a in self.store.asset_list()]
+        return Response(200, apply_query(rows, req.params, _ASSET_FIELDS))
 
     def asset_get(self, req: Request) -> Response:
         asset = self.store.find_asset(req.args[0])
         if asset is None:
             raise ApiError(404, f"asset {req.args[0]!r} not found")
-        return Response(200, asset)
+        return Response(200, project(asset, ASSET_FIELDS))
 
     def asset_put(self, req: Request) -> Response:
-        asset = _object_with(req.json(), "asset", ("serialNumber",))
+        body = spec_keys(req.json(), ASSET_FIELDS, "asset")
+        asset = _object_with(body, "asset", ("serialNumber",))
         type_id = asset.get("typeId")
         if type_id is not None and type_id not in {t["typeId"] for t in DEFAULT_ASSET_TYPES}:
             raise ApiError(400, f"asset.typeId: unknown asset type {type_id!r}")
-        return Response(200, self.store.put_asset(asset))
+        return Response(200, project(self.store.put_asset(asset), ASSET_FIELDS))
 
     def asset_delete(self, req: Request) -> Response:
         asset_id, serial = req.params.get("id"), req.params.get("serialNumber")
@@ -348,6 +417,33 @@ def _object_with(value: object, where: str, required: tuple[str, ...]) -> dict[s
         if not isinstance(item, str) or not item.strip():
             raise ApiError(400, f"{where}.{name}: required, a non-empty string")
     return value
+
+
+def _product_answer(product: Mapping[str, Any]) -> dict[str, Any]:
+    answer = project(product, PRODUCT_FIELDS)
+    if "revisions" in product:
+        answer["revisions"] = [_revision_answer(r) for r in product["revisions"]]
+    return answer
+
+
+def _revision_answer(revision: Mapping[str, Any]) -> dict[str, Any]:
+    answer = project(revision, REVISION_FIELDS)
+    answer["PartNumber"] = revision.get("partNumber")
+    return answer
+
+
+def _run_numbers(reports: list[Any]) -> dict[str, int]:
+    """Each report's run: its 1-based place among the same unit's reports in that process."""
+    runs: dict[str, int] = {}
+    seen: dict[tuple[Any, ...], list[tuple[Any, str]]] = {}
+    for rep in reports:
+        body = rep.body
+        unit = (body.get("type"), body.get("sn"), body.get("pn"), body.get("processCode"))
+        seen.setdefault(unit, []).append((parse_datetime(str(body.get("start"))), rep.key))
+    for entries in seen.values():
+        for number, (_start, key) in enumerate(sorted(entries, key=lambda e: e[0]), 1):
+            runs[key] = number
+    return runs
 
 
 def _grade(reports: list[dict[str, Any]], names: Mapping[int, str]) -> dict[str, Any]:
@@ -397,23 +493,28 @@ def _grade(reports: list[dict[str, Any]], names: Mapping[int, str]) -> dict[str,
 
 
 def _route(method: str, template: str, handler: Handler) -> tuple[str, re.Pattern[str], Handler]:
-    pattern = re.escape(template).replace(r"\{\}", "([^/]+)")
+    pattern = re.sub(r"\\\{[A-Za-z]+\\\}", "([^/]+)", re.escape(template))
+    ROUTE_TEMPLATES.append((method, template))
     return (method, re.compile(f"^{pattern}/?$", re.IGNORECASE), handler)
+
+
+#: Every ``(method, path template)`` the API serves, in the Swagger's own spelling.
+ROUTE_TEMPLATES: list[tuple[str, str]] = []
 
 
 # Order matters: fixed paths before the ``{}`` catch-alls that would also match them.
 _ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     _route("POST", "/api/Report/WSJF", Api.post_wsjf),
-    _route("GET", "/api/Report/Wsjf/{}", Api.get_wsjf),
+    _route("GET", "/api/Report/Wsjf/{id}", Api.get_wsjf),
     _route("GET", "/api/Report/Query/Header", Api.query_headers),
     _route("GET", "/api/App/Version", Api.version),
     _route("GET", "/api/App/Processes", Api.get_processes),
     _route("GET", "/api/Product/Query", Api.product_query),
     _route("PUT", "/api/Product/Revision", Api.revision_put),
-    _route("GET", "/api/Product", Api.revision_get),
     _route("PUT", "/api/Product", Api.product_put),
-    _route("GET", "/api/Product/{}", Api.product_get),
-    _route("GET", "/api/Production/Unit/{}/{}", Api.unit_get),
+    _route("GET", "/api/Product/{partNumber}/{revision}", Api.revision_get),
+    _route("GET", "/api/Product/{partNumber}", Api.product_get),
+    _route("GET", "/api/Production/Unit/{serialNumber}/{partNumber}", Api.unit_get),
     _route("PUT", "/api/Production/Units", Api.units_put),
     _route("GET", "/api/Production/UnitVerification", Api.unit_verification),
     _route("GET", "/api/Production/SerialNumbers/Types", Api.sn_types),
@@ -422,5 +523,5 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     _route("GET", "/api/Asset", Api.asset_list),
     _route("PUT", "/api/Asset", Api.asset_put),
     _route("DELETE", "/api/Asset", Api.asset_delete),
-    _route("GET", "/api/Asset/{}", Api.asset_get),
+    _route("GET", "/api/Asset/{assetId}", Api.asset_get),
 )

@@ -93,6 +93,11 @@ class Faults:
         return float(self.settings.get("slow_body_ms", 0.0))
 
     @property
+    def idempotency_conflicts(self) -> bool:
+        """Whether Idempotency-Key conflicts (409/422, invented) are answered; off by default."""
+        return bool(self.settings.get("idempotency_conflicts", False))
+
+    @property
     def down_for_s(self) -> float | None:
         """The one-shot down period requested with this setting, or None."""
         value = self.settings.get("down_for_s")
@@ -142,6 +147,10 @@ def _normalise(key: str, value: object) -> Any:
         return _number(key, value, lo=0.0, hi=_MAX_SECONDS)
     if key == "slow_body_ms":
         return _number(key, value, lo=0.0, hi=60_000.0)
+    if key == "idempotency_conflicts":
+        if not isinstance(value, bool):
+            raise FaultConfigError(key, f"expected true or false, got {value!r}")
+        return value
     if key == "capacity_rps":
         return _number(key, value, lo=1.0, hi=1_000_000.0)
     known = ", ".join(FAULT_NAMES)

@@ -7,11 +7,11 @@
     unary   := "not" unary | "(" expr ")" | FIELD OP literal
     OP      := eq | ne | gt | ge | lt | le
     literal := 'text' ('' is a quote) | number | true | false | null | ISO date-time
-               | datetime'ISO date-time'
+               | datetime'ISO date-time' | GUID (bare, as the spec's examples write it)
 
 Fields are declared per endpoint with a kind (``str``, ``int``, ``num``, ``bool``,
-``datetime``); comparing a field with a literal of another kind is an error, so a typo'd filter
-is a 400 instead of an empty result.
+``datetime``, ``guid``); comparing a field with a literal of another kind is an error, so a
+typo'd filter is a 400 instead of an empty result.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "lt": operator.lt,
     "le": operator.le,
 }
-_KINDS = ("str", "int", "num", "bool", "datetime")
+_KINDS = ("str", "int", "num", "bool", "datetime", "guid")
 
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<paren>[()])
+  | (?P<guid>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![\w-]))
   | (?P<string>'(?:[^']|'')*')
   | (?P<datetime>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
@@ -88,6 +89,8 @@ def _tokenize(text: str) -> list[_Tok]:
             match = end
         elif kind == "datetime":
             tokens.append(_Tok("datetime", chunk, pos, _parse_dt(chunk, pos)))
+        elif kind == "guid":
+            tokens.append(_Tok("guid", chunk, pos, chunk.lower()))
         elif kind == "number":
             value: Any = float(chunk) if any(c in chunk for c in ".eE") else int(chunk)
             tokens.append(_Tok("number", chunk, pos, value))
@@ -202,6 +205,8 @@ class _Parser:
             lit = _Literal(tok.value, "num")
         elif tok.kind == "datetime":
             lit = _Literal(tok.value, "datetime")
+        elif tok.kind == "guid":
+            lit = _Literal(tok.value, "guid")
         else:
             raise ApiError(400, f"$filter: expected a value at position {tok.pos}")
         compatible = {
@@ -210,6 +215,7 @@ class _Parser:
             "num": ("num",),
             "bool": ("bool",),
             "datetime": ("datetime",),
+            "guid": ("guid",),
         }[kind]
         if lit.kind not in compatible:
             raise ApiError(
@@ -255,6 +261,8 @@ def _field_value(row: Row, name: str, kind: str) -> Any:
             return None
     if kind in ("int", "num") and isinstance(value, bool):
         return None
+    if kind == "guid":
+        return str(value).lower()
     return value
 
 
@@ -317,19 +325,40 @@ def non_negative_int(params: Mapping[str, str], name: str) -> int | None:
 
 
 def apply_query(
-    rows: Sequence[Row], params: Mapping[str, str], fields: Mapping[str, str]
+    rows: Sequence[Row],
+    params: Mapping[str, str],
+    fields: Mapping[str, str],
+    *,
+    orderable: Sequence[str] | None = None,
+    default_orderby: str | None = None,
+    default_top: int | None = None,
+    max_top: int | None = None,
 ) -> list[Row]:
-    """Apply ``$filter``, ``$orderby``, ``$skip`` and ``$top`` from ``params`` to ``rows``."""
+    """Apply ``$filter``, ``$orderby``, ``$skip`` and ``$top`` from ``params`` to ``rows``.
+
+    ``orderable`` limits ``$orderby`` to those fields (the spec lists them per endpoint);
+    ``default_orderby``/``default_top`` apply when the request gives none; a ``$top`` above
+    ``max_top`` is a 400.
+    """
     selected = list(rows)
     flt = params.get("$filter")
     if flt is not None and flt.strip():
         pred = compile_filter(flt, fields)
         selected = [row for row in selected if pred(row)]
     orderby = params.get("$orderby")
+    if orderby is None or not orderby.strip():
+        orderby = default_orderby
     if orderby is not None and orderby.strip():
-        selected = sort_rows(selected, orderby, fields)
+        sortable = fields
+        if orderable is not None:
+            sortable = {name: kind for name, kind in fields.items() if name in orderable}
+        selected = sort_rows(selected, orderby, sortable)
     skip = non_negative_int(params, "$skip") or 0
     top = non_negative_int(params, "$top")
+    if top is None:
+        top = default_top
+    if top is not None and max_top is not None and top > max_top:
+        raise ApiError(400, f"$top: at most {max_top}, got {top}")
     selected = selected[skip:]
     if top is not None:
         selected = selected[:top]

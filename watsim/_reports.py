@@ -30,36 +30,43 @@ _LIST_FIELDS = ("miscInfos", "subUnits", "assets", "binaryData", "additionalData
 _MAX_TEXT = 100
 _MAX_DEPTH = 64
 
-#: Header fields that ``$filter`` / ``$orderby`` accept, with their kinds.
+#: ReportHeader fields (the spec's definition) that ``$filter`` accepts, with their kinds.
 HEADER_FIELDS: dict[str, str] = {
-    "uuid": "str",
+    "uuid": "guid",
     "serialNumber": "str",
     "partNumber": "str",
-    "revision": "str",
-    "batchNumber": "str",
     "reportType": "str",
+    "start": "datetime",
+    "revision": "str",
+    "result": "str",
+    "batchNumber": "str",
+    "userName": "str",
     "stationName": "str",
     "location": "str",
     "purpose": "str",
+    "measuresDeleted": "bool",
+    "timeStamp": "int",
     "processCode": "int",
     "processName": "str",
-    "result": "str",
-    "start": "datetime",
-    "startUtc": "datetime",
-    "operator": "str",
     "comment": "str",
     "executionTime": "num",
     "swFilename": "str",
     "swVersion": "str",
     "testSocketIndex": "int",
     "fixtureId": "str",
-    "receiveCount": "int",
-    "reportSize": "int",
     "errorCode": "int",
     "errorMessage": "str",
-    "referencedUut": "str",
-    "rootNodeType": "str",
+    "run": "int",
+    "receiveCount": "int",
+    "reportSize": "int",
+    "causedUutFailure": "str",
+    "causedUutFailurePath": "str",
+    "passedInRun": "int",
+    "referencedUut": "guid",
 }
+#: ``$orderby`` is documented only for these (the spec writes ``timestamp``; both spellings).
+HEADER_ORDERABLE = ("start", "uuid", "serialNumber", "timeStamp")
+_RESULT_WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated", "D": "Done"}
 
 
 def canonical_id(value: object, where: str = "report.id") -> str:
@@ -72,10 +79,12 @@ def canonical_id(value: object, where: str = "report.id") -> str:
         raise ApiError(400, f"{where}: {value!r} is not a GUID") from None
 
 
-def validate_report(report: object, process_codes: Mapping[int, str]) -> str:
-    """Check a WSJF report the way the server does; return its canonical id.
+def check_structure(report: object, process_codes: Mapping[int, str]) -> str:
+    """Check a WSJF report's fields and types; return its canonical id.
 
-    Raises ApiError(400) naming the first field that is missing or wrong.
+    Raises ApiError(400) naming the first field that is missing or wrong. These checks and
+    their messages are the simulator's own (the real server's are not documented); the
+    server's documented rules are in ``_validation``.
     """
     if not isinstance(report, dict):
         raise ApiError(400, f"report: expected a JSON object, got {_kind(report)}")
@@ -173,10 +182,12 @@ def build_header(
     *,
     receive_count: int,
     size: int,
+    time_stamp: int,
+    run: int,
     process_names: Mapping[int, str],
     expand: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """The ReportHeader of a stored report (field names as the real API returns them)."""
+    """The ReportHeader of a stored report, with the spec's field names and value forms."""
     is_uut = report.get("type") == "T"
     info = report.get("uut" if is_uut else "uur")
     info = info if isinstance(info, dict) else {}
@@ -184,40 +195,71 @@ def build_header(
     root = root if isinstance(root, dict) else {}
     seq = root.get("seqCall")
     seq = seq if isinstance(seq, dict) else {}
-    start = str(report.get("start"))
-    sub_units = report.get("subUnits") if "subunits" in expand else None
-    return {
+    result = report.get("result")
+    header: dict[str, Any] = {
         "uuid": report.get("id"),
         "serialNumber": report.get("sn"),
         "partNumber": report.get("pn"),
+        "reportType": "T" if is_uut else "R",
+        "start": format_utc(parse_datetime(str(report.get("start"))), seconds_only=True),
         "revision": report.get("rev"),
+        "result": _RESULT_WORDS.get(str(result), result),
         "batchNumber": info.get("batchSN") if is_uut else None,
-        "reportType": "U" if is_uut else "R",
+        "userName": info.get("user"),
         "stationName": report.get("machineName"),
         "location": report.get("location"),
         "purpose": report.get("purpose"),
+        "measuresDeleted": False,
+        "timeStamp": time_stamp,
         "processCode": report.get("processCode"),
         "processName": process_names.get(report.get("processCode")),  # type: ignore[arg-type]
-        "result": report.get("result"),
-        "start": start,
-        "startUtc": format_utc(parse_datetime(start)),
-        "operator": info.get("user"),
         "comment": info.get("comment"),
         "executionTime": info.get("execTime"),
         "swFilename": seq.get("name"),
         "swVersion": seq.get("version"),
         "testSocketIndex": info.get("testSocketIndex") if is_uut else None,
         "fixtureId": info.get("fixtureId") if is_uut else None,
-        "passedInRun": None,
-        "receiveCount": receive_count,
-        "reportSize": size,
-        "causedUutFailure": None,
-        "causedUutFailurePath": None,
         "errorCode": info.get("errorCode") if is_uut else None,
         "errorMessage": info.get("errorMessage") if is_uut else None,
+        "run": run,
+        "receiveCount": receive_count,
+        "reportSize": -(-size // 1024),
+        "causedUutFailure": None,
+        "causedUutFailurePath": None,
+        "passedInRun": None,
         "referencedUut": None if is_uut else info.get("refUUT"),
-        "rootNodeType": root.get("stepType") if is_uut else None,
-        "subUnits": sub_units if is_uut else None,
-        "uurSubUnits": None if is_uut else sub_units,
-        "miscInfo": report.get("miscInfos") if "miscinfo" in expand else None,
     }
+    header.update(_expanded(report, is_uut, expand))
+    return header
+
+
+def _expanded(report: Mapping[str, Any], is_uut: bool, expand: frozenset[str]) -> dict[str, Any]:
+    """The ``$expand`` parts; only the expanded ones appear (OData leaves the rest out)."""
+    subs = [s for s in report.get("subUnits") or [] if isinstance(s, dict)]
+    misc = [m for m in report.get("miscInfos") or [] if isinstance(m, dict)]
+    parts: dict[str, Any] = {}
+    if is_uut and "subunits" in expand:
+        parts["subUnits"] = [
+            {
+                "partType": s.get("partType"),
+                "serialNumber": s.get("sn"),
+                "partNumber": s.get("pn"),
+                "revision": s.get("rev"),
+            }
+            for s in subs
+        ]
+    if not is_uut and "uursubunits" in expand:
+        parts["uurSubUnits"] = [
+            {"serialNumber": s.get("sn"), "partNumber": s.get("pn"), "revision": s.get("rev")}
+            for s in subs
+        ]
+    name = "miscInfo" if is_uut else "uurMiscInfo"
+    if name.lower() in expand:
+        parts[name] = [
+            {
+                "description": m.get("description"),
+                "value": m.get("text") if m.get("text") is not None else m.get("numeric"),
+            }
+            for m in misc
+        ]
+    return parts

@@ -53,6 +53,7 @@ class Simulator:
         port: int = 0,
         max_body_bytes: int = 16 * 1024 * 1024,
         request_timeout_s: float = 10.0,
+        enforce_rules: bool = True,
     ) -> None:
         if not token:
             raise ValueError("token: must be a non-empty string")
@@ -63,7 +64,7 @@ class Simulator:
         initial = parse_faults(faults)
         self._requested_port = port
         self._store = Store(db)
-        self._api = Api(self._store, processes)
+        self._api = Api(self._store, processes, enforce_rules=enforce_rules)
         self._dice = FaultDice(seed)
         self._capacity = Capacity()
         self._stats = Stats()
@@ -356,7 +357,7 @@ class Simulator:
                     headers={"Retry-After": retry_after_text(faults.retry_after_s)},
                 )
             queued_s = self._admit(faults)
-            if key is not None:
+            if key is not None and faults.idempotency_conflicts:
                 self._idem.begin(key, fingerprint(method, path, body))
                 registered = True
             if queued_s > 0:
@@ -370,7 +371,13 @@ class Simulator:
                 return
             response = self._api.dispatch(method, path, params, body)
             if not 200 <= response.status < 300:
-                self._send(handler, response.status, response.body(), JSON_TYPE, response.headers)
+                self._send(
+                    handler,
+                    response.status,
+                    response.body(),
+                    response.content_type,
+                    response.headers,
+                )
                 return
             if self._dice.hit(faults.rate("drop_after_store_rate")):
                 self._stats.fault("drop_after_store")
@@ -378,7 +385,7 @@ class Simulator:
                     self._stats.dropped_stored_report()
                 handler.drop_connection()
                 return
-            content, ctype = response.body(), JSON_TYPE
+            content, ctype = response.body(), response.content_type
             if self._dice.hit(faults.rate("garbage_rate")):
                 self._stats.fault("garbage")
                 content, ctype = _GARBAGE, "text/html; charset=utf-8"

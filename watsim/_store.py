@@ -36,7 +36,7 @@ DEFAULT_SN_TYPES: tuple[dict[str, Any], ...] = (
         "name": "Default",
         "description": "Sequential serial numbers",
         "format": "SN-{0:000000}",
-        "regExp": r"^SN-\d{6}$",
+        "regEx": r"^SN-\d{6}$",
         "identifier": 0,
         "identifierName": "SerialNumber",
     },
@@ -44,7 +44,7 @@ DEFAULT_SN_TYPES: tuple[dict[str, Any], ...] = (
         "name": "MAC",
         "description": "MAC addresses",
         "format": "00-50-C2-{hex}",
-        "regExp": r"^00-50-C2-[0-9A-F]{2}-[0-9A-F]{2}-[0-9A-F]{2}$",
+        "regEx": r"^00-50-C2-[0-9A-F]{2}-[0-9A-F]{2}-[0-9A-F]{2}$",
         "identifier": 1,
         "identifierName": "MAC",
     },
@@ -79,13 +79,18 @@ DEFAULT_ASSET_TYPES: tuple[dict[str, Any], ...] = (
 
 @dataclass
 class StoredReport:
-    """One stored report: the JSON text as last posted, its parsed form and its counters."""
+    """One stored report: the JSON text as last posted, its parsed form and its counters.
+
+    ``seq`` is the order first received; ``stamp`` the order last processed (the header's
+    ``timeStamp``).
+    """
 
     key: str
     raw: str
     body: dict[str, Any]
     receive_count: int
     seq: int
+    stamp: int = 0
 
 
 class Store:
@@ -136,8 +141,14 @@ class Store:
             self._seq = max(self._seq, seq)
             if kind == "report":
                 self.reports[key] = StoredReport(
-                    key, value["raw"], json.loads(value["raw"]), value["receive_count"], seq
+                    key,
+                    value["raw"],
+                    json.loads(value["raw"]),
+                    value["receive_count"],
+                    seq,
+                    value.get("stamp", seq),
                 )
+                self._seq = max(self._seq, self.reports[key].stamp)
             elif kind == "product":
                 self.products[key] = value
             elif kind == "revision":
@@ -169,12 +180,16 @@ class Store:
         """Upsert a report by canonical id; returns the stored record (count incremented)."""
         with self._lock:
             old = self.reports.get(key)
+            stamp = self._next_seq()
             if old is None:
-                stored = StoredReport(key, raw, body, 1, self._next_seq())
+                stored = StoredReport(key, raw, body, 1, stamp, stamp)
             else:
-                stored = StoredReport(key, raw, body, old.receive_count + 1, old.seq)
+                stored = StoredReport(key, raw, body, old.receive_count + 1, old.seq, stamp)
             self._persist(
-                "report", key, stored.seq, {"raw": raw, "receive_count": stored.receive_count}
+                "report",
+                key,
+                stored.seq,
+                {"raw": raw, "receive_count": stored.receive_count, "stamp": stamp},
             )
             self.reports[key] = stored
             return stored

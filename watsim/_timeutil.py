@@ -45,9 +45,14 @@ def parse_datetime(text: str) -> datetime:
         raise ValueError(f"not a valid date-time: {text!r} ({exc})") from None
 
 
-def format_utc(moment: datetime) -> str:
-    """Format an aware datetime as UTC ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+def format_utc(moment: datetime, *, seconds_only: bool = False) -> str:
+    """Format an aware datetime as UTC ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``.
+
+    ``seconds_only`` drops the fraction (the ReportHeader's ``yyyy-MM-ddTHH:mm:ssZ``).
+    """
     utc = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    if seconds_only:
+        utc = utc.replace(microsecond=0)
     return utc.isoformat() + "Z"
 
 

@@ -85,3 +85,79 @@ def minimal_uut(report_id: str, **changes: Any) -> dict[str, Any]:
     }
     report.update(changes)
     return report
+
+
+def _step(step_id: int, name: str, status: str = "P", **more: Any) -> dict[str, Any]:
+    return {"id": step_id, "group": "M", "name": name, "status": status, **more}
+
+
+def _numeric(step_id: int, name: str, loop: dict[str, Any], low: float = 1.0) -> dict[str, Any]:
+    meas = {"compOp": "GELE", "status": "P", "value": 1.5, "lowLimit": low, "highLimit": 2.0}
+    return _step(step_id, name, stepType="ET_NLT", numericMeas=[meas], loop=loop)
+
+
+def _string_seq(step_id: int, name: str, loop: dict[str, Any], limit: str) -> dict[str, Any]:
+    meas = {"compOp": "IgnoreCase", "status": "P", "value": "ok", "limit": limit}
+    child = _step(step_id * 100, "StringStep", stepType="ET_SVT", stringMeas=[meas])
+    return _step(step_id, name, stepType="SequenceCall", loop=loop, steps=[child])
+
+
+def _summary(num: int, ending: int, passed: int = 3, failed: int = 0) -> dict[str, Any]:
+    return {"idx": None, "num": num, "endingIndex": ending, "passed": passed, "failed": failed}
+
+
+def _seq(step_id: int, name: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return _step(step_id, name, stepType="SequenceCall", steps=steps)
+
+
+def export_loops_uut(report_id: str = "3d1f5a7c-9b2e-4c8d-a6f0-1e2d3c4b5a69") -> dict[str, Any]:
+    """A UUT with one numeric loop in the shape a server export gives it.
+
+    The summary says ``num 3, endingIndex 3`` for iterations 0..2: the server's import refuses
+    it ("num is required to be one more than endingIndex"); ``normalize_loops`` fixes it.
+    """
+    iterations = [_numeric(10 + i, "Voltage loop", {"idx": i}) for i in range(3)]
+    summary = _numeric(9, "Voltage loop", _summary(3, 3))
+    report = minimal_uut(report_id)
+    report["root"]["steps"] = [_seq(2, "Loops", [summary, *iterations])]
+    return report
+
+
+#: What the real server answers for :func:`refused_loops_uut` (WATS-API-NOTES.md section 4).
+REFUSED_LOOPS_LINES = (
+    "root -> step Pass/Fail tests -> step SinglePassDone: "
+    "Status cannot be different from measurement status.",
+    "root -> step Loops -> step SequenceCallLoopSequence -> loop SequenceCallLoop: "
+    "endingIndex is required to be the same as highest index.",
+    "root -> step Loops -> step SequenceCallLoopSequence -> loop SequenceCallLoop2 -> Index 2 "
+    "-> step StringStep -> stringMeas: limit is required to match Summary step.",
+    "root -> step Loops -> step NumericLimitMultipleLoopsSequence -> loop "
+    "NumericLimitMultipleLoops2: num is required to be one more than endingIndex.",
+)
+
+
+def refused_loops_uut(report_id: str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d") -> dict[str, Any]:
+    """A UUT the real server refuses with exactly :data:`REFUSED_LOOPS_LINES`."""
+    pass_fail = _seq(
+        2,
+        "Pass/Fail tests",
+        [_step(3, "SinglePassDone", "D", stepType="ET_PFT", booleanMeas=[{"status": "P"}])],
+    )
+    loop1 = [_string_seq(20 + i, "SequenceCallLoop", {"idx": i}, "ok") for i in range(3)]
+    loop1.insert(0, _string_seq(19, "SequenceCallLoop", _summary(4, 3), "ok"))
+    loop2 = [_string_seq(30 + i, "SequenceCallLoop2", {"idx": i}, "ok") for i in range(3)]
+    loop2[2]["steps"][0]["stringMeas"][0]["limit"] = "OK?"
+    loop2.insert(0, _string_seq(29, "SequenceCallLoop2", _summary(3, 2), "ok"))
+    loop3 = [_numeric(40 + i, "NumericLimitMultipleLoops2", {"idx": i}) for i in range(3)]
+    loop3.insert(0, _numeric(39, "NumericLimitMultipleLoops2", _summary(3, 3)))
+    loops = _seq(
+        4,
+        "Loops",
+        [
+            _seq(5, "SequenceCallLoopSequence", loop1 + loop2),
+            _seq(6, "NumericLimitMultipleLoopsSequence", loop3),
+        ],
+    )
+    report = minimal_uut(report_id, result="F")
+    report["root"]["steps"] = [pass_fail, loops]
+    return report

@@ -35,7 +35,7 @@ def _deliver(client: httpx.Client, report: dict) -> int:
             continue
         if response.status_code == 200:
             try:
-                if response.json() == [{"ID": report["id"]}]:
+                if response.json()["ID"] == report["id"]:
                     return attempt
             except ValueError:
                 continue

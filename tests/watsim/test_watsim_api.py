@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
@@ -11,10 +12,11 @@ from tests.watsim.examples import minimal_uut
 from watsim import DEFAULT_PROCESSES, Simulator
 
 
-def test_version_answers_an_object_with_version(http: httpx.Client) -> None:
+def test_version_answers_a_json_string(http: httpx.Client) -> None:
     response = http.get("/api/App/Version")
     assert response.status_code == 200
-    assert isinstance(response.json()["version"], str)
+    assert isinstance(response.json(), str)
+    assert response.json()
 
 
 def test_processes_default_list_has_test_and_repair_codes(http: httpx.Client) -> None:
@@ -79,10 +81,23 @@ def test_product_put_twice_updates_and_keeps_the_id(http: httpx.Client) -> None:
 
 def test_revision_put_then_get_by_part_number_and_revision(http: httpx.Client) -> None:
     http.put("/api/Product", json={"partNumber": "P"}).raise_for_status()
-    saved = http.put("/api/Product/Revision", json={"partNumber": "P", "revision": "B"}).json()
-    got = http.get("/api/Product", params={"partNumber": "P", "revision": "B"}).json()
+    saved = http.put("/api/Product/Revision", json={"PartNumber": "P", "revision": "B"}).json()
+    got = http.get("/api/Product/P/B").json()
     assert got == saved
+    assert got["PartNumber"] == "P"
+    assert "partNumber" not in got
     assert http.get("/api/Product/P").json()["revisions"] == [saved]
+
+
+def test_revision_body_names_match_case_insensitively(http: httpx.Client) -> None:
+    http.put("/api/Product", json={"partNumber": "P"}).raise_for_status()
+    http.put("/api/Product/Revision", json={"partNumber": "P", "revision": "C"}).raise_for_status()
+    assert http.get("/api/Product/P/C").json()["PartNumber"] == "P"
+
+
+def test_revision_query_route_of_older_clients_is_not_served(http: httpx.Client) -> None:
+    response = http.get("/api/Product", params={"partNumber": "P", "revision": "B"})
+    assert response.status_code == 405
 
 
 def test_revision_of_unknown_product_is_404(http: httpx.Client) -> None:
@@ -90,10 +105,9 @@ def test_revision_of_unknown_product_is_404(http: httpx.Client) -> None:
     assert response.status_code == 404
 
 
-def test_revision_get_without_revision_parameter_is_400(http: httpx.Client) -> None:
-    response = http.get("/api/Product", params={"partNumber": "P"})
-    assert response.status_code == 400
-    assert "revision" in response.json()["message"]
+def test_unknown_revision_is_404(http: httpx.Client) -> None:
+    http.put("/api/Product", json={"partNumber": "P"}).raise_for_status()
+    assert http.get("/api/Product/P/Z").status_code == 404
 
 
 def test_product_query_filters_and_pages(http: httpx.Client) -> None:
@@ -121,7 +135,7 @@ def test_units_put_then_get(http: httpx.Client) -> None:
         "/api/Production/Units",
         json=[{"serialNumber": "S1", "partNumber": "P", "revision": "A"}],
     ).json()
-    assert answer == {"insertCount": 1, "updateCount": 0}
+    assert answer == {"insertCount": 1, "updateCount": 0, "errorCount": 0, "errors": []}
     unit = http.get("/api/Production/Unit/S1/P").json()
     assert unit["revision"] == "A"
     assert unit["unitPhaseId"] == 2
@@ -133,13 +147,18 @@ def test_units_put_again_counts_an_update(http: httpx.Client) -> None:
     assert http.put("/api/Production/Units", json=body).json() == {
         "insertCount": 0,
         "updateCount": 1,
+        "errorCount": 0,
+        "errors": [],
     }
 
 
-def test_units_put_with_bad_item_names_its_index(http: httpx.Client) -> None:
-    response = http.put("/api/Production/Units", json=[{"serialNumber": "S"}])
-    assert response.status_code == 400
-    assert "units[0].partNumber" in response.json()["message"]
+def test_units_put_with_bad_item_counts_an_error_naming_the_unit(http: httpx.Client) -> None:
+    body = [{"serialNumber": "S"}, {"serialNumber": "S2", "partNumber": "P"}]
+    answer = http.put("/api/Production/Units", json=body).json()
+    assert (answer["insertCount"], answer["errorCount"]) == (1, 1)
+    assert answer["errors"][0]["serialNumber"] == "S"
+    assert "units[0].partNumber" in answer["errors"][0]["message"]
+    assert http.get("/api/Production/Unit/S2/P").status_code == 200
 
 
 def test_unknown_unit_is_404(http: httpx.Client) -> None:
@@ -171,13 +190,23 @@ def test_unit_verification_without_reports_is_404(http: httpx.Client) -> None:
 def test_serial_number_types_list(http: httpx.Client) -> None:
     types = http.get("/api/Production/SerialNumbers/Types").json()
     assert {"Default", "MAC"} <= {t["name"] for t in types}
-    assert {"name", "description", "format", "regExp"} <= set(types[0])
+    assert {"name", "description", "format", "regEx"} <= set(types[0])
+
+
+def _serials_from_xml(text: str) -> list[str]:
+    return [element.attrib["id"] for element in ET.fromstring(text).iter("SN")]
 
 
 def test_take_serial_numbers_never_repeats(http: httpx.Client) -> None:
     take = "/api/Production/SerialNumbers/Take"
-    first = http.post(take, params={"serialNumberType": "Default", "quantity": 3}).json()
-    second = http.post(take, params={"serialNumberType": "Default", "quantity": 2}).json()
+    answer = http.post(take, params={"serialNumberType": "Default", "quantity": 3})
+    assert answer.headers["content-type"].startswith("application/xml")
+    first = _serials_from_xml(answer.text)
+    second_answer = http.post(
+        take, params={"serialNumberType": "Default", "quantity": 2, "format": "CSV"}
+    )
+    assert second_answer.headers["content-type"].startswith("text/csv")
+    second = second_answer.text.split()
     assert len(first) == 3
     assert len(second) == 2
     assert len(set(first + second)) == 5
@@ -189,6 +218,8 @@ def test_take_serial_numbers_never_repeats(http: httpx.Client) -> None:
         ({"serialNumberType": "Nope", "quantity": 1}, 404),
         ({"serialNumberType": "Default", "quantity": 0}, 400),
         ({"serialNumberType": "Default"}, 400),
+        ({"serialNumberType": "Default", "quantity": 1, "format": "JSON"}, 400),
+        ({"serialNumberType": "Default", "quantity": 1, "onlyInSequence": "maybe"}, 400),
     ],
 )
 def test_take_serial_numbers_rejects_bad_input(

@@ -104,7 +104,21 @@ def test_same_key_and_body_after_completion_is_processed_again(
     assert sim.stats()["receive_counts"] == {report["id"]: 2}
 
 
+def test_by_default_the_key_is_ignored_and_the_report_id_decides(
+    http: httpx.Client, sim: Simulator
+) -> None:
+    report = minimal_uut(str(uuid.uuid4()))
+    headers = {"Idempotency-Key": "key-0"}
+    http.post("/api/Report/WSJF", json=report, headers=headers).raise_for_status()
+    changed = dict(report, result="F")
+    assert http.post("/api/Report/WSJF", json=changed, headers=headers).status_code == 200
+    assert sim.stats()["receive_counts"] == {report["id"]: 2}
+    assert sim.report(report["id"])["result"] == "F"
+    assert sim.stats()["idempotency_conflicts"] == {"409": 0, "422": 0}
+
+
 def test_same_key_with_different_body_is_422(http: httpx.Client, sim: Simulator) -> None:
+    sim.set_faults(idempotency_conflicts=True)
     report = minimal_uut(str(uuid.uuid4()))
     headers = {"Idempotency-Key": "key-1"}
     http.post("/api/Report/WSJF", json=report, headers=headers).raise_for_status()
@@ -125,7 +139,7 @@ def test_reserialised_body_has_the_same_fingerprint(http: httpx.Client) -> None:
 
 
 def test_same_key_while_first_is_processing_is_409(http: httpx.Client, sim: Simulator) -> None:
-    sim.set_faults(latency_ms=1500)
+    sim.set_faults(latency_ms=1500, idempotency_conflicts=True)
     report = minimal_uut(str(uuid.uuid4()))
     headers = {"Idempotency-Key": report["id"]}
     first: list[int] = []
@@ -150,7 +164,8 @@ def test_same_key_while_first_is_processing_is_409(http: httpx.Client, sim: Simu
     assert stats["idempotency_conflicts"]["409"] == 1
 
 
-def test_401_does_not_register_the_key(anon: httpx.Client, sim_token: str) -> None:
+def test_401_does_not_register_the_key(anon: httpx.Client, sim: Simulator, sim_token: str) -> None:
+    sim.set_faults(idempotency_conflicts=True)
     report = minimal_uut(str(uuid.uuid4()))
     bad = {"Idempotency-Key": "k", "Authorization": "Basic wrong"}
     assert anon.post("/api/Report/WSJF", json=report, headers=bad).status_code == 401
@@ -160,7 +175,8 @@ def test_401_does_not_register_the_key(anon: httpx.Client, sim_token: str) -> No
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256])
-def test_bad_key_length_is_400(http: httpx.Client, key: str) -> None:
+def test_bad_key_length_is_400(http: httpx.Client, sim: Simulator, key: str) -> None:
+    sim.set_faults(idempotency_conflicts=True)
     response = http.post(
         "/api/Report/WSJF", json=minimal_uut(str(uuid.uuid4())), headers={"Idempotency-Key": key}
     )
@@ -168,6 +184,7 @@ def test_bad_key_length_is_400(http: httpx.Client, key: str) -> None:
 
 
 def test_reset_forgets_keys(http: httpx.Client, sim: Simulator) -> None:
+    sim.set_faults(idempotency_conflicts=True)
     report = minimal_uut(str(uuid.uuid4()))
     headers = {"Idempotency-Key": "k"}
     http.post("/api/Report/WSJF", json=report, headers=headers).raise_for_status()

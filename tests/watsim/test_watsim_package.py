@@ -7,7 +7,14 @@ import watsim as watsim
 
 def test_all_is_sorted_and_complete() -> None:
     assert watsim.__all__ == sorted(watsim.__all__)
-    assert watsim.__all__ == ["DEFAULT_PROCESSES", "FAULT_NAMES", "FaultConfigError", "Simulator"]
+    assert watsim.__all__ == [
+        "DEFAULT_PROCESSES",
+        "FAULT_NAMES",
+        "FaultConfigError",
+        "Refusal",
+        "Simulator",
+        "validate_report",
+    ]
 
 
 def test_every_public_name_is_documented() -> None:

@@ -20,7 +20,14 @@ def test_example_uut_is_accepted_and_answers_with_its_id(http: httpx.Client) -> 
     report = example_uut()
     response = http.post("/api/Report/WSJF", json=report)
     assert response.status_code == 200
-    assert response.json() == [{"ID": report["id"]}]
+    assert response.json() == {"ID": report["id"], "uuid": report["id"], "Report_ID": 1}
+
+
+def test_submit_answers_one_insert_report_result_per_report(http: httpx.Client) -> None:
+    ids = [_id(), _id()]
+    answers = [http.post("/api/Report/WSJF", json=minimal_uut(i)).json() for i in ids]
+    assert [a["ID"] for a in answers] == ids
+    assert answers[0]["Report_ID"] < answers[1]["Report_ID"]
 
 
 def test_example_uut_reads_back_identically(http: httpx.Client) -> None:
@@ -186,36 +193,66 @@ def test_header_has_the_report_header_field_names(
     assert header["serialNumber"] == "SN-A"
     assert header["partNumber"] == "PN-1"
     assert header["revision"] == "A"
-    assert header["reportType"] == "U"
+    assert header["reportType"] == "T"
     assert header["stationName"] == "STATION-1"
     assert header["processCode"] == 10
     assert header["processName"] == "ICT"
-    assert header["result"] == "P"
-    assert header["start"] == "2026-01-10T10:00:00+01:00"
-    assert header["startUtc"] == "2026-01-10T09:00:00Z"
+    assert header["result"] == "Passed"
+    assert header["start"] == "2026-01-10T09:00:00Z"
     assert header["receiveCount"] == 1
+    assert header["run"] == 1
+    assert isinstance(header["timeStamp"], int)
+    assert "startUtc" not in header
+    assert "operator" not in header
 
 
 def test_header_of_example_uut_carries_uut_info(http: httpx.Client) -> None:
     http.post("/api/Report/WSJF", json=example_uut()).raise_for_status()
     header = _headers(http)[0]
-    assert header["operator"] == "operator1"
+    assert header["userName"] == "operator1"
     assert header["batchNumber"] == "LOT-42"
     assert header["fixtureId"] == "FX-7"
-    assert header["rootNodeType"] == "SequenceCall"
     assert header["swFilename"] == "Main.seq"
+    assert header["result"] == "Failed"
+
+
+def test_header_run_counts_tests_of_the_same_unit_in_one_process(http: httpx.Client) -> None:
+    for start in ("2026-01-01T10:00:00Z", "2026-01-01T09:00:00Z"):
+        http.post("/api/Report/WSJF", json=minimal_uut(_id(), start=start)).raise_for_status()
+    found = _headers(http, **{"$orderby": "start"})
+    assert [h["run"] for h in found] == [1, 2]
+
+
+def test_header_default_is_ten_most_recent_first(http: httpx.Client) -> None:
+    for day in range(1, 13):
+        report = minimal_uut(_id(), start=f"2026-01-{day:02d}T10:00:00Z")
+        http.post("/api/Report/WSJF", json=report).raise_for_status()
+    found = _headers(http)
+    assert len(found) == 10
+    assert found[0]["start"] == "2026-01-12T10:00:00Z"
+    assert found[-1]["start"] == "2026-01-03T10:00:00Z"
+
+
+def test_header_filter_on_uuid_takes_a_bare_guid(
+    http: httpx.Client, three_reports: list[dict]
+) -> None:
+    wanted = three_reports[1]["id"]
+    found = _headers(http, **{"$filter": f"uuid eq {wanted.upper()}"})
+    assert [h["uuid"] for h in found] == [wanted]
+    quoted = http.get("/api/Report/Query/Header", params={"$filter": f"uuid eq '{wanted}'"})
+    assert quoted.status_code == 400
 
 
 def test_filter_on_part_number(http: httpx.Client, three_reports: list[dict]) -> None:
     found = _headers(http, **{"$filter": "partNumber eq 'PN-1'"})
-    assert [h["serialNumber"] for h in found] == ["SN-A", "SN-B"]
+    assert [h["serialNumber"] for h in found] == ["SN-B", "SN-A"]
 
 
 def test_filter_on_start_range_compares_instants(
     http: httpx.Client, three_reports: list[dict]
 ) -> None:
     flt = "start ge 2026-02-01T00:00:00Z and start le 2026-03-10T15:00:00Z"
-    found = _headers(http, **{"$filter": flt})
+    found = _headers(http, **{"$filter": flt, "$orderby": "start"})
     # SN-C starts 2026-03-10T15:00Z exactly (10:00-05:00), so `le` includes it.
     assert [h["serialNumber"] for h in found] == ["SN-B", "SN-C"]
 
@@ -227,17 +264,17 @@ def test_orderby_desc_then_top_and_skip(http: httpx.Client, three_reports: list[
 
 def test_report_type_r_lists_only_repairs(http: httpx.Client, three_reports: list[dict]) -> None:
     http.post("/api/Report/WSJF", json=example_uur()).raise_for_status()
-    found = _headers(http, reportType="R")
+    found = _headers(http, **{"$filter": "reportType eq 'R'"})
     assert [h["reportType"] for h in found] == ["R"]
     assert found[0]["referencedUut"] == example_uut()["id"]
 
 
 def test_expand_fills_misc_info(http: httpx.Client) -> None:
     http.post("/api/Report/WSJF", json=example_uut()).raise_for_status()
-    assert _headers(http)[0]["miscInfo"] is None
+    assert "miscInfo" not in _headers(http)[0]
     expanded = _headers(http, **{"$expand": "miscInfo,subUnits"})[0]
-    assert expanded["miscInfo"] == [{"description": "Firmware", "text": "1.4.2"}]
-    assert expanded["subUnits"][0]["sn"] == "PSU-777"
+    assert expanded["miscInfo"] == [{"description": "Firmware", "value": "1.4.2"}]
+    assert expanded["subUnits"][0]["serialNumber"] == "PSU-777"
 
 
 @pytest.mark.parametrize(
@@ -249,7 +286,8 @@ def test_expand_fills_misc_info(http: httpx.Client) -> None:
         ({"$filter": "serialNumber like 'x'"}, "expected one of eq ne"),
         ({"$top": "-1"}, "$top"),
         ({"$orderby": "start sideways"}, "asc or desc"),
-        ({"reportType": "X"}, "reportType"),
+        ({"$orderby": "partNumber"}, "unknown field 'partNumber'"),
+        ({"$top": "10001"}, "$top"),
     ],
 )
 def test_bad_query_is_400_with_a_clear_message(
