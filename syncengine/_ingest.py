@@ -11,7 +11,6 @@ the error folder with a ``<name>.error.txt`` sidecar that says which converter, 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -25,10 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from journal import file_sha256, fsync_dir
 from pywats import parse_report
 
 from ._config import WatchFolder
-from ._errors import EngineStoppingError
+from ._errors import EngineStoppingError, SyncEngineError
 from ._signals import conversion_failed, emit, file_converted
 from .converters import Conversion, ConversionFailed, WorkerPool, WorkerUnavailableError
 
@@ -76,16 +76,6 @@ def submission_key(sha256_hex: str, index: int) -> str:
     return str(uuid.uuid5(KEY_NAMESPACE, f"{sha256_hex}:{index}"))
 
 
-def _digest(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
 def _printable(text: str) -> str:
     # File names may hold newlines or control characters; never let them forge sidecar lines.
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
@@ -98,24 +88,6 @@ def _free_name(directory: Path, name: str, n: int) -> Path:
     if not dot or not stem:
         return directory / f"{name}.{n}"
     return directory / f"{stem}.{n}.{suffix}"
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a directory's entries durable, where the platform can (best effort).
-
-    Windows has no directory handle to sync, and some file systems refuse ``fsync`` on a
-    directory (EINVAL): the move still happens, only without the durability ordering.
-    """
-    if sys.platform == "win32":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        log.debug("cannot fsync directory %s: %s", directory, exc)
 
 
 _NOT_SAME_DEVICE = 17  # Windows ERROR_NOT_SAME_DEVICE: a rename across drives
@@ -165,14 +137,14 @@ def move_without_overwrite(src: Path, directory: Path) -> Path:
         # must not send the loop on to claim further names for the same file. The new name is
         # made durable before the old one goes: a power cut may keep an unlink and lose an
         # unsynced link, and the source file would be gone.
-        _fsync_dir(directory)
+        fsync_dir(directory)
         os.unlink(src)
-        _fsync_dir(src.parent)
+        fsync_dir(src.parent)
         return target
     raise OSError(f"no free name for {src.name} in {directory}")
 
 
-class InvalidReportsError(ValueError):
+class InvalidReportsError(SyncEngineError, ValueError):
     """Raised by :func:`build_submissions` when a file's reports cannot all be submitted."""
 
     def __init__(self, message: str, details: str = "") -> None:
@@ -255,7 +227,7 @@ class Ingestor:
             reason = f"{st.st_size} bytes exceeds the {limit}-byte limit (max_file_mb)"
             return self._fail(path, folder, None, "too_large", reason)
         try:
-            sha, size = _digest(path)
+            sha, size = file_sha256(path)
         except FileNotFoundError:
             return IngestResult("gone", path)
         except OSError as exc:

@@ -33,6 +33,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncengine._config import EngineConfig
+from syncengine._errors import SyncEngineError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,7 +62,7 @@ _WATCH_PATH_KEYS = ("path", "done_dir", "error_dir")
 _PLACEHOLDER_URL = "http://server-url.not-configured.invalid"
 
 
-class SettingsError(Exception):
+class SettingsError(SyncEngineError):
     """Raised when the configuration cannot be loaded; the message names the key and source."""
 
 

@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from journal import CorruptJournalError, JournalError
+from pywats import AuthenticationError, AuthorizationError, PyWATSError
+from syncengine._errors import EngineLockedError, SyncEngineError
 from syncengine._settings import Settings, SettingsError
 from syncengine.cli._views import redact, register_secret
 from syncengine.credentials import (
     CredentialsError,
     CredentialsNotFoundError,
-    CredentialsStoreError,
     LoginRejectedError,
     LoginUnreachableError,
     StoredCredentials,
@@ -57,8 +59,8 @@ STATUS_EXIT = {
 """``syncengine status`` exit code per health (Nagios: 0 OK, 1 WARNING, 2 CRITICAL)."""
 
 
-class CliError(Exception):
-    """An expected failure: one line on stderr and ``code`` as the exit status."""
+class CliError(SyncEngineError):
+    """Raised by a command for an expected failure: one line on stderr, ``code`` the exit status."""
 
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
@@ -66,7 +68,11 @@ class CliError(Exception):
 
 
 def classify(exc: BaseException) -> tuple[int, str] | None:
-    """Exit code and one-line message for an expected exception, or None for a bug."""
+    """Exit code and one-line message for an expected exception, or None for a bug.
+
+    The most specific class is tested first: every syncengine class below is a
+    ``SyncEngineError``, which itself means exit 1.
+    """
     if isinstance(exc, CliError):
         return exc.code, str(exc)
     if isinstance(exc, SettingsError):
@@ -75,35 +81,19 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
         return EXIT_AUTH, str(exc)
     if isinstance(exc, LoginUnreachableError):
         return EXIT_SERVER, str(exc)
-    if isinstance(exc, (CredentialsStoreError, CredentialsError)):
+    if isinstance(exc, CredentialsError):
         return EXIT_CONFIG, f"credentials: {exc}"
-    with contextlib.suppress(ImportError):
-        from journal import CorruptJournalError, JournalError
-
-        if isinstance(exc, CorruptJournalError):
-            hint = "run 'syncengine journal verify'; recovery steps are in docs/operations.md"
-            return EXIT_JOURNAL, f"{exc} -- {hint}"
-        if isinstance(exc, JournalError):
-            return EXIT_JOURNAL, str(exc)
-    with contextlib.suppress(ImportError):
-        from syncengine._errors import EngineLockedError, SyncEngineError
-
-        if isinstance(exc, EngineLockedError):
-            return EXIT_JOURNAL, str(exc)
-        if isinstance(exc, SyncEngineError):
-            return EXIT_FAILED, str(exc)
-    with contextlib.suppress(ImportError):
-        from pywats import AuthenticationError, AuthorizationError, PyWATSError
-
-        if isinstance(exc, (AuthenticationError, AuthorizationError)):
-            return EXIT_AUTH, f"server rejected the credentials: {exc}"
-        if isinstance(exc, PyWATSError):
-            return EXIT_SERVER, f"server: {exc}"
-    with contextlib.suppress(ImportError):
-        from syncengine.converters import ConverterError
-
-        if isinstance(exc, ConverterError):
-            return EXIT_FAILED, str(exc)
+    if isinstance(exc, CorruptJournalError):
+        hint = "run 'syncengine journal verify'; recovery steps are in docs/operations.md"
+        return EXIT_JOURNAL, f"{exc} -- {hint}"
+    if isinstance(exc, (JournalError, EngineLockedError)):
+        return EXIT_JOURNAL, str(exc)
+    if isinstance(exc, SyncEngineError):  # converters, engine state, unknown keys...
+        return EXIT_FAILED, str(exc)
+    if isinstance(exc, (AuthenticationError, AuthorizationError)):
+        return EXIT_AUTH, f"server rejected the credentials: {exc}"
+    if isinstance(exc, PyWATSError):
+        return EXIT_SERVER, f"server: {exc}"
     if isinstance(exc, OSError) and exc.filename is not None:
         return EXIT_FAILED, f"{exc.filename}: {exc.strerror or exc}"
     return None

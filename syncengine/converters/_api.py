@@ -1,11 +1,12 @@
 """Plugin API v1: what a converter is, what it is given, and what it may raise.
 
 ```
-ConverterError                  root of everything this package raises on purpose
- +-- ConversionError            raised by a converter: the input is malformed (says what, where)
- +-- ConversionFailed           raised by the worker pool: the conversion did not produce
- |                              reports (exception, timeout, crash, bad output, no converter)
- +-- WorkerUnavailableError     raised by the worker pool: no worker process could be started,
+SyncEngineError                 (syncengine._errors) root of the whole syncengine package
+ +-- ConverterError             root of everything this package raises on purpose
+      +-- ConversionError       raised by a converter: the input is malformed (says what, where)
+      +-- ConversionFailed      raised by the worker pool: the conversion did not produce
+      |                         reports (exception, timeout, crash, bad output, no converter)
+      +-- WorkerUnavailableError raised by the worker pool: no worker process could be started,
                                 or the pool is closed; the file is not at fault
 ```
 
@@ -23,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from syncengine._errors import SyncEngineError
+
 API_VERSION = 1
 """The one plugin API version this engine accepts."""
 
 
-class ConverterError(Exception):
-    """Root of the converters exception tree."""
+class ConverterError(SyncEngineError):
+    """Root of the converters exception tree (a :class:`syncengine.SyncEngineError`)."""
 
 
 class ConversionError(ConverterError, ValueError):
