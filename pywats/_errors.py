@@ -14,7 +14,7 @@ this tree, because retrying or reporting it as a server problem would be wrong.
     |   +-- RequestTimeout           connect / write / read / pool time limit passed
     |   +-- ConnectionDropped        the connection broke while sending or awaiting the answer
     +-- ValidationError              HTTP 400 or 422: the server rejected the request content
-    |   +-- UnitsRejectedError       PUT Production/Units answered 2xx with errorCount > 0
+    |   +-- UnitsRejectedError       production.save_units: a 2xx answer whose errorCount is not 0
     +-- AuthenticationError          HTTP 401: token missing, wrong or expired
     +-- AuthorizationError           HTTP 403: token valid but not allowed to do this
     +-- NotFoundError                HTTP 404 (strict mode; lenient get-style calls return None)
@@ -23,7 +23,7 @@ this tree, because retrying or reporting it as a server problem would be wrong.
     +-- ServerError                  HTTP 5xx
     +-- UnexpectedStatusError        any other non-2xx status (405, 408, 413, ...)
     +-- InvalidResponseError         2xx answer that is not what the API promised (bad JSON,
-                                     missing id, fails the model)
+                                     not XML/CSV where due, fails the model)
 
 ``retryable`` is True for transport errors, 429, 5xx and 408, False for everything else.
 """
@@ -223,4 +223,8 @@ class UnexpectedStatusError(PyWATSError):
 
 
 class InvalidResponseError(PyWATSError):
-    """Raised when: a 2xx answer is not what the API promised (bad JSON, no id, fails the model)."""
+    """Raised when: a 2xx answer is not what the API promised (bad JSON, fails the model).
+
+    A submit answer without a usable id is not one: the server took the report, so
+    ``reports.submit`` returns a SubmitResult with ``id=None`` and the raw answer instead.
+    """
