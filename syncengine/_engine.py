@@ -661,31 +661,17 @@ def install_signal_handlers(
     already bounded by the grace period). Must be called from the main thread. Returns a
     function that restores the previous handlers.
     """
-    import signal
+    from ._os_signals import on_stop_signals
 
-    if threading.current_thread() is not threading.main_thread():
-        raise RuntimeError("install_signal_handlers() must be called from the main thread")
     started = threading.Event()
 
-    def _handler(signum: int, _frame: object) -> None:
+    def _stop(name: str) -> None:
         if started.is_set():
             return
         started.set()
-        log.info("signal %s received: stopping the engine", signum)
+        log.info("signal %s received: stopping the engine", name)
         threading.Thread(
             target=engine.stop, kwargs={"grace": grace}, name="syncengine-signal-stop"
         ).start()
 
-    names = ["SIGTERM", "SIGINT", "SIGBREAK"]
-    previous: dict[int, Any] = {}
-    for name in names:
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        previous[signum] = signal.signal(signum, _handler)
-
-    def restore() -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-    return restore
+    return on_stop_signals(_stop)

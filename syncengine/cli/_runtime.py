@@ -9,16 +9,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.handlers
-import signal
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
-from journal import CorruptJournalError, JournalError
+from journal import CorruptJournalError, JournalError, State
 from pywats import AuthenticationError, AuthorizationError, PyWATSError
 from syncengine._errors import EngineLockedError, SyncEngineError
+from syncengine._os_signals import STOP_SIGNALS, on_stop_signals
 from syncengine._settings import Settings, SettingsError
 from syncengine.cli._views import redact, register_secret
 from syncengine.credentials import (
@@ -243,28 +243,25 @@ def log_engine_events() -> Iterator[None]:
 
 @contextlib.contextmanager
 def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM/SIGINT (and SIGBREAK on Windows) set ``stop``; old handlers come back after."""
-    # SIGHUP too: a closed terminal should shut down gracefully, not kill mid-upload.
-    names = ["SIGTERM", "SIGINT", "SIGBREAK", "SIGHUP"]
-    previous: dict[int, Any] = {}
+    """SIGTERM, SIGINT, SIGBREAK (Windows) and SIGHUP set ``stop``; old handlers come back after.
 
-    def handler(signum: int, _frame: object) -> None:
-        log.info("received %s: shutting down", signal.Signals(signum).name)
+    Off the main thread (an embedding test runner) nothing is installed.
+    """
+
+    def on_signal(name: str) -> None:
+        log.info("received %s: shutting down", name)
         stop.set()
 
-    for name in names:
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        try:
-            previous[signum] = signal.signal(signum, handler)
-        except (OSError, ValueError):  # not the main thread, or not allowed here
-            continue
+    try:
+        # SIGHUP too: a closed terminal should shut down gracefully, not kill mid-upload.
+        restore = on_stop_signals(on_signal, names=(*STOP_SIGNALS, "SIGHUP"))
+    except RuntimeError:
+        restore = None
     try:
         yield
     finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+        if restore is not None:
+            restore()
 
 
 def read_health(settings: Settings) -> dict[str, Any]:
@@ -296,7 +293,7 @@ def read_health(settings: Settings) -> dict[str, Any]:
             raise CliError(str(exc), EXIT_JOURNAL) from None
     snap["journal_exists"] = config.journal_path.exists()
     counts = snap.setdefault("counts", {})
-    for name in ("pending", "in_flight", "acked", "failed"):
+    for name in get_args(State):  # every journal state, 0 when absent
         counts.setdefault(name, 0)
     return snap
 
