@@ -25,30 +25,35 @@ from ._config import (
 )
 from ._engine import SyncEngine, install_signal_handlers
 from ._errors import (
+    EngineJournalError,
     EngineLockedError,
     EngineNotRunningError,
     EngineStateError,
     EngineStoppingError,
+    JournalClosedError,
     ReportInputError,
     SyncEngineError,
     UnknownSubmissionError,
 )
 from ._metrics import Metrics
-from ._status import read_status
+from ._status import StatusSnapshot, read_status
 
 __all__ = [
     "BreakerConfig",
     "CredentialProvider",
     "EngineConfig",
+    "EngineJournalError",
     "EngineLockedError",
     "EngineNotRunningError",
     "EngineStateError",
     "EngineStoppingError",
     "HealthHttpConfig",
+    "JournalClosedError",
     "Metrics",
     "RateLimitConfig",
     "ReportInputError",
     "RetryConfig",
+    "StatusSnapshot",
     "SyncEngine",
     "SyncEngineError",
     "TimeoutConfig",

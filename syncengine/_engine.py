@@ -33,6 +33,7 @@ from ._errors import (
     ReportInputError,
     SyncEngineError,
     UnknownSubmissionError,
+    from_journal,
 )
 from ._lock import JournalLock
 from ._metrics import Metrics
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
     from ._clients import Clients, CredentialProvider
     from ._dispatcher import Dispatcher
-    from ._health_http import HealthServer
+    from ._health_http import LocalServers
     from ._journal_access import JournalAccess
     from ._uploader import Uploads
     from ._watcher import WatchService
@@ -117,7 +118,7 @@ class SyncEngine:
         self._dispatcher: Dispatcher | None = None
         self._uploads: Uploads | None = None
         self._watcher: WatchService | None = None
-        self._health_server: HealthServer | None = None
+        self._health_server: LocalServers | None = None
         self._status_thread: threading.Thread | None = None
         self._status_stop = threading.Event()
         self._started_at: float | None = None
@@ -178,7 +179,7 @@ class SyncEngine:
     def _start(self) -> None:
         # pywats and journal are imported here, not at module level, so that importing
         # syncengine (settings, CLI --help) stays cheap and works without them loaded.
-        from journal import Journal
+        from journal import Journal, JournalError
 
         from ._clients import Clients
         from ._dispatcher import Dispatcher
@@ -190,9 +191,11 @@ class SyncEngine:
         cfg = self.config
         self._lock.acquire()
         cfg.journal_path.parent.mkdir(parents=True, exist_ok=True)
-        self._journal = JournalAccess(
-            Journal(cfg.journal_path, synchronous=cfg.journal_synchronous)
-        )
+        try:
+            journal = Journal(cfg.journal_path, synchronous=cfg.journal_synchronous)
+        except JournalError as exc:
+            raise from_journal(exc) from exc
+        self._journal = JournalAccess(journal)
         self._clients = clients = Clients(cfg, self._credentials, self.metrics)
         self._connection = ConnectionService(
             self._breaker,
@@ -235,10 +238,9 @@ class SyncEngine:
         )
         clients.on_recovered = self._wake_dispatcher
         self._connection.on_change = lambda _state: self._wake_dispatcher()
-        if cfg.health_http.enabled:
-            from ._health_http import HealthServer
+        from ._health_http import local_servers
 
-            self._health_server = HealthServer(cfg.health_http, self)  # binds: may fail here
+        self._health_server = local_servers(cfg, self)  # binds: may fail here
         self._started_at = time.time()
         with self._state_lock:
             self._state = "running"
@@ -473,19 +475,37 @@ class SyncEngine:
         """Every journal event of one submission, oldest first."""
         return list(self._access().call(lambda j: j.history(key)))
 
-    def requeue(self, key: str, *, reason: str = "requeued by operator") -> None:
-        """Make a failed (or pending) submission due again now."""
+    def requeue(
+        self,
+        key: str,
+        *,
+        reason: str = "requeued by operator",
+        who: str | None = None,
+        origin: str | None = None,
+    ) -> None:
+        """Make a failed (or pending) submission due again now.
+
+        Raises :class:`UnknownSubmissionError` for a key the journal does not hold (or archived)
+        and the journal's ``InvalidTransitionError`` (as a SyncEngineError) for one in flight
+        or acked.
+        """
         access = self._access()
 
         def _do(j: Journal) -> None:
             if j.submission(key) is None:
                 raise UnknownSubmissionError(f"no submission with key {key!r} in the journal")
-            j.requeue(key, reason=reason)
+            j.requeue(key, reason=reason, who=who, origin=origin)
 
         access.call(_do)
         self._wake_dispatcher()
 
-    def requeue_failed(self, *, reason: str = "requeued by operator") -> list[str]:
+    def requeue_failed(
+        self,
+        *,
+        reason: str = "requeued by operator",
+        who: str | None = None,
+        origin: str | None = None,
+    ) -> list[str]:
         """Requeue every failed submission (one journal transaction); returns their keys."""
         from journal import InvalidTransitionError, NewEvent
 
@@ -495,7 +515,9 @@ class SyncEngine:
             for _ in range(3):  # another process may requeue some between the read and the write
                 keys: list[str] = j.keys_in_state("failed")
                 try:
-                    j.record([NewEvent(key, "Requeued", {"reason": reason}) for key in keys])
+                    fields = {"reason": reason, "who": who, "origin": origin}
+                    fields = {k: v for k, v in fields.items() if v}
+                    j.record([NewEvent(key, "Requeued", fields) for key in keys])
                 except InvalidTransitionError:
                     continue
                 return keys
@@ -629,6 +651,59 @@ class SyncEngine:
         if self._state != "running" or self._dispatcher is None:
             return None
         return self._dispatcher.heartbeat_at
+
+    # --- operator resolutions (station page, embedders) ---------------------------------------
+    def dismiss(
+        self, key: str, *, reason: str, who: str | None = None, origin: str | None = "api"
+    ) -> None:
+        """Dismiss a failed submission: it is never uploaded and leaves the failed count.
+
+        Recorded in the journal with ``reason``, ``who`` and ``origin``; nothing is erased.
+        """
+        self._access().call(lambda j: j.dismiss(key, reason=reason, who=who, origin=origin))
+
+    def supersede(
+        self,
+        key: str,
+        report: object,
+        *,
+        reason: str,
+        who: str | None = None,
+        origin: str | None = "api",
+        source: dict[str, Any] | None = None,
+    ) -> str:
+        """Replace a failed submission by a corrected report (a pywats report or WSJF dict).
+
+        The corrected report becomes a new submission linked to the old one both ways (see
+        :meth:`journal.Journal.supersede`); returns its key. The report id may stay the same:
+        the server overwrites by id.
+        """
+        payload = _payload_of(report)
+        new_key: str = self._access().call(
+            lambda j: j.supersede(
+                key, payload, reason=reason, who=who, origin=origin, source=source
+            )
+        )
+        self._wake_dispatcher()
+        return new_key
+
+    def probe_now(self) -> str:
+        """Probe the server at once (an operator's "check now"); returns the connection state."""
+        if self._connection is None:
+            raise EngineNotRunningError("the engine is not running")
+        state = self._connection.probe_once()
+        self._wake_dispatcher()
+        return state
+
+    @property
+    def ui_url(self) -> str | None:
+        """The station page's URL (``http://127.0.0.1:PORT/``), or None when not enabled."""
+        servers = self._health_server
+        address = None if servers is None else servers.ui_address
+        if address is None:
+            return None
+        host, port = address
+        return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
 
 
 class _JournalFacts(NamedTuple):

@@ -11,13 +11,25 @@ SyncEngineError                 root of everything the engine raises on purpose
  +-- ReportInputError           raised when a submitted report is not a pywats report or a WSJF
                                 mapping, or has no usable key
  +-- UnknownSubmissionError     raised when a facade call names a key the journal does not know
+ +-- EngineJournalError         a journal error raised through the engine; each one is ALSO an
+                                instance of the journal's own class (SubmissionConflictError,
+                                UnknownSubmissionError, JournalBusyError, CorruptJournalError, ...)
 ```
+
+So ``except SyncEngineError`` catches everything the engine raises on purpose, and code that
+already catches ``journal.SubmissionConflictError`` (or any journal class) keeps working.
 
 Misuse that is a programming error (wrong argument types in our own API) raises the ordinary
 built-in exceptions and stays outside this tree.
 """
 
 from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from journal import JournalError
 
 
 class SyncEngineError(Exception):
@@ -59,6 +71,64 @@ class EngineLockedError(SyncEngineError):
 
 class ReportInputError(SyncEngineError, ValueError):
     """Raised when a submitted report cannot be turned into a WSJF payload and a key."""
+
+
+class EngineJournalError(SyncEngineError):
+    """A journal error raised through the engine (see :func:`from_journal`).
+
+    Every instance is also an instance of the journal error class it came from, with the same
+    message and attributes (``key``, ``path``, ...); the original is its ``__cause__``.
+    """
+
+    _journal_class: type[BaseException]
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The classes are made at run time; pickle rebuilds one from its journal class.
+        return (_rebuild, (self._journal_class, self.args, dict(self.__dict__)))
+
+
+_wrappers: dict[type[BaseException], type[EngineJournalError]] = {}
+_wrappers_lock = threading.Lock()
+
+
+def engine_class(journal_class: type[JournalError]) -> type[EngineJournalError]:
+    """The EngineJournalError subclass that is also ``journal_class`` (made once, cached)."""
+    with _wrappers_lock:
+        wrapper = _wrappers.get(journal_class)
+        if wrapper is None:
+            wrapper = type(
+                journal_class.__name__,
+                (EngineJournalError, journal_class),
+                {
+                    "__module__": __name__,
+                    "__doc__": f"journal.{journal_class.__name__} raised through the engine.",
+                    "_journal_class": journal_class,
+                },
+            )
+            _wrappers[journal_class] = wrapper
+        return wrapper
+
+
+def from_journal(exc: JournalError) -> EngineJournalError:
+    """``exc`` as the engine raises it: same class (and message, attributes), plus SyncEngineError.
+
+    The journal classes have their own ``__init__`` signatures, so the copy is made without
+    calling it: the arguments and attributes are copied from ``exc``.
+    """
+    if isinstance(exc, EngineJournalError):
+        return exc
+    new = _rebuild(type(exc), exc.args, exc.__dict__)
+    new.__cause__ = exc
+    return new
+
+
+def _rebuild(
+    journal_class: type[JournalError], args: tuple[object, ...], state: dict[str, object]
+) -> EngineJournalError:
+    wrapper = engine_class(journal_class)
+    new = wrapper.__new__(wrapper, *args)
+    new.__dict__.update(state)
+    return new
 
 
 class UnknownSubmissionError(SyncEngineError, KeyError):

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from journal import Journal
+from journal import Journal, JournalError
 
-from ._errors import JournalClosedError
+from ._errors import JournalClosedError, from_journal
 
 T = TypeVar("T")
 
@@ -29,7 +29,11 @@ class JournalAccess:
         self._cond = threading.Condition()
 
     def call(self, fn: Callable[[Journal], T]) -> T:
-        """Run ``fn(journal)``; raises :class:`JournalClosedError` after close() began."""
+        """Run ``fn(journal)``; raises :class:`JournalClosedError` after close() began.
+
+        A journal error comes out as the engine's (:func:`._errors.from_journal`): still an
+        instance of its journal class, and a SyncEngineError.
+        """
         with self._cond:
             journal = self._journal
             if journal is None:
@@ -37,6 +41,8 @@ class JournalAccess:
             self._active += 1
         try:
             return fn(journal)
+        except JournalError as exc:
+            raise from_journal(exc) from exc
         finally:
             with self._cond:
                 self._active -= 1
