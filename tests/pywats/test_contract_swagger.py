@@ -440,3 +440,28 @@ def test_take_reads_xml_and_csv() -> None:
     with _spec_client(server) as client:
         assert client.production.take_serial_numbers(2) == ["SN-1", "SN-2"]
         assert client.production.take_serial_numbers(2, format="csv") == ["SN-1", "SN-2"]
+
+
+def test_every_q_field_is_a_property_of_a_queried_definition() -> None:
+    prefix = "Virinco.WATS.Web.Dashboard.Models."
+    queried = {
+        name
+        for ref in ("OData.ReportHeader", "Mes.Product.ProductView", "Mes.Asset.OData.Asset")
+        for name in spec()["definitions"][prefix + ref]["properties"]
+    }
+    fields = {
+        value.name for value in vars(type(pywats.Q)).values() if isinstance(value, pywats.Field)
+    }
+    assert fields and fields <= queried, fields - queried
+
+
+def test_header_filters_name_only_report_header_properties() -> None:
+    props = set(
+        spec()["definitions"]["Virinco.WATS.Web.Dashboard.Models.OData.ReportHeader"]["properties"]
+    )
+    for name, rec in recorded():
+        if rec.operation.operation_id != "Report_HeaderQuery":
+            continue
+        text = rec.request.url.params.get("$filter", "")
+        used = set(re.findall(r"(\w+) (?:eq|ne|gt|ge|lt|le) ", text))
+        assert used <= props, (name, used - props)

@@ -354,6 +354,14 @@ def test_headers_parse_known_fields_and_keep_unknown(
     assert header.to_json_dict()["newField"] == 1
 
 
+def test_headers_still_read_the_older_field_names(
+    client: pywats.Client, recorder: Recorder
+) -> None:
+    recorder.answer(200, [{"uuid": "u", "operator": "op1", "startUtc": "2026-01-01T00:00:00Z"}])
+    (header,) = client.reports.headers()
+    assert (header.operator, header.start_utc) == ("op1", "2026-01-01T00:00:00Z")
+
+
 # ------------------------------------------------------------------ app
 
 
