@@ -31,6 +31,9 @@ from ._config import WatchFolder
 from ._errors import EngineStoppingError, SyncEngineError
 from ._signals import conversion_failed, emit, file_converted
 from .converters import Conversion, ConversionFailed, WorkerPool, WorkerUnavailableError
+from .converters._loops import OPTION as LOOPS_OPTION
+from .converters._loops import LoopChange
+from .converters._loops import normalize_loops as rewrite_loops
 
 log = logging.getLogger("syncengine.ingest")
 
@@ -71,9 +74,15 @@ class IngestResult:
     moved_to: Path | None = None
 
 
-def submission_key(sha256_hex: str, index: int) -> str:
-    """The submission key of report ``index`` of a file whose content has this SHA-256."""
-    return str(uuid.uuid5(KEY_NAMESPACE, f"{sha256_hex}:{index}"))
+def submission_key(sha256_hex: str, index: int, variant: str = "") -> str:
+    """The submission key of report ``index`` of a file whose content has this SHA-256.
+
+    ``variant`` names a rewrite of the report (``normalize_loops``): a rewritten report is
+    another submission than the file's report as it was, so turning the option on after a
+    refusal lets the same file through again without a journal conflict.
+    """
+    name = f"{sha256_hex}:{index}" + (f":{variant}" if variant else "")
+    return str(uuid.uuid5(KEY_NAMESPACE, name))
 
 
 def _printable(text: str) -> str:
@@ -153,7 +162,7 @@ class InvalidReportsError(SyncEngineError, ValueError):
 
 
 def build_submissions(
-    path: Path, sha256_hex: str, size: int, conversion: Conversion
+    path: Path, sha256_hex: str, size: int, conversion: Conversion, *, normalize_loops: bool = False
 ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """The ``(key, payload, source)`` items for ``submit_many`` from one converted file.
 
@@ -162,13 +171,18 @@ def build_submissions(
     id; the payload is ``to_wsjf(for_submit=True)``. Anything that submits converted files (the
     watcher, ``syncengine submit FILE``) must build them here, so the same bytes always give the
     same keys AND the same payloads (else the journal sees a conflict, not a repeat).
+    With ``normalize_loops`` a report whose loop summaries were rewritten gets its own key and
+    the changes in ``source["normalize_loops"]``.
     """
     reports = conversion.reports
     if not reports:
         raise InvalidReportsError(f"converter {conversion.converter!r}: the file has zero reports")
     items = []
     for index, report in enumerate(reports):
-        key = submission_key(sha256_hex, index)
+        changes: list[LoopChange] = []
+        if normalize_loops:
+            report, changes = rewrite_loops(report)
+        key = submission_key(sha256_hex, index, LOOPS_OPTION if changes else "")
         if not report.get("id"):
             report = {**report, "id": key}
         try:
@@ -188,6 +202,8 @@ def build_submissions(
             "index": index,
             "count": len(reports),
         }
+        if changes:
+            source[LOOPS_OPTION] = {"rewritten": True, "changes": changes}
         items.append((key, payload, source))
     return items
 
@@ -252,7 +268,9 @@ class Ingestor:
             return IngestResult("deferred", path, reason="file changed while being converted")
         who = f"{conv.converter} {conv.version}"
         try:
-            items = build_submissions(path, sha, size, conv)
+            items = build_submissions(
+                path, sha, size, conv, normalize_loops=bool(folder.normalize_loops)
+            )
         except InvalidReportsError as exc:
             return self._fail(path, folder, who, "invalid_report", str(exc), exc.details)
         return self._commit(path, folder, items, conv.converter)

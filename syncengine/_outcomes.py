@@ -22,6 +22,7 @@ from ._journal_access import JournalAccess
 from ._metrics import Metrics
 from ._retry import Action, Decision
 from ._status import LastError
+from .converters._loops import refusal_hint
 from .signals import (
     emit,
     retry_scheduled,
@@ -99,6 +100,14 @@ class Outcomes:
         self._metrics.observe("upload_latency", latency_s)
         if decision.action is Action.FAIL:
             self._record_failed(key, decision.message, decision.error_class, decision.status_code)
+            hint = refusal_hint(decision.message)
+            log.error(
+                "submission %s refused (%s): %s%s",
+                key,
+                decision.error_class,
+                decision.message.replace("\n", " | "),  # the server's lines, on one log line
+                f" -- fix: {hint}" if hint else "",
+            )
             self._breaker.record_success()  # a refusal is an answer
             self._metrics.inc("submissions_failed")
             self._note_error(key, decision, correlation_id)

@@ -265,8 +265,16 @@ def run(state: _State, log_file: Path | None, log_level: str | None) -> None:
     show_default=True,
     help="Converter name for every file, or 'auto' to pick by file (WSJF JSON is taken as is).",
 )
+@click.option(
+    "--normalize-loops/--no-normalize-loops",
+    default=None,
+    help="Rewrite server-export loop summaries the server refuses (default: the config's "
+    "normalize_loops); a rewritten report is a new submission, recorded as rewritten.",
+)
 @click.pass_obj
-def submit(state: _State, files: tuple[Path, ...], converter: str) -> None:
+def submit(
+    state: _State, files: tuple[Path, ...], converter: str, normalize_loops: bool | None
+) -> None:
     """Convert files and append their reports to the journal; print one key per line.
 
     Files are left where they are. The running engine (or the next one started) uploads the
@@ -287,7 +295,14 @@ def submit(state: _State, files: tuple[Path, ...], converter: str) -> None:
     with open_journal(settings, create=True) as journal, pool:
         for path in files:
             outcome = submit_file(
-                journal, pool, path, converter=converter, station_name=config.station_name
+                journal,
+                pool,
+                path,
+                converter=converter,
+                station_name=config.station_name,
+                normalize_loops=config.normalize_loops
+                if normalize_loops is None
+                else normalize_loops,
             )
             if outcome.error is not None:
                 failures += 1

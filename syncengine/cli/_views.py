@@ -146,8 +146,11 @@ def payload_summary(payload: Any) -> dict[str, Any]:
 
 def inspect_view(sub: Submission, events: Sequence[Event]) -> dict[str, Any]:
     """Everything ``syncengine inspect --json`` prints about one submission."""
+    from syncengine.converters import refusal_hint
+
     event_dicts = [e.as_dict(payloads=False) for e in events]
     attempts = attempt_log(event_dicts)
+    error = sub.last_error if isinstance(sub.last_error, dict) else {}
     return {
         "key": sub.key,
         "state": sub.state,
@@ -155,12 +158,26 @@ def inspect_view(sub: Submission, events: Sequence[Event]) -> dict[str, Any]:
         "source": sub.source,
         "payload_summary": payload_summary(sub.payload),
         "last_error": sub.last_error,
+        "fix": refusal_hint(error.get("message")) if sub.state == "failed" else None,
         "next_attempt_at": sub.next_attempt_at,
         "created_at": sub.created_at,
         "updated_at": sub.updated_at,
         "attempt_log": attempts,
         "events": event_dicts,
     }
+
+
+def _rewrite_rows(record: object) -> list[tuple[str, str]]:
+    """The ``normalize_loops`` record of a source: the payload is not the file's report."""
+    if not isinstance(record, dict):
+        return []
+    changes = record.get("changes") or []
+    rows = [("rewritten", f"by normalize_loops ({len(changes)} changes to loop summaries)")]
+    for change in changes:
+        if isinstance(change, dict):
+            text = f"{change.get('path')}: {change.get('field')} {change.get('old')} -> "
+            rows.append(("", text + str(change.get("new"))))
+    return rows
 
 
 def inspect_lines(view: dict[str, Any]) -> list[str]:
@@ -174,6 +191,7 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
             rows.append(("converter", f"{source['converter']} {version}".strip()))
         if source.get("sha256"):
             rows.append(("file sha256", str(source["sha256"])))
+        rows += _rewrite_rows(source.get("normalize_loops"))
     else:
         rows.append(("source file", "- (submitted by station code)"))
     for name, value in view["payload_summary"].items():
@@ -186,6 +204,8 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
         status = f"HTTP {error['status_code']} " if error.get("status_code") else ""
         label = "last error" if view["state"] != "acked" else "earlier error"
         rows.append((label, f"{status}{error.get('error_class', '')}: {error.get('message')}"))
+    if view.get("fix"):
+        rows.append(("fix", str(view["fix"])))
     lines = table(rows)
     attempts = view["attempt_log"]
     lines += ["", f"attempts ({len(attempts)}):"]
@@ -339,6 +359,7 @@ def submit_file(
     *,
     converter: str = "auto",
     station_name: str | None = None,
+    normalize_loops: bool = False,
 ) -> FileOutcome:
     """Convert one file in the worker pool and commit its reports in one transaction.
 
@@ -363,7 +384,9 @@ def submit_file(
         outcome.error = f"conversion failed: {exc}"
         return outcome
     try:
-        items = build_submissions(path.resolve(), sha, size, conversion)
+        items = build_submissions(
+            path.resolve(), sha, size, conversion, normalize_loops=normalize_loops
+        )
     except InvalidReportsError as exc:
         outcome.error = str(exc)
         return outcome

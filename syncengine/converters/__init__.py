@@ -1,8 +1,9 @@
 """Converters: turn station files into WSJF reports, out of the engine's process.
 
 Plugin API v1 (:class:`Converter`, :class:`ConverterBase`, :class:`ConversionContext`),
-discovery (:func:`discover`, :func:`list_converters`), the worker pool (:class:`WorkerPool`) and
-the built-in converters (WSJF JSON, WSXF XML, WATS Standard Text Format, configurable CSV).
+discovery (:func:`discover`, :func:`list_converters`), the worker pool (:class:`WorkerPool`),
+the built-in converters (WSJF JSON, WSXF XML, WATS Standard Text Format, configurable CSV) and
+the ``normalize_loops`` rewrite (:func:`normalize_loops`, :func:`refusal_hint`).
 See docs/converters.md.
 """
 
@@ -27,6 +28,7 @@ from ._discovery import (
     RefusedConverter,
     discover,
 )
+from ._loops import LoopChange, normalize_loops, refusal_hint
 from ._pool import Conversion, WorkerPool, list_converters
 from ._wats_text import WatsTextConverter, parse_wats_text, write_wats_text
 from ._wsjf import WsjfConverter
@@ -46,6 +48,7 @@ __all__ = [
     "CsvConverter",
     "Discovery",
     "DiscoveryReport",
+    "LoopChange",
     "RefusedConverter",
     "WatsTextConverter",
     "WorkerPool",
@@ -54,8 +57,10 @@ __all__ = [
     "WsxfConverter",
     "discover",
     "list_converters",
+    "normalize_loops",
     "parse_wats_text",
     "parse_wsxf",
+    "refusal_hint",
     "write_wats_text",
     "write_wsxf",
 ]

@@ -29,6 +29,7 @@ EXPORTS = [
     "CsvConverter",
     "Discovery",
     "DiscoveryReport",
+    "LoopChange",
     "RefusedConverter",
     "WatsTextConverter",
     "WorkerPool",
@@ -37,8 +38,10 @@ EXPORTS = [
     "WsxfConverter",
     "discover",
     "list_converters",
+    "normalize_loops",
     "parse_wats_text",
     "parse_wsxf",
+    "refusal_hint",
     "write_wats_text",
     "write_wsxf",
 ]

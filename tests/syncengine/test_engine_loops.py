@@ -1,0 +1,94 @@
+"""A report the server refuses for its loops: failed with the server's message, nothing lost;
+with normalize_loops the same file goes through, recorded as rewritten."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from syncengine import SyncEngine
+from syncengine._config import WatchFolder
+from syncengine.cli._views import inspect_lines, inspect_view
+from tests.watsim.examples import export_loops_uut, refused_loops_uut
+from watsim import Simulator
+
+from .test_engine_support import fast_config, wait_for
+
+INDEX_RULE = "endingIndex is required to be the same as highest index"
+
+
+def _folder(tmp_path: Path, **values: object) -> WatchFolder:
+    (tmp_path / "in").mkdir(exist_ok=True)
+    return WatchFolder(path=tmp_path / "in", stable_s=0.05, **values)  # type: ignore[arg-type]
+
+
+def _drop(tmp_path: Path, name: str, report: dict[str, object]) -> None:
+    staged = tmp_path / f"{name}.tmp"
+    staged.write_text(json.dumps(report), encoding="utf-8")
+    staged.rename(tmp_path / "in" / name)
+
+
+def test_a_refused_loop_report_fails_with_the_servers_message_and_is_kept(
+    tmp_path: Path, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    report = refused_loops_uut()
+    caplog.set_level(logging.ERROR, logger="syncengine.outbox")
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        key = engine.submit(report)
+        wait_for(lambda: engine.counts().get("failed") == 1, 30, "the refusal")
+        sub = engine.submission(key)
+        events = engine.history(key)
+    assert sub is not None and sub.state == "failed"
+    assert sub.payload == report  # nothing lost: the journal holds the report as submitted
+    error = sub.last_error or {}
+    assert error.get("status_code") == 400
+    assert INDEX_RULE in str(error.get("message"))  # the server's lines (cut to pywats' limit)
+    assert sim.stats()["distinct_reports"] == 0
+    assert sim.stats()["status_counts"] == {"400": 1}  # refused once, never retried
+    view = inspect_view(sub, events)
+    assert "normalize_loops = true" in str(view["fix"])
+    assert any(line.startswith("fix") for line in inspect_lines(view))
+    logged = [r.getMessage() for r in caplog.records if key in r.getMessage()]
+    assert logged and "normalize_loops = true" in logged[0]
+
+
+def test_an_export_file_fails_without_the_option(tmp_path: Path, sim: Simulator) -> None:
+    with SyncEngine(fast_config(tmp_path, sim, watch=[_folder(tmp_path)])) as engine:
+        _drop(tmp_path, "export.json", export_loops_uut())
+        wait_for(lambda: engine.counts().get("failed") == 1, 30, "the refusal")
+    assert sim.stats()["distinct_reports"] == 0
+    assert (tmp_path / "in" / "done" / "export.json").exists()
+
+
+def test_with_normalize_loops_the_export_file_goes_through_recorded_as_rewritten(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    report = export_loops_uut()
+    config = fast_config(tmp_path, sim, watch=[_folder(tmp_path, normalize_loops=True)])
+    with SyncEngine(config) as engine:
+        _drop(tmp_path, "export.json", report)
+        wait_for(lambda: engine.counts().get("acked") == 1, 30, "the upload")
+    stored = sim.report(report["id"])
+    assert stored is not None
+    loop = stored["root"]["steps"][0]["steps"][0]["loop"]
+    assert (loop["num"], loop["endingIndex"]) == (3, 2)
+    assert sim.stats()["receive_counts"] == {report["id"]: 1}
+
+
+def test_turning_the_option_on_after_a_refusal_lets_the_same_file_through(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    report = export_loops_uut()
+    with SyncEngine(fast_config(tmp_path, sim, watch=[_folder(tmp_path)])) as engine:
+        _drop(tmp_path, "export.json", report)
+        wait_for(lambda: engine.counts().get("failed") == 1, 30, "the refusal")
+    config = fast_config(tmp_path, sim, watch=[_folder(tmp_path)], normalize_loops=True)
+    with SyncEngine(config) as engine:
+        _drop(tmp_path, "again.json", report)  # the same bytes: the station re-sends the file
+        wait_for(lambda: engine.counts().get("acked") == 1, 30, "the rewritten upload")
+        counts = engine.counts()
+    assert counts["failed"] == 1  # the refused original stays, for an operator to dismiss
+    assert sim.stats()["receive_counts"] == {report["id"]: 1}
