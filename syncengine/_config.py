@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class _Frozen(BaseModel):
@@ -46,12 +46,38 @@ class RateLimitConfig(_Frozen):
 
 
 class TimeoutConfig(_Frozen):
-    """HTTP timeouts handed to pywats.Client."""
+    """Every timeout of the engine, in seconds: HTTP ones handed to pywats.Client, the journal's
+    lock wait, and the bounded waits of ``stop()`` (docs/configuration.md)."""
 
-    connect_s: float = Field(5.0, gt=0)
-    read_s: float = Field(30.0, gt=0)
-    write_s: float = Field(30.0, gt=0)
-    pool_s: float = Field(5.0, gt=0)
+    connect_s: float = Field(5.0, gt=0, description="HTTP: connect to the server")
+    read_s: float = Field(30.0, gt=0, description="HTTP: wait for the server's answer")
+    write_s: float = Field(30.0, gt=0, description="HTTP: send the request")
+    pool_s: float = Field(5.0, gt=0, description="HTTP: wait for a free connection")
+    journal_busy_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="a journal write waits this long for other processes' lock, then fails",
+    )
+    stop_submits_s: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="stop(): wait for submits already admitted to commit (their callers get "
+        "their key back)",
+    )
+    stop_join_s: float = Field(
+        5.0,
+        ge=0,
+        le=600,
+        description="stop(): wait for each engine thread (dispatcher, probe, status) to end",
+    )
+    journal_close_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="stop(): wait for journal calls still running before closing the journal",
+    )
 
 
 class HealthHttpConfig(_Frozen):
@@ -79,11 +105,6 @@ class WatchFolder(_Frozen):
     )
     max_file_mb: float = Field(
         256.0, gt=0, description="larger files go to the error folder unconverted"
-    )
-    normalize_loops: bool | None = Field(
-        None,
-        description="rewrite server-export loop summaries the server's import refuses "
-        "(docs/converters.md); None = the engine's normalize_loops",
     )
 
     @property
@@ -123,23 +144,6 @@ class EngineConfig(_Frozen):
     converter_timeout_s: float = Field(60.0, gt=0)
     converter_memory_mb: int | None = Field(1024, ge=16, description="POSIX only; None = no limit")
     converter_workers: int = Field(2, ge=1, le=32)
-    normalize_loops: bool = Field(
-        False,
-        description="rewrite server-export loop summaries the server's import refuses, in "
-        "every converted file (recorded in the journal; docs/converters.md)",
-    )
-
-    @model_validator(mode="after")
-    def _folders_inherit_normalize_loops(self) -> EngineConfig:
-        # Resolved here so each folder carries its own answer (the ingest path reads only it).
-        folders = tuple(
-            folder
-            if folder.normalize_loops is not None
-            else folder.model_copy(update={"normalize_loops": self.normalize_loops})
-            for folder in self.watch
-        )
-        object.__setattr__(self, "watch", folders)
-        return self
 
     @field_validator("server_url")
     @classmethod

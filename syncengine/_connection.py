@@ -196,7 +196,7 @@ class ConnectionService:
         self._thread = threading.Thread(target=self._run, name="syncengine-connection", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float) -> None:
         """Stop the probe thread and close the current offline period into the counter."""
         self._stop.set()
         self._kick.set()

@@ -192,7 +192,11 @@ class SyncEngine:
         self._lock.acquire()
         cfg.journal_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            journal = Journal(cfg.journal_path, synchronous=cfg.journal_synchronous)
+            journal = Journal(
+                cfg.journal_path,
+                synchronous=cfg.journal_synchronous,
+                busy_timeout_s=cfg.timeouts.journal_busy_s,
+            )
         except JournalError as exc:
             raise from_journal(exc) from exc
         self._journal = JournalAccess(journal)
@@ -295,14 +299,16 @@ class SyncEngine:
             self._state = "stopping"
             # Submits admitted before this point finish committing (bounded by the journal's
             # busy timeout); their callers get their key back.
-            self._state_lock.wait_for(lambda: self._submitting == 0, timeout=60.0)
+            self._state_lock.wait_for(
+                lambda: self._submitting == 0, timeout=self.config.timeouts.stop_submits_s
+            )
         emit(engine_stopping, self, grace_s=grace_s)
         if self._dispatcher is not None:
             self._dispatcher.stop()
         if self._uploads is not None:
             self._abandoned = self._uploads.stop(grace_s)
         if self._dispatcher is not None:
-            self._dispatcher.join(5.0)
+            self._dispatcher.join(self.config.timeouts.stop_join_s)
         if self._abandoned:
             log.warning(
                 "%d upload(s) did not finish within %.1fs; they stay in_flight and are "
@@ -311,10 +317,10 @@ class SyncEngine:
                 grace_s,
             )
         if self._connection is not None:
-            self._connection.stop()
+            self._connection.stop(self.config.timeouts.stop_join_s)
         self._status_stop.set()
         if self._status_thread is not None:
-            self._status_thread.join(5.0)
+            self._status_thread.join(self.config.timeouts.stop_join_s)
         self._state = "stopped"
         try:
             self._write_status()
@@ -332,7 +338,7 @@ class SyncEngine:
                 log.exception("stopping the health endpoint failed")
             self._health_server = None
         if self._journal is not None:
-            self._journal.close(30.0)
+            self._journal.close(self.config.timeouts.journal_close_s)
             self._journal = None
         if self._clients is not None:
             self._clients.close()

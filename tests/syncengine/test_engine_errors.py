@@ -4,13 +4,16 @@ error raised through the engine is still an instance of its own journal class.""
 from __future__ import annotations
 
 import pickle
+import sqlite3
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 import journal
 import syncengine
 from syncengine import (
+    EngineConfig,
     EngineJournalError,
     EngineNotRunningError,
     EngineStateError,
@@ -94,3 +97,42 @@ def test_wrapped_errors_pickle_as_the_same_class() -> None:
     back = pickle.loads(pickle.dumps(wrapped))
     assert type(back) is type(wrapped)
     assert (back.key, back.existing_digest, str(back)) == ("k", "a" * 64, str(wrapped))
+
+
+def test_a_journal_locked_by_another_process_fails_submit_after_journal_busy_s(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    config = fast_config(tmp_path, sim, timeouts={"journal_busy_s": 0.2, "stop_join_s": 1.0})
+    with SyncEngine(config) as engine:
+        engine.submit(report(3))
+        other = sqlite3.connect(str(config.journal_path), timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+            with pytest.raises(SyncEngineError) as caught:
+                engine.submit(report(4))
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert isinstance(caught.value, journal.JournalBusyError)
+        assert engine.submission(report(4)["id"]) is None
+        # Once the lock is free the same submit goes through.
+        assert engine.submit(report(4)) == report(4)["id"]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("journal_busy_s", 0),
+        ("stop_submits_s", -1),
+        ("stop_join_s", 601),
+        ("journal_close_s", -0.5),
+    ],
+)
+def test_engine_timeouts_are_validated(tmp_path: Path, field: str, value: float) -> None:
+    with pytest.raises(ValidationError, match=field):
+        EngineConfig(
+            server_url="http://127.0.0.1:1",
+            token="t",
+            journal_path=tmp_path / "j.db",
+            timeouts={field: value},
+        )
