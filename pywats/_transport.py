@@ -150,7 +150,6 @@ class Transport:
         json_body: Any = None,
         content: bytes | None = None,
         idempotency_key: str | None = None,
-        accept: str | None = None,
     ) -> Answer:
         """Execute a request and return the raw 2xx :class:`Answer`, or raise for any other status.
 
@@ -160,8 +159,6 @@ class Transport:
         if content is not None:
             # Already-encoded JSON, sent as it is (no parse and re-encode).
             headers["Content-Type"] = "application/json"
-        if accept is not None:
-            headers["Accept"] = accept
         response = self._send(
             method,
             path,

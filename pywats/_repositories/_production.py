@@ -68,7 +68,8 @@ class ProductionRepository(Repository):
         """Allocate up to ``quantity`` new serial numbers of a type; never handed out twice.
 
         The server answers XML (``<SN id=".."/>`` elements) or CSV (one number a line), as
-        ``format`` asks; both are parsed into a list. It takes all that are free when fewer than
+        ``format`` asks, as a JSON string (we ask for JSON, like every call) or as the bare
+        document; all are parsed into a list. It takes all that are free when fewer than
         ``quantity`` are, so the list may be shorter. ``only_in_sequence=True`` takes only numbers
         without gaps. This POST is **not idempotent** and the server has no way to spot a repeat:
         after an error that may have reached the server, numbers may have been taken; find them
@@ -94,7 +95,6 @@ class ProductionRepository(Repository):
             "/api/Production/SerialNumbers/Take",
             operation="production.take_serial_numbers",
             params=params,
-            accept="application/xml, text/csv, application/json;q=0.5",
         )
         serials = parse_serial_numbers(answer)
         if len(serials) > quantity:
@@ -221,6 +221,9 @@ def _serials_from_xml(answer: Answer, text: str) -> list[str]:
         if not value:
             raise answer.invalid("the serial numbers XML has an <SN> without an id")
         serials.append(value)
+    if not serials and _local(root.tag) == "string" and (root.text or "").lstrip().startswith("<"):
+        # A string serialised by the server's XML formatter: the document is its text.
+        return _serials_from_xml(answer, (root.text or "").strip())
     if not serials and _local(root.tag) != "SerialNumbers":
         raise answer.invalid(f"the serial numbers XML has no <SN> elements: {answer.snippet()}")
     return serials

@@ -547,6 +547,9 @@ def test_take_serial_numbers_sends_the_specs_parameters(
         b'"<SerialNumbers><SN id=\\"SN-1\\"/><SN id=\\"SN-2\\"/></SerialNumbers>"',
         b'"SN-1\\nSN-2"',
         b'["SN-1", "SN-2"]',  # the older JSON list, still read
+        b'<string xmlns="http://schemas.microsoft.com/2003/10/Serialization/">'
+        b"&lt;SerialNumbers&gt;&lt;SN id=&quot;SN-1&quot;/&gt;&lt;SN id=&quot;SN-2&quot;/&gt;"
+        b"&lt;/SerialNumbers&gt;</string>",
     ],
     ids=[
         "xml",
@@ -557,6 +560,7 @@ def test_take_serial_numbers_sends_the_specs_parameters(
         "json-xml",
         "json-csv",
         "list",
+        "xml-string",
     ],
 )
 def test_take_serial_numbers_reads_xml_csv_and_the_older_list(
