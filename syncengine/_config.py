@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class _Frozen(BaseModel):
@@ -106,6 +106,11 @@ class WatchFolder(_Frozen):
     max_file_mb: float = Field(
         256.0, gt=0, description="larger files go to the error folder unconverted"
     )
+    normalize_loops: bool | None = Field(
+        None,
+        description="rewrite server-export loop summaries the server's import refuses "
+        "(docs/converters.md); None = the engine's normalize_loops",
+    )
 
     @property
     def effective_done_dir(self) -> Path:
@@ -144,6 +149,23 @@ class EngineConfig(_Frozen):
     converter_timeout_s: float = Field(60.0, gt=0)
     converter_memory_mb: int | None = Field(1024, ge=16, description="POSIX only; None = no limit")
     converter_workers: int = Field(2, ge=1, le=32)
+    normalize_loops: bool = Field(
+        False,
+        description="rewrite server-export loop summaries the server's import refuses, in "
+        "every converted file (recorded in the journal; docs/converters.md)",
+    )
+
+    @model_validator(mode="after")
+    def _folders_inherit_normalize_loops(self) -> EngineConfig:
+        # Resolved here so each folder carries its own answer (the ingest path reads only it).
+        folders = tuple(
+            folder
+            if folder.normalize_loops is not None
+            else folder.model_copy(update={"normalize_loops": self.normalize_loops})
+            for folder in self.watch
+        )
+        object.__setattr__(self, "watch", folders)
+        return self
 
     @field_validator("server_url")
     @classmethod
