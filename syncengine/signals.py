@@ -51,8 +51,8 @@ upload_started: NamedSignal = _ns.signal(
 upload_succeeded: NamedSignal = _ns.signal(
     "upload_succeeded",
     doc="The server acknowledged a submission and Acknowledged was committed. "
-    "sender: the SyncEngine; kwargs: key (str), report_id (str), latency_s (float), "
-    "correlation_id (str | None).",
+    "sender: the SyncEngine; kwargs: key (str), report_id (str | None: None when the 2xx "
+    "answer carried no id), latency_s (float), correlation_id (str | None).",
 )
 upload_failed: NamedSignal = _ns.signal(
     "upload_failed",
