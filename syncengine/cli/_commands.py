@@ -113,7 +113,9 @@ class _State:
     def settings(self) -> Settings:
         """The effective settings, loaded once."""
         if self._settings is None:
-            self._settings = load_settings(self.config_path)
+            from syncengine.service import with_credential_token
+
+            self._settings = with_credential_token(load_settings(self.config_path))
             register_secret(self._settings.token)
         return self._settings
 
@@ -218,23 +220,51 @@ def main(argv: Sequence[str] | None = None) -> None:
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Log level (default: [logging] level, INFO).",
 )
+@click.option(
+    "--metrics-textfile",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="SYNCENGINE_METRICS_TEXTFILE",
+    help="Also write the Prometheus metrics to this *.prom file (node_exporter or "
+    "windows_exporter textfile collector), atomically.",
+)
+@click.option(
+    "--metrics-interval",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds between textfile writes.",
+)
 @click.pass_obj
-def run(state: _State, log_file: Path | None, log_level: str | None) -> None:
+def run(
+    state: _State,
+    log_file: Path | None,
+    log_level: str | None,
+    metrics_textfile: Path | None,
+    metrics_interval: float,
+) -> None:
     """Run the engine with its folder watchers until SIGTERM or SIGINT.
 
     Logs go to stderr and, when configured, to a rotating file. On SIGTERM the engine stops
     its watchers, lets in-flight uploads finish within the grace period, writes the final
-    status and exits 0.
+    status and exits 0. Under systemd (Type=notify) it reports readiness after recovery and
+    feeds the watchdog while the engine makes progress.
     """
     settings = state.settings()
     config, provider = engine_config_and_credentials(settings)
     setup_logging(settings, level="DEBUG" if state.debug else log_level, log_file=log_file)
     from syncengine._engine import SyncEngine
+    from syncengine.service import ServiceRuntime
 
+    if metrics_textfile is not None and metrics_textfile.suffix != ".prom":
+        raise CliError(f"--metrics-textfile must end in .prom, got {metrics_textfile}", EXIT_USAGE)
     stop = threading.Event()
     engine = SyncEngine(config, credentials=provider)
+    service = ServiceRuntime(
+        engine, textfile=metrics_textfile, textfile_interval_s=metrics_interval
+    )
     with stop_on_signals(stop), log_engine_events():
         engine.start()
+        service.started()
         log.info(
             "syncengine running: server %s, journal %s, %d watch folder(s)",
             config.server_url,
@@ -249,7 +279,9 @@ def run(state: _State, log_file: Path | None, log_level: str | None) -> None:
                 pass
         finally:
             log.info("stopping: grace period %.1f s", config.grace_period_s)
+            service.stopping()
             engine.stop()
+            service.stopped()
     log.info("stopped")
 
 

@@ -1,0 +1,64 @@
+"""What ``syncengine run`` adds around a running engine when it is a service.
+
+:class:`ServiceRuntime` tells the service manager the engine is ready (``READY=1``, after the
+engine started: journal open, recovery done), keeps the watchdog fed from the engine's
+heartbeat, writes the metrics textfile, and at the end says ``STOPPING=1`` and writes the
+final metrics. Every part is optional and inert when not configured (no ``$NOTIFY_SOCKET``, no
+``$WATCHDOG_USEC``, no textfile).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from syncengine._metrics import MetricsSource, TextfileWriter, build_registry
+
+from ._notify import Notifier, Watchdog
+
+
+class RunningEngine(MetricsSource, Protocol):
+    """The part of ``SyncEngine`` the runtime reads."""
+
+    @property
+    def heartbeat_at(self) -> float | None: ...
+
+
+class ServiceRuntime:
+    """Readiness, watchdog and textfile for one engine (see the module docstring)."""
+
+    def __init__(
+        self,
+        engine: RunningEngine,
+        *,
+        textfile: Path | None = None,
+        textfile_interval_s: float = 15.0,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self._engine = engine
+        self.notifier = notifier or Notifier()
+        self.watchdog: Watchdog | None = None
+        self.textfile: TextfileWriter | None = None
+        if textfile is not None:
+            self.textfile = TextfileWriter(build_registry(engine), textfile, textfile_interval_s)
+
+    def started(self) -> None:
+        """Call after ``engine.start()`` returned: READY=1, then the watchdog and textfile."""
+        interval = self.notifier.watchdog_interval()
+        if interval is not None:
+            self.watchdog = Watchdog(self.notifier, interval, lambda: self._engine.heartbeat_at)
+            self.watchdog.start()
+        if self.textfile is not None:
+            self.textfile.start()
+        self.notifier.ready("delivering reports")
+
+    def stopping(self) -> None:
+        """Call before ``engine.stop()``: STOPPING=1 and no more watchdog pings."""
+        self.notifier.stopping("stopping: finishing in-flight uploads")
+        if self.watchdog is not None:
+            self.watchdog.stop()
+
+    def stopped(self) -> None:
+        """Call after ``engine.stop()``: the textfile's last write shows the final state."""
+        if self.textfile is not None:
+            self.textfile.stop()

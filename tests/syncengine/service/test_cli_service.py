@@ -1,0 +1,119 @@
+"""`syncengine service ...` and `syncengine config check` through the real click commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from click.testing import CliRunner, Result
+
+from syncengine import EngineConfig
+from syncengine.cli import EXIT_CONFIG, cli
+from syncengine.service import winsw_xml
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An isolated environment: no user config, a file credentials store in tmp_path."""
+    for name in list(os.environ):
+        if name.startswith("SYNCENGINE_") or name == "CREDENTIALS_DIRECTORY":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    return {
+        "SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc"),
+        "SYNCENGINE_CREDENTIALS_STORE": "file",
+    }
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Path:
+    """A config file with one existing watch folder and no token."""
+    (tmp_path / "inbox").mkdir()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'server_url = "https://wats.example.com"\njournal_path = "state/journal.db"\n'
+        '[[watch]]\npath = "inbox"\nconverter = "wsjf"\n'
+    )
+    path.chmod(0o600)
+    return path
+
+
+def invoke(args: list[str], env: dict[str, str]) -> Result:
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+# --- service print / install / status ----------------------------------------------------------
+def test_service_print_writes_the_unit_and_changes_nothing(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = invoke(["--config", str(station), "service", "print", "--platform", "systemd"], env)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("[Service]") == 1
+    assert f"--config {station} run" in result.output
+    assert f"ReadWritePaths=-{tmp_path / 'inbox'}\n" in result.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_service_print_needs_a_config_file(env: dict[str, str]) -> None:
+    result = invoke(["service", "print"], env)
+    assert result.exit_code == EXIT_CONFIG and "--config" in result.output
+
+
+def test_service_print_winsw_is_parseable_xml(station: Path, env: dict[str, str]) -> None:
+    result = invoke(["--config", str(station), "service", "print", "--platform", "winsw"], env)
+    assert result.exit_code == 0, result.output
+    assert ET.fromstring(result.output).findtext("id") == "wats-sync"
+
+
+@pytest.mark.skipif(
+    sys.platform.startswith("linux") and Path("/run/systemd/system").is_dir(),
+    reason="systemd runs here: the refusal is tested where it does not",
+)
+def test_service_install_refuses_clearly_and_changes_nothing(
+    station: Path, env: dict[str, str]
+) -> None:
+    result = invoke(["--config", str(station), "service", "install", "--name", "wats-x"], env)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "syncengine: error:" in result.output
+    assert not Path("/etc/systemd/system/wats-x.service").exists()
+
+
+def test_service_status_shows_both_views(station: Path, env: dict[str, str]) -> None:
+    result = invoke(["--config", str(station), "service", "status"], env)
+    assert result.output.startswith("manager: ")
+    assert "engine: stopped" in result.output
+    assert result.exit_code == 2  # the engine's health: stopped is CRITICAL, as for status
+
+
+# --- WinSW --------------------------------------------------------------------------------------
+def test_winsw_xml_stops_gracefully_restarts_and_rotates(tmp_path: Path) -> None:
+    config = EngineConfig(
+        server_url="https://w",
+        token="secret-token",
+        journal_path=tmp_path / "j.db",
+        grace_period_s=20,
+    )
+    xml = winsw_xml(
+        config,
+        Path(r"C:\ProgramData\wats-sync\config.toml"),
+        python=r"C:\Program Files\wats-sync\python.exe",
+        textfile=Path(r"C:\Program Files\windows_exporter\textfile_inputs\wats.prom"),
+    )
+    root = ET.fromstring(xml)
+    assert root.findtext("executable") == r"C:\Program Files\wats-sync\python.exe"
+    args = root.findtext("arguments") or ""
+    assert args.startswith("-m syncengine --config ") and " run " in args + " "
+    assert "--metrics-textfile" in args
+    stop = root.findtext("stoptimeout") or ""
+    assert int(stop.split()[0]) > 20  # longer than the grace period: Ctrl-C first, then kill
+    assert [e.get("action") for e in root.findall("onfailure")] == ["restart"] * 3
+    log = root.find("log")
+    assert log is not None and log.get("mode") == "roll-by-size"
+    assert root.findtext("startmode") == "Automatic"
+    assert "secret-token" not in xml
