@@ -138,6 +138,36 @@ def test_production_units_serials_and_verification(api: pywats.Client) -> None:
     assert grade is not None and grade.grade == "A"
 
 
+def test_take_serial_numbers_in_csv_too(api: pywats.Client) -> None:
+    xml = api.production.take_serial_numbers(2)
+    csv = api.production.take_serial_numbers(2, format="CSV")
+    assert len(set(xml + csv)) == 4
+
+
+def test_save_units_with_a_refused_unit_names_it_and_keeps_the_others(
+    api: pywats.Client,
+) -> None:
+    units = [
+        pywats.Unit(serial_number="GOOD-1", part_number="PCBA-1001"),
+        pywats.Unit(serial_number="BAD-1", part_number=""),
+    ]
+    with pytest.raises(pywats.UnitsRejectedError) as info:
+        api.production.save_units(units)
+    assert info.value.error_count == 1 and info.value.named_by_server
+    assert [u.split(" ")[0] for u in info.value.failed_units] == ["BAD-1/"]
+    assert api.production.get_unit("GOOD-1", "PCBA-1001") is not None
+
+
+def test_product_revision_is_stored_and_read_with_capital_part_number(
+    api: pywats.Client,
+) -> None:
+    api.products.save(pywats.Product(part_number="P-CAP", name="Board"))
+    saved = api.products.save_revision(pywats.ProductRevision(part_number="P-CAP", revision="C"))
+    assert saved.part_number == "P-CAP"
+    read = api.products.revision("P-CAP", "C")
+    assert read is not None and read.to_json_dict()["PartNumber"] == "P-CAP"
+
+
 def test_assets_crud(api: pywats.Client) -> None:
     saved = api.assets.save(pywats.Asset(serial_number="DMM-1", asset_name="DMM"))
     assert saved.asset_id
