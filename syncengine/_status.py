@@ -180,17 +180,45 @@ def _journal_facts(journal_path: Path) -> dict[str, Any]:
             "counts": dict(journal.counts()),
             "oldest_pending_at": journal.oldest_pending_at(),
             "last_ack_at": journal.last_ack_at(),
+            "archived": journal.archived_count(),
         }
+
+
+def _lock_holder(lock_path: Path) -> tuple[int | None, float] | None:
+    """``(pid, lock file mtime)`` of the engine holding the lock, or None when it is free."""
+    if _lock_is_free(lock_path):
+        return None
+    try:
+        mtime = lock_path.stat().st_mtime
+        text = lock_path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return (None, 0.0)
+    return (int(text) if text.isdigit() else None, mtime)
+
+
+def _written_by_holder(status: dict[str, Any], holder: tuple[int | None, float]) -> bool:
+    # The lock file is rewritten (pid, mtime) when an engine takes it, before the engine sets
+    # started_at. A file whose pid differs, or whose engine started before the lock was last
+    # taken, was left by an earlier engine, even if the pid was reused (containers).
+    pid, mtime = holder
+    started = status.get("started_at")
+    if pid is not None and status.get("pid") != pid:
+        return False
+    return isinstance(started, (int, float)) and started >= mtime - 0.05
 
 
 def read_status(path: Path | None, journal_path: Path | None = None) -> dict[str, Any]:
     """The health snapshot for ``status --json``, whether or not the engine runs.
 
-    Reads the status file at ``path``. If the engine that wrote it no longer holds its lock (it
-    stopped or crashed), ``running`` becomes False, health ``stopped`` and, when
-    ``journal_path`` is given, counts, oldest pending and last ack are re-read from the journal
-    (producers may have appended since). With no status file, the snapshot is built from the
-    journal alone. Raises ``FileNotFoundError`` naming both paths when neither exists.
+    Reads the status file at ``path`` and, when ``journal_path`` exists, replaces its counts,
+    oldest pending and last ack with the journal's at this moment (``counts_source`` says
+    which); ``snapshot_age_s`` is the age of the engine's own snapshot (health, connection,
+    breaker are its judgement then). If the engine that wrote the file no longer holds its
+    lock (it stopped or crashed), ``running`` becomes False and health ``stopped``. If another
+    engine holds the lock now (a restart), the file is its predecessor's and is never shown as
+    the running engine's: the snapshot says ``starting`` with that engine's pid. With no status
+    file, the snapshot is built from the journal alone. Raises ``FileNotFoundError`` naming
+    both paths when neither exists.
     """
     status: dict[str, Any] | None = None
     if path is not None and Path(path).exists():
@@ -210,16 +238,40 @@ def read_status(path: Path | None, journal_path: Path | None = None) -> dict[str
     else:
         status["source"] = "status_file"
         lock_path = status.get("lock_path")
-        if status.get("running") and lock_path and _lock_is_free(Path(lock_path)):
-            status["running"] = False
-            status["stale"] = True
+        if status.get("running") and lock_path:
+            holder = _lock_holder(Path(lock_path))
+            if holder is None:
+                status["running"] = False
+                status["stale"] = True
+            elif not _written_by_holder(status, holder):
+                status = _starting(status, holder[0])
+    now = time.time()
+    updated = status.get("updated_at")
+    if status.get("source") == "status_file" and isinstance(updated, (int, float)):
+        status["snapshot_age_s"] = max(0.0, now - updated)
     if not status.get("running"):
         status["running"] = False
         status["health"] = "stopped"
-        if journal_path is not None and Path(journal_path).exists():
-            facts = _journal_facts(Path(journal_path))
-            status.update(facts)
-            now = time.time()
-            oldest = facts["oldest_pending_at"]
-            status["oldest_pending_age_s"] = None if oldest is None else max(0.0, now - oldest)
+    if journal_path is not None and Path(journal_path).exists():
+        facts = _journal_facts(Path(journal_path))
+        status.update(facts)
+        status["counts_source"] = "journal"
+        oldest = facts["oldest_pending_at"]
+        status["oldest_pending_age_s"] = None if oldest is None else max(0.0, now - oldest)
     return status
+
+
+def _starting(previous: dict[str, Any], pid: int | None) -> dict[str, Any]:
+    """The snapshot while a newly started engine has not written its first status yet."""
+    return {
+        "source": "journal",
+        "running": True,
+        "health": "starting",
+        "pid": pid,
+        "journal_path": previous.get("journal_path"),
+        "lock_path": previous.get("lock_path"),
+        "server_url": previous.get("server_url"),
+        "stale_file_ignored": True,
+        "note": "an engine has just started and not yet written its status; the status file "
+        "left by the previous engine was ignored",
+    }

@@ -363,6 +363,14 @@ def submit(
     help="Only submissions whose last change is at or after TIME (ISO-8601, or an age: 12h, 7d).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be requeued and change nothing.")
+@click.option(
+    "--with",
+    "corrected",
+    metavar="FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Supersede the one failed --key with the corrected WSJF report in FILE.",
+)
+@click.option("--reason", metavar="TEXT", help="Why (recorded with --with).")
 @click.option("--json", "as_json", is_flag=True, help="Print the requeued keys as JSON.")
 @click.pass_obj
 def replay(
@@ -371,6 +379,8 @@ def replay(
     failed: bool,
     since: str | None,
     dry_run: bool,
+    corrected: Path | None,
+    reason: str | None,
     as_json: bool,
 ) -> None:
     """Requeue failed submissions, or resend chosen ones now.
@@ -380,6 +390,13 @@ def replay(
     now. Acked ones are never resent and in-flight ones are already being sent: both are
     skipped with the reason. Shows a progress bar for long replays.
     """
+    if corrected is not None:
+        if len(keys) != 1 or failed or dry_run or since:
+            raise click.UsageError("--with FILE takes exactly one --key and no other choice")
+        from syncengine.cli._cmd_resolve import supersede_from_file
+
+        supersede_from_file(state, keys[0], corrected, reason, as_json)
+        return
     if not keys and not failed:
         raise click.UsageError("choose what to replay: --key KEY (repeatable) and/or --failed")
     since_ts = None
@@ -417,7 +434,7 @@ def replay(
         ) as bar:
             for item in bar:
                 try:
-                    journal.requeue(item.key, reason=reason)
+                    journal.requeue(item.key, reason=reason, origin="cli")
                 except InvalidTransitionError:
                     # The engine took it between plan and requeue: it is being sent already.
                     click.echo(f"skipped {item.key}: being uploaded right now", err=True)

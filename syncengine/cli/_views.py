@@ -194,6 +194,8 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
         rows += _rewrite_rows(source.get("normalize_loops"))
     else:
         rows.append(("source file", "- (submitted by station code)"))
+    if isinstance(source, dict) and source.get("supersedes"):
+        rows.append(("supersedes", str(source["supersedes"])))
     for name, value in view["payload_summary"].items():
         rows.append((f"report {name}", str(value)))
     rows.append(("submitted", format_time(view.get("created_at"))))
@@ -220,7 +222,12 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
         )
     lines += ["", f"events ({len(view['events'])}):"]
     for event in view["events"]:
-        lines.append(f"  {event['seq']:>7}  {event['ts_iso']}  {event['type']}")
+        line = f"  {event['seq']:>7}  {event['ts_iso']}  {event['type']}"
+        if event["type"] in ("Requeued", "Superseded", "Dismissed"):
+            data = event.get("data") or {}
+            said = [f"{k}: {data[k]}" for k in ("reason", "by", "who", "origin") if data.get(k)]
+            line += "  (" + "; ".join(said) + ")"
+        lines.append(line)
     lines += ["", f"final state: {view['state']}"]
     return lines
 
@@ -317,14 +324,20 @@ def status_lines(snap: Mapping[str, Any]) -> list[str]:
         ("in flight", str(counts.get("in_flight", 0))),
         ("acked", str(counts.get("acked", 0))),
         ("failed", str(counts.get("failed", 0))),
+        ("superseded", str(counts.get("superseded", 0))),
+        ("dismissed", str(counts.get("dismissed", 0))),
         ("oldest pending", format_age(snap.get("oldest_pending_age_s"))),
         ("last ack", format_time(snap.get("last_ack_at"))),
     ]
     error = snap.get("last_error")
     if isinstance(error, dict) and error:
         rows.append(("last error", str(error.get("message") or error.get("error_class") or error)))
+    if snap.get("counts_source") == "journal":
+        rows.append(("counts", "read from the journal just now"))
     if snap.get("updated_at"):
-        rows.append(("updated", format_time(snap.get("updated_at"))))
+        age = snap.get("snapshot_age_s")
+        shown = format_time(snap.get("updated_at"))
+        rows.append(("snapshot", shown if age is None else f"{shown} ({format_age(age)} old)"))
     if snap.get("note"):
         rows.append(("note", str(snap["note"])))
     return table(rows)

@@ -1,0 +1,98 @@
+"""Resolving failed reports from the command line: ``dismiss`` and ``replay --with FILE``.
+
+Both are journal events with who (the OS user), when, why and origin ``cli``, exactly as the
+station page records them with origin ``station page``; nothing is erased.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import click
+
+from syncengine.cli._commands import _emit_json, _State, cli
+from syncengine.cli._runtime import CliError, open_journal
+from syncengine.cli._views import redact
+
+ORIGIN = "cli"
+
+
+def operator() -> str | None:
+    """The OS user running the command, recorded as ``who`` (None if it cannot be told)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return None
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--reason", required=True, help="Why the report is dismissed (recorded).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def dismiss(state: _State, key: str, reason: str, as_json: bool) -> None:
+    """Dismiss a failed report: it is never uploaded and leaves the failed count.
+
+    The report stays in the journal and in audits with the reason, who and when; `inspect`
+    and `journal dump` show the Dismissed event. Only a failed report can be dismissed.
+    """
+    from journal import InvalidTransitionError, UnknownSubmissionError
+
+    if not reason.strip():
+        raise click.BadParameter("say why", param_hint="--reason")
+    with open_journal(state.settings()) as journal:
+        try:
+            journal.dismiss(key, reason=reason.strip(), who=operator(), origin=ORIGIN)
+        except UnknownSubmissionError:
+            raise CliError(f"no submission with key {key!r} in journal {journal.path}") from None
+        except InvalidTransitionError:
+            current = journal.state(key)
+            raise CliError(
+                f"submission {key!r} is {current}; only a failed report can be dismissed"
+            ) from None
+    if as_json:
+        _emit_json({"dismissed": key})
+    else:
+        click.echo(f"dismissed {key}")
+
+
+def supersede_from_file(
+    state: _State, key: str, path: Path, reason: str | None, as_json: bool
+) -> None:
+    """``replay --key K --with FILE``: the corrected report in FILE replaces failed K."""
+    from journal import InvalidTransitionError, UnknownSubmissionError
+    from syncengine.ui import load_corrected
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        payload = load_corrected(data, str(path))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    why = reason or f"corrected report from {path.name}"
+    with open_journal(state.settings()) as journal:
+        try:
+            new_key = journal.supersede(
+                key,
+                payload,
+                reason=why,
+                who=operator(),
+                origin=ORIGIN,
+                source={"path": str(path.resolve())},
+            )
+        except UnknownSubmissionError:
+            raise CliError(f"no submission with key {key!r} in journal {journal.path}") from None
+        except InvalidTransitionError:
+            current = journal.state(key)
+            raise CliError(
+                f"submission {key!r} is {current}; only a failed report can be superseded"
+            ) from None
+    if as_json:
+        click.echo(redact(json.dumps({"superseded": key, "by": new_key}, indent=2)))
+    else:
+        click.echo(new_key)
+        click.echo(f"{key} superseded by {new_key} (sent by the running engine)", err=True)

@@ -1,0 +1,173 @@
+"""The page on loopback defends itself: Host allow-list, CSRF + origin, headers, escaping."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from syncengine import SyncEngine
+from watsim import Simulator
+
+from ..test_engine_support import report, wait_for
+from .conftest import csrf_of, origin_headers, ui_config
+
+SCRIPT_SN = "<script>alert(1)</script>"
+
+
+def failed_key(engine: SyncEngine, sim: Simulator, **extra: object) -> str:
+    sim.set_faults(error_rate=1.0, error_statuses=[400])
+    key = engine.submit({**report(1), **extra})
+    wait_for(lambda: engine.counts()["failed"] == 1, what="failed")
+    sim.clear_faults()
+    return key
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1", "10.0.0.1:1"])
+def test_a_forged_host_gets_421(client: httpx.Client, host: str) -> None:
+    for path in ("/", "/reports", "/healthz", "/metrics"):
+        assert client.get(path, headers={"Host": host}).status_code == 421
+
+
+def test_a_forged_host_post_does_nothing(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    answer = client.post(
+        "/action/requeue",
+        data={"key": key, "csrf": csrf_of(client)},
+        headers={"Host": "rebound.example:80", "Origin": "http://rebound.example:80"},
+    )
+    assert answer.status_code == 421
+    assert engine.submission(key).state == "failed"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "http://evil.example/page"},
+        {},  # neither Origin nor Referer
+    ],
+)
+def test_a_cross_origin_post_is_refused_and_nothing_is_done(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator, headers: dict[str, str]
+) -> None:
+    key = failed_key(engine, sim)
+    events = len(engine.history(key))
+    answer = client.post(
+        "/action/dismiss",
+        data={"key": key, "reason": "x", "csrf": csrf_of(client)},
+        headers=headers,
+    )
+    assert answer.status_code == 403
+    assert engine.submission(key).state == "failed"
+    assert len(engine.history(key)) == events
+
+
+def test_a_post_without_the_csrf_token_is_refused(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    for token in ("", "guessed"):
+        answer = client.post(
+            "/action/requeue", data={"key": key, "csrf": token}, headers=origin_headers(client)
+        )
+        assert answer.status_code == 403
+    assert engine.submission(key).state == "failed"
+
+
+def test_the_same_post_with_token_and_origin_works(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    answer = client.post(
+        "/action/requeue",
+        data={"key": key, "csrf": csrf_of(client)},
+        headers={"Referer": str(client.base_url) + "report"},
+    )
+    assert answer.status_code == 303
+    assert engine.wait_idle(20)
+    assert engine.submission(key).state == "acked"
+
+
+def test_every_page_sends_the_security_headers(client: httpx.Client) -> None:
+    for path in ("/", "/reports", "/config", "/static/style.css", "/nope", "/healthz"):
+        headers = client.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+        assert "script-src 'self'" in csp
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "same-origin"
+
+
+def test_pages_load_nothing_from_another_origin(client: httpx.Client) -> None:
+    for path in ("/", "/reports", "/config"):
+        html = client.get(path).text
+        for attr in ('src="http', "src='http", 'href="http', "//cdn"):
+            assert attr not in html
+
+
+def test_report_text_is_escaped_everywhere(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim, sn=SCRIPT_SN, pn='"><img src=x onerror=alert(2)>')
+    pages = [
+        client.get("/reports").text,
+        client.get("/live/reports").text,
+        client.get("/reports", params={"sn": "<script>"}).text,
+        client.get("/report", params={"key": key}).text,
+    ]
+    for html in pages:
+        assert SCRIPT_SN not in html
+        assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0]
+
+
+def test_the_api_token_is_never_rendered(tmp_path, sim: Simulator) -> None:
+    sim.add_token("s3cret-api-token")
+    config = ui_config(tmp_path, sim, token="s3cret-api-token")
+    with SyncEngine(config) as engine, httpx.Client(base_url=engine.ui_url) as client:
+        sim.set_faults(error_rate=1.0, error_statuses=[400])
+        key = engine.submit({**report(3), "sn": "s3cret-api-token"})
+        wait_for(lambda: engine.counts()["failed"] == 1, what="failed")
+        for path in ("/", "/config", "/reports", f"/report?key={key}", "/live/overview"):
+            html = client.get(path).text
+            assert "s3cret-api-token" not in html
+        assert "&lt;hidden&gt;" in client.get("/config").text
+
+
+def test_the_page_token_guards_pages_and_actions(tmp_path, sim: Simulator) -> None:
+    config = ui_config(tmp_path, sim, ui={"token": "line-2-pass"})
+    with SyncEngine(config) as engine, httpx.Client(base_url=engine.ui_url) as client:
+        assert client.get("/").status_code == 303
+        assert client.get("/live/overview").status_code == 403
+        assert client.get("/healthz").status_code == 200  # probes stay open to the supervisor
+        csrf = csrf_of_login(client)
+        wrong = client.post(
+            "/login", data={"token": "nope", "csrf": csrf}, headers=origin_headers(client)
+        )
+        assert wrong.status_code == 403
+        right = client.post(
+            "/login", data={"token": "line-2-pass", "csrf": csrf}, headers=origin_headers(client)
+        )
+        assert right.status_code == 303
+        assert "HttpOnly" in right.headers["set-cookie"]
+        assert "SameSite=Strict" in right.headers["set-cookie"]
+        assert client.get("/").status_code == 200
+        assert engine.running
+
+
+def csrf_of_login(client: httpx.Client) -> str:
+    html = client.get("/login").text
+    marker = 'name="csrf" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def test_the_ui_refuses_a_host_that_is_not_loopback(tmp_path, sim: Simulator) -> None:
+    config = ui_config(tmp_path, sim, ui={"host": "0.0.0.0"})
+    engine = SyncEngine(config)
+    with pytest.raises(ValueError, match=r"ui\.host must be a loopback"):
+        engine.start()
+    assert not engine.running
