@@ -145,8 +145,11 @@ def payload_summary(payload: Any) -> dict[str, Any]:
 
 def inspect_view(sub: Submission, events: Sequence[Event]) -> dict[str, Any]:
     """Everything ``syncengine inspect --json`` prints about one submission."""
+    from syncengine.converters import refusal_hint
+
     event_dicts = [e.as_dict(payloads=False) for e in events]
     attempts = attempt_log(event_dicts)
+    error = sub.last_error if isinstance(sub.last_error, dict) else {}
     return {
         "key": sub.key,
         "state": sub.state,
@@ -154,12 +157,26 @@ def inspect_view(sub: Submission, events: Sequence[Event]) -> dict[str, Any]:
         "source": sub.source,
         "payload_summary": payload_summary(sub.payload),
         "last_error": sub.last_error,
+        "fix": refusal_hint(error.get("message")) if sub.state == "failed" else None,
         "next_attempt_at": sub.next_attempt_at,
         "created_at": sub.created_at,
         "updated_at": sub.updated_at,
         "attempt_log": attempts,
         "events": event_dicts,
     }
+
+
+def _rewrite_rows(record: object) -> list[tuple[str, str]]:
+    """The ``normalize_loops`` record of a source: the payload is not the file's report."""
+    if not isinstance(record, dict):
+        return []
+    changes = record.get("changes") or []
+    rows = [("rewritten", f"by normalize_loops ({len(changes)} changes to loop summaries)")]
+    for change in changes:
+        if isinstance(change, dict):
+            text = f"{change.get('path')}: {change.get('field')} {change.get('old')} -> "
+            rows.append(("", text + str(change.get("new"))))
+    return rows
 
 
 def inspect_lines(view: dict[str, Any]) -> list[str]:
@@ -173,8 +190,11 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
             rows.append(("converter", f"{source['converter']} {version}".strip()))
         if source.get("sha256"):
             rows.append(("file sha256", str(source["sha256"])))
+        rows += _rewrite_rows(source.get("normalize_loops"))
     else:
         rows.append(("source file", "- (submitted by station code)"))
+    if isinstance(source, dict) and source.get("supersedes"):
+        rows.append(("supersedes", str(source["supersedes"])))
     for name, value in view["payload_summary"].items():
         rows.append((f"report {name}", str(value)))
     rows.append(("submitted", format_time(view.get("created_at"))))
@@ -185,6 +205,8 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
         status = f"HTTP {error['status_code']} " if error.get("status_code") else ""
         label = "last error" if view["state"] != "acked" else "earlier error"
         rows.append((label, f"{status}{error.get('error_class', '')}: {error.get('message')}"))
+    if view.get("fix"):
+        rows.append(("fix", str(view["fix"])))
     lines = table(rows)
     attempts = view["attempt_log"]
     lines += ["", f"attempts ({len(attempts)}):"]
@@ -199,7 +221,12 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
         )
     lines += ["", f"events ({len(view['events'])}):"]
     for event in view["events"]:
-        lines.append(f"  {event['seq']:>7}  {event['ts_iso']}  {event['type']}")
+        line = f"  {event['seq']:>7}  {event['ts_iso']}  {event['type']}"
+        if event["type"] in ("Requeued", "Superseded", "Dismissed"):
+            data = event.get("data") or {}
+            said = [f"{k}: {data[k]}" for k in ("reason", "by", "who", "origin") if data.get(k)]
+            line += "  (" + "; ".join(said) + ")"
+        lines.append(line)
     lines += ["", f"final state: {view['state']}"]
     return lines
 
@@ -296,14 +323,20 @@ def status_lines(snap: Mapping[str, Any]) -> list[str]:
         ("in flight", str(counts.get("in_flight", 0))),
         ("acked", str(counts.get("acked", 0))),
         ("failed", str(counts.get("failed", 0))),
+        ("superseded", str(counts.get("superseded", 0))),
+        ("dismissed", str(counts.get("dismissed", 0))),
         ("oldest pending", format_age(snap.get("oldest_pending_age_s"))),
         ("last ack", format_time(snap.get("last_ack_at"))),
     ]
     error = snap.get("last_error")
     if isinstance(error, dict) and error:
         rows.append(("last error", str(error.get("message") or error.get("error_class") or error)))
+    if snap.get("counts_source") == "journal":
+        rows.append(("counts", "read from the journal just now"))
     if snap.get("updated_at"):
-        rows.append(("updated", format_time(snap.get("updated_at"))))
+        age = snap.get("snapshot_age_s")
+        shown = format_time(snap.get("updated_at"))
+        rows.append(("snapshot", shown if age is None else f"{shown} ({format_age(age)} old)"))
     if snap.get("note"):
         rows.append(("note", str(snap["note"])))
     return table(rows)
@@ -328,6 +361,7 @@ def submit_file(
     *,
     converter: str = "auto",
     station_name: str | None = None,
+    normalize_loops: bool = False,
 ) -> FileOutcome:
     """Convert one file in the worker pool and commit its reports in one transaction.
 
@@ -353,7 +387,9 @@ def submit_file(
         outcome.error = f"conversion failed: {exc}"
         return outcome
     try:
-        items = build_submissions(path.resolve(), sha, size, conversion)
+        items = build_submissions(
+            path.resolve(), sha, size, conversion, normalize_loops=normalize_loops
+        )
     except InvalidReportsError as exc:
         outcome.error = str(exc)
         return outcome
