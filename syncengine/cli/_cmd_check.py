@@ -1,0 +1,219 @@
+"""``syncengine check FILE...``: what the WATS server would refuse, found before sending.
+
+Each file goes through the converter the engine would use and through the same report building
+(``build_submissions``, with ``normalize_loops`` as configured), then through the real server's
+documented rules (``watsim.validate_report``, the one implementation the simulator also
+enforces). Lines are printed with the server's own paths. Nothing changes: no journal is opened,
+no file is moved. The server stays the judge: journaling never depends on this check, and a
+report that passes here may still be refused for a rule nobody has documented.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from syncengine.cli._commands import _State, cli
+from syncengine.cli._runtime import EXIT_FAILED, EXIT_USAGE
+from syncengine.cli._views import redact
+
+Validate = Callable[[dict[str, Any]], Sequence[object]]
+
+
+@dataclass
+class ReportCheck:
+    """One report of a checked file: its id, the server's refusal lines, and the fixes."""
+
+    index: int
+    report_id: str | None
+    refusals: list[str] = field(default_factory=list)
+    fix: str | None = None
+    rewritten: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class FileCheck:
+    """One checked file: its reports, or why it could not even be converted or built."""
+
+    path: Path
+    error: str | None = None
+    reports: list[ReportCheck] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        """Whether anything in this file would not reach the server."""
+        return self.error is not None or any(r.refusals for r in self.reports)
+
+
+def _load_rules() -> Validate:
+    try:
+        from watsim import validate_report
+    except ImportError:
+        click.echo(
+            "syncengine: error: 'check' needs the watsim package, which carries the WATS "
+            "server's documented rules; install wats-sync with it (pip install wats-sync, "
+            "or from a checkout: pip install -e .)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    return validate_report
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def check_file(
+    path: Path,
+    convert: Callable[[Path], Any],
+    validate: Validate,
+    *,
+    normalize_loops: bool,
+) -> FileCheck:
+    """Convert ``path`` (``convert`` returns a ``Conversion``), build its reports exactly as
+    the engine would, and run the server's rules over each. Never raises for a bad file."""
+    from syncengine._ingest import InvalidReportsError, build_submissions
+    from syncengine.converters import ConversionFailed, refusal_hint
+
+    result = FileCheck(path)
+    if not path.is_file():
+        result.error = "no such file" if not path.exists() else "not a regular file"
+        return result
+    try:
+        sha, size = _sha256(path)
+        conversion = convert(path)
+        items = build_submissions(
+            path.resolve(), sha, size, conversion, normalize_loops=normalize_loops
+        )
+    except OSError as exc:
+        result.error = f"cannot read: {exc.strerror or exc}"
+        return result
+    except ConversionFailed as exc:
+        result.error = f"conversion failed: {exc}"
+        return result
+    except InvalidReportsError as exc:
+        result.error = f"wats-sync would not journal it: {exc}"
+        return result
+    for index, (_key, payload, source) in enumerate(items):
+        lines = [str(refusal) for refusal in validate(payload)]
+        record = source.get("normalize_loops") or {}
+        result.reports.append(
+            ReportCheck(
+                index=index,
+                report_id=payload.get("id"),
+                refusals=lines,
+                fix=refusal_hint("\n".join(lines)),
+                rewritten=list(record.get("changes") or []),
+            )
+        )
+    return result
+
+
+def check_lines(result: FileCheck) -> list[str]:
+    """The people's rendering of one file's check."""
+    if result.error is not None:
+        return [f"{result.path}: {result.error}"]
+    lines: list[str] = []
+    count = len(result.reports)
+    for report in result.reports:
+        name = f"{result.path}: report {report.index + 1} of {count} ({report.report_id})"
+        if report.rewritten:
+            lines.append(f"{name}: rewritten by normalize_loops ({len(report.rewritten)} changes)")
+        if not report.refusals:
+            lines.append(f"{name}: ok, no documented rule refuses it")
+            continue
+        lines.append(f"{name}: the server would refuse it with HTTP 400:")
+        lines += [f"    {line}" for line in report.refusals]
+        if report.fix:
+            lines.append(f"  fix: {report.fix}")
+    return lines
+
+
+def _as_json(result: FileCheck) -> dict[str, Any]:
+    return {
+        "path": str(result.path),
+        "error": result.error,
+        "refused": result.refused,
+        "reports": [
+            {
+                "index": r.index,
+                "id": r.report_id,
+                "refusals": r.refusals,
+                "fix": r.fix,
+                "normalize_loops_changes": r.rewritten,
+            }
+            for r in result.reports
+        ],
+    }
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--converter",
+    metavar="NAME",
+    default="auto",
+    show_default=True,
+    help="Converter name for every file, or 'auto' to pick by file.",
+)
+@click.option(
+    "--normalize-loops/--no-normalize-loops",
+    default=None,
+    help="Check the reports as rewritten by normalize_loops (default: the config's setting).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
+@click.pass_obj
+def check(
+    state: _State,
+    files: tuple[Path, ...],
+    converter: str,
+    normalize_loops: bool | None,
+    as_json: bool,
+) -> None:
+    """Show what the WATS server would refuse in FILES, without sending or journaling anything.
+
+    Runs the converter, then the server's documented report rules (loop summaries, limits of
+    loop iterations, step versus measurement status), and prints each refusal with the path
+    the server itself would print. Exit code 1 when any report would be refused or any file
+    cannot be converted; 0 when every report passes the documented rules.
+    """
+    from syncengine.converters import WorkerPool
+
+    validate = _load_rules()
+    config = state.settings().partial_config()
+    rewrite = config.normalize_loops if normalize_loops is None else normalize_loops
+    pool = WorkerPool(
+        config.converter_paths,
+        workers=1,
+        timeout_s=config.converter_timeout_s,
+        memory_mb=config.converter_memory_mb,
+    )
+    refused = 0
+    with pool:
+
+        def convert(path: Path) -> Any:
+            return pool.convert(path, converter=converter, station_name=config.station_name)
+
+        for path in files:
+            result = check_file(path, convert, validate, normalize_loops=rewrite)
+            refused += result.refused
+            if as_json:
+                click.echo(redact(json.dumps(_as_json(result), sort_keys=True)))
+            else:
+                for line in check_lines(result):
+                    click.echo(redact(line))
+    if refused:
+        sys.exit(EXIT_FAILED)
