@@ -20,7 +20,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -28,6 +27,7 @@ from journal import file_sha256, fsync_dir
 from pywats import parse_report
 
 from ._config import WatchFolder
+from ._error_folder import SIDECAR_SUFFIX, Condemned, fit_name, sidecar_for, write_sidecar
 from ._errors import EngineStoppingError, SyncEngineError
 from ._signals import conversion_failed, emit, file_converted
 from .converters import Conversion, ConversionFailed, WorkerPool, WorkerUnavailableError
@@ -40,7 +40,7 @@ log = logging.getLogger("syncengine.ingest")
 KEY_NAMESPACE = uuid.UUID("5d1f0b7e-6c2a-4f0e-9a41-3b8f2c7d9e60")
 """uuid5 namespace of converted-file submission keys. Never change it: keys would change."""
 
-SIDECAR_SUFFIX = ".error.txt"
+__all__ = ["SIDECAR_SUFFIX", "IngestResult", "Ingestor", "build_submissions", "submission_key"]
 
 SubmitMany = Callable[[Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]], list[str]]
 Outcome = Literal["done", "error", "deferred", "gone"]
@@ -63,7 +63,8 @@ class IngestResult:
     ``done``: reports committed, file archived per ``done_action``. ``error``: nothing
     committed, file (and sidecar) in the error folder. ``deferred``: nothing decided, file left
     in place to be tried again (engine stopping, journal error, file changed while converting).
-    ``gone``: the file disappeared before it could be read.
+    ``gone``: the file disappeared before it could be read. ``retry``: deferred because the
+    file changed or is too young to condemn; the watcher makes it a candidate again at once.
     """
 
     outcome: Outcome
@@ -72,6 +73,7 @@ class IngestResult:
     converter: str | None = None
     reason: str = ""
     moved_to: Path | None = None
+    retry: bool = False
 
 
 def submission_key(sha256_hex: str, index: int, variant: str = "") -> str:
@@ -85,18 +87,15 @@ def submission_key(sha256_hex: str, index: int, variant: str = "") -> str:
     return str(uuid.uuid5(KEY_NAMESPACE, name))
 
 
-def _printable(text: str) -> str:
-    # File names may hold newlines or control characters; never let them forge sidecar lines.
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _free_name(directory: Path, name: str, n: int) -> Path:
+    # A name too long for the file system (255 bytes) is shortened the same way every time;
+    # the journal's source path and the error note keep the full original name.
     if n == 0:
-        return directory / name
+        return directory / fit_name(name)
     stem, dot, suffix = name.rpartition(".")
     if not dot or not stem:
-        return directory / f"{name}.{n}"
-    return directory / f"{stem}.{n}.{suffix}"
+        return directory / fit_name(f"{name}.{n}")
+    return directory / fit_name(f"{stem}.{n}.{suffix}")
 
 
 _NOT_SAME_DEVICE = 17  # Windows ERROR_NOT_SAME_DEVICE: a rename across drives
@@ -123,7 +122,7 @@ def move_without_overwrite(src: Path, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for n in range(100_000):
         target = _free_name(directory, src.name, n)
-        sidecar = target.with_name(target.name + SIDECAR_SUFFIX)
+        sidecar = sidecar_for(target)
         if target.exists() or target.is_symlink() or sidecar.exists():
             continue
         try:
@@ -230,18 +229,27 @@ class Ingestor:
         self._station = station_name
         self._sender = sender if sender is not None else self
 
-    def ingest(self, path: Path, folder: WatchFolder) -> IngestResult:
-        """Process one stable file completely; never raises for a bad file."""
+    def ingest(self, path: Path, folder: WatchFolder, *, young_s: float = 0.0) -> IngestResult:
+        """Process one stable file completely; never raises for a bad file.
+
+        A file is only moved (to done/ or error/) while it is still the file that was read:
+        same size, mtime and SHA-256; one that changed is ``deferred`` with ``retry``. A failed
+        conversion of a file modified less than ``young_s`` seconds ago is deferred the same
+        way (the writer may have paused half-way), so it is condemned only once it is older.
+        """
         try:
             st = path.lstat()
         except FileNotFoundError:
             return IngestResult("gone", path)
+        seen = _Seen(st, None, young_s)
         if path.is_symlink():
-            return self._fail(path, folder, None, "refused", "symbolic links are not followed")
+            return self._fail(
+                path, folder, seen, None, "refused", "symbolic links are not followed"
+            )
         limit = int(folder.max_file_mb * 1024 * 1024)
         if st.st_size > limit:
             reason = f"{st.st_size} bytes exceeds the {limit}-byte limit (max_file_mb)"
-            return self._fail(path, folder, None, "too_large", reason)
+            return self._fail(path, folder, seen, None, "too_large", reason)
         try:
             sha, size = file_sha256(path)
         except FileNotFoundError:
@@ -249,6 +257,7 @@ class Ingestor:
         except OSError as exc:
             log.warning("cannot read %s yet (%s); will retry", path, exc)
             return IngestResult("deferred", path, reason=f"cannot read: {exc}")
+        seen = _Seen(st, sha, young_s)
         started = time.monotonic()
         try:
             conv = self._pool.convert(
@@ -258,27 +267,27 @@ class Ingestor:
             return IngestResult("deferred", path, reason=str(exc))
         except ConversionFailed as exc:
             self._metrics.observe("conversion_duration", time.monotonic() - started)
-            return self._fail(path, folder, exc.converter, exc.kind, exc.message, exc.details)
+            return self._fail(path, folder, seen, exc.converter, exc.kind, exc.message, exc.details)
         self._metrics.observe("conversion_duration", time.monotonic() - started)
-        try:
-            now = path.stat()
-        except FileNotFoundError:
-            return IngestResult("gone", path)
-        if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or now.st_size != size:
-            return IngestResult("deferred", path, reason="file changed while being converted")
+        if size != st.st_size:
+            return _changed(path)
+        changed = _check_same(path, seen)
+        if changed is not None:
+            return changed
         who = f"{conv.converter} {conv.version}"
         try:
             items = build_submissions(
                 path, sha, size, conv, normalize_loops=bool(folder.normalize_loops)
             )
         except InvalidReportsError as exc:
-            return self._fail(path, folder, who, "invalid_report", str(exc), exc.details)
-        return self._commit(path, folder, items, conv.converter)
+            return self._fail(path, folder, seen, who, "invalid_report", str(exc), exc.details)
+        return self._commit(path, folder, seen, items, conv.converter)
 
     def _commit(
         self,
         path: Path,
         folder: WatchFolder,
+        seen: _Seen,
         items: list[tuple[str, dict[str, Any], dict[str, Any]]],
         converter: str,
     ) -> IngestResult:
@@ -290,15 +299,27 @@ class Ingestor:
             return IngestResult("deferred", path, reason="engine is stopping")
         except SubmissionConflictError as exc:
             reason = f"already submitted with different content: {exc}"
-            return self._fail(path, folder, converter, "conflict", reason)
+            return self._fail(path, folder, seen, converter, "conflict", reason)
         except Exception as exc:
             # The journal could not commit (disk full, locked): the file is fine, keep it.
             log.exception("committing %s failed; the file stays for a later try", path)
             return IngestResult("deferred", path, reason=f"{type(exc).__name__}: {exc}")
-        moved_to = self._archive(path, folder)
         self._metrics.inc("files_converted")
+        # Committed: what was read is safe in the journal. A file rewritten since is not what
+        # was read; it stays in the inbox and its new content is converted as a new file.
+        changed = _check_same(path, seen)
+        if changed is not None and changed.outcome == "deferred":
+            log.warning(
+                "%s changed after its reports were journaled; it stays and is read again", path
+            )
+            result = IngestResult(
+                "deferred", path, keys=keys, converter=converter, reason=changed.reason, retry=True
+            )
+        else:
+            moved_to = self._archive(path, folder)
+            result = IngestResult("done", path, keys=keys, converter=converter, moved_to=moved_to)
         emit(file_converted, self._sender, path=path, keys=list(keys), converter=converter)
-        return IngestResult("done", path, keys=keys, converter=converter, moved_to=moved_to)
+        return result
 
     def _archive(self, path: Path, folder: WatchFolder) -> Path | None:
         try:
@@ -308,50 +329,88 @@ class Ingestor:
                 _unlink(path)
         except FileNotFoundError:
             pass
-        except OSError:
+        except OSError as exc:
             # Committed already; re-conversion later is idempotent, so a failed move only
             # costs a repeat, never a duplicate.
-            log.exception("archiving %s failed after its reports were committed", path)
+            log.error(
+                "archiving %s failed after its reports were committed: %s", path, _os_reason(exc)
+            )
         return None
 
     def _fail(
         self,
         path: Path,
         folder: WatchFolder,
+        seen: _Seen,
         converter: str | None,
         kind: str,
         reason: str,
         details: str = "",
     ) -> IngestResult:
+        changed = _check_same(path, seen)
+        if changed is not None:
+            return changed
+        age = time.time() - seen.stat.st_mtime_ns / 1e9
+        if 0 <= age < seen.young_s:
+            log.info(
+                "%s: %s (%s), but it was modified %.1f s ago; trying again before setting it aside",
+                path,
+                kind,
+                reason,
+                age,
+            )
+            return IngestResult(
+                "deferred", path, converter=converter, reason=f"young: {reason}", retry=True
+            )
         self._metrics.inc("conversions_failed")
         moved_to: Path | None = None
+        condemned = Condemned(seen.stat.st_size, seen.stat.st_mtime_ns, seen.sha256)
         try:
             moved_to = move_without_overwrite(path, folder.effective_error_dir)
-            self._write_sidecar(path, moved_to, converter, kind, reason, details)
+            write_sidecar(path, moved_to, converter, kind, reason, details, condemned)
         except FileNotFoundError:
             pass
-        except OSError:
-            log.exception("could not move %s to the error folder", path)
+        except OSError as exc:
+            log.error("could not move %s to the error folder: %s", path, _os_reason(exc))
         log.warning("conversion of %s failed (%s): %s", path, kind, reason)
         emit(conversion_failed, self._sender, path=path, converter=converter, reason=reason)
         return IngestResult("error", path, converter=converter, reason=reason, moved_to=moved_to)
 
-    @staticmethod
-    def _write_sidecar(
-        original: Path, moved_to: Path, converter: str | None, kind: str, reason: str, details: str
-    ) -> None:
-        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        lines = [
-            "wats-sync could not convert this file; nothing from it was submitted.",
-            f"file:      {_printable(str(original))}",
-            f"converter: {converter or '(none selected)'}",
-            f"failure:   {kind}",
-            f"reason:    {_printable(reason)}",
-            f"when:      {when}",
-        ]
-        if details:
-            lines += ["", "details:", details]
-        sidecar = moved_to.with_name(moved_to.name + SIDECAR_SUFFIX)
-        tmp = sidecar.with_name(sidecar.name + ".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(tmp, sidecar)
+
+@dataclass(frozen=True)
+class _Seen:
+    """The file as it was read: its stat before reading and the digest of what was read."""
+
+    stat: os.stat_result
+    sha256: str | None
+    young_s: float
+
+
+def _changed(path: Path) -> IngestResult:
+    return IngestResult("deferred", path, reason="file changed while being converted", retry=True)
+
+
+def _check_same(path: Path, seen: _Seen) -> IngestResult | None:
+    """None while ``path`` is still the file that was read, else the deferral to return."""
+    try:
+        now = path.lstat()
+    except FileNotFoundError:
+        return IngestResult("gone", path)
+    except OSError:
+        return _changed(path)
+    if (now.st_size, now.st_mtime_ns) != (seen.stat.st_size, seen.stat.st_mtime_ns):
+        return _changed(path)
+    if seen.sha256 is None or stat.S_ISLNK(now.st_mode):
+        return None
+    try:
+        sha, _size = file_sha256(path)
+    except FileNotFoundError:
+        return IngestResult("gone", path)
+    except OSError:
+        return _changed(path)
+    return None if sha == seen.sha256 else _changed(path)
+
+
+def _os_reason(exc: OSError) -> str:
+    name = os.strerror(exc.errno) if exc.errno else ""
+    return f"{exc.strerror or name or exc} (errno {exc.errno})"

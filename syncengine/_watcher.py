@@ -7,6 +7,14 @@ not changed for the folder's ``stable_s`` and it can be opened for reading, so a
 writing is never read half-way. A path is in at most one of {candidate, in progress}, so the
 create/modify/move event burst of one file, or a rescan racing an event, converts it once. A
 periodic rescan backs up watchdog, whose events can be lost on network shares.
+
+A file that changed while it was converted, or whose conversion failed while it was young (see
+``YOUNG_WINDOWS``), becomes a candidate again at once. The error folders are looked at every
+``ERROR_LOOK_S``: what sits there is counted for health, and a file that changed since it was
+set aside is moved back into its watch folder to be converted again (``_error_folder``).
+
+A watch folder that does not exist is a configuration error (:class:`WatchFolderError`) unless
+the folder says ``create = true``: a mistyped path must not pile reports up unseen elsewhere.
 """
 
 from __future__ import annotations
@@ -26,7 +34,10 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from ._config import EngineConfig, WatchFolder
-from ._ingest import SIDECAR_SUFFIX, Ingestor, IngestResult, MetricsSink, SubmitMany
+from ._error_folder import SIDECAR_SUFFIX, ErrorFolderWatch, sidecar_for
+from ._errors import SyncEngineError
+from ._ingest import Ingestor, IngestResult, MetricsSink, SubmitMany, move_without_overwrite
+from ._paths import watch_folder_problem
 from .converters import WorkerPool
 
 log = logging.getLogger("syncengine.watcher")
@@ -35,6 +46,22 @@ TEMP_PATTERNS = ("*.tmp", "*.temp", "*.part", "*.partial", "*.crdownload", "*.sw
 """Names never converted: editors' and copy tools' temporary files, hidden files."""
 
 _TICK_S = 0.1
+YOUNG_WINDOWS = 3
+"""A failed conversion of a file modified within this many ``stable_s`` is tried again first."""
+ERROR_LOOK_S = 2.0
+"""How often the error folders are listed (counted, and checked for changed files)."""
+
+
+class WatchFolderError(SyncEngineError, ValueError):
+    """Raised at start when a watch folder is misconfigured; ``key`` names the setting.
+
+    A missing folder (without ``create = true``), a path that is not a folder, a folder that
+    cannot be read, or a converter name that no converter has.
+    """
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass
@@ -101,6 +128,8 @@ class WatchService:
         self._observer: Observer | PollingObserver | None = None  # type: ignore[valid-type]
         self._scheduler: threading.Thread | None = None
         self._last_scan: dict[Path, float] = {}
+        self._errors = ErrorFolderWatch([f.effective_error_dir for f in config.watch])
+        self._next_error_look = 0.0
         self.results: list[IngestResult] = []
         """Every outcome so far, in completion order (for status and tests); bounded."""
 
@@ -112,7 +141,7 @@ class WatchService:
         known = {c.name: c.patterns for c in report.converters}
         for r in report.refused:
             log.warning("converter refused (%s): %s", r.source, r.reason)
-        for folder in self._config.watch:
+        for index, folder in enumerate(self._config.watch):
             if folder.patterns:
                 patterns = folder.patterns
             elif folder.converter == "auto":
@@ -120,11 +149,12 @@ class WatchService:
             elif folder.converter in known:
                 patterns = known[folder.converter]
             else:
-                raise ValueError(
-                    f"watch folder {folder.path}: converter {folder.converter!r} is not available "
-                    f"(found: {', '.join(sorted(known)) or 'none'})"
+                raise WatchFolderError(
+                    f"watch[{index}].converter: converter {folder.converter!r} is not available "
+                    f"(available: {', '.join(sorted(known)) or 'none'}, or 'auto')",
+                    key=f"watch[{index}].converter",
                 )
-            folder.path.mkdir(parents=True, exist_ok=True)
+            check_watch_folder(folder, index)
             self._patterns[folder.path] = tuple(p.lower() for p in patterns)
             self._excluded += [folder.effective_done_dir, folder.effective_error_dir]
         self._excluded = [p.resolve() for p in self._excluded]
@@ -142,6 +172,8 @@ class WatchService:
         self._observer = observer
         for folder in self._config.watch:
             self._scan(folder)
+        self._errors.look()
+        self._next_error_look = time.monotonic() + ERROR_LOOK_S
         self._scheduler = threading.Thread(target=self._run, name="syncengine-watch", daemon=True)
         self._scheduler.start()
 
@@ -169,6 +201,10 @@ class WatchService:
             self._pool.close()
         if self._observer is not None:
             self._observer.join(timeout=max(0.1, deadline - time.monotonic()))
+
+    def error_files(self) -> dict[str, object]:
+        """What sits in the error folders: ``{"count", "oldest_at", "folders": {dir: n}}``."""
+        return self._errors.summary.as_dict()
 
     def idle(self) -> bool:
         """True when no file is waiting to become stable or being converted."""
@@ -241,8 +277,39 @@ class WatchService:
                     self._scan(folder)
             try:
                 self._dispatch_stable(now)
+                if now >= self._next_error_look:
+                    self._next_error_look = now + ERROR_LOOK_S
+                    self._look_at_error_folders()
             except Exception:
                 log.exception("watch scheduler error; continuing")
+
+    def _look_at_error_folders(self) -> None:
+        for path in self._errors.look():
+            folder = next(
+                (
+                    f
+                    for f in self._config.watch
+                    if f.effective_error_dir.resolve() == path.parent.resolve()
+                ),
+                None,
+            )
+            if folder is None or self._stopping.is_set():
+                continue
+            try:
+                back = move_without_overwrite(path, folder.path)
+            except OSError as exc:
+                log.warning(
+                    "%s changed in the error folder but cannot be moved back: %s", path, exc
+                )
+                continue
+            self._errors.forget(path)
+            sidecar_for(path).unlink(missing_ok=True)
+            log.info(
+                "%s changed after it was set aside; moved back to %s to be converted again",
+                path,
+                back,
+            )
+            self.notify(back, folder)
 
     def _dispatch_stable(self, now: float) -> None:
         with self._lock:
@@ -278,14 +345,16 @@ class WatchService:
     def _submit(self, path: Path, folder: WatchFolder) -> None:
         assert self._executor is not None
         try:
-            future = self._executor.submit(self._ingestor.ingest, path, folder)
+            future = self._executor.submit(
+                self._ingestor.ingest, path, folder, young_s=YOUNG_WINDOWS * folder.stable_s
+            )
         except RuntimeError:  # executor shut down: we are stopping
             with self._lock:
                 self._in_progress.discard(path)
             return
-        future.add_done_callback(lambda f: self._finished(path, f))
+        future.add_done_callback(lambda f: self._finished(path, folder, f))
 
-    def _finished(self, path: Path, future: Future[IngestResult]) -> None:
+    def _finished(self, path: Path, folder: WatchFolder, future: Future[IngestResult]) -> None:
         try:
             result = future.result()
         except CancelledError:
@@ -304,8 +373,13 @@ class WatchService:
             if signature is not None:
                 self._settled[path] = signature
             self._in_progress.discard(path)
+            if result.retry and not self._stopping.is_set():
+                # Changed while converted, or failed while young: look again once it is stable.
+                self._candidates[path] = _Candidate(folder, (-1, -1), 0.0)
             self.results.append(result)
             del self.results[:-1000]
+        if result.outcome == "error":
+            self._next_error_look = 0.0  # count it in health soon
         self._wake.set()
 
     def _drop(self, path: Path) -> None:
@@ -321,3 +395,20 @@ def _openable(path: Path) -> bool:
             return True
     except OSError:
         return False
+
+
+def check_watch_folder(folder: WatchFolder, index: int) -> None:
+    """Raise :class:`WatchFolderError` naming ``watch[index].*`` if the folder cannot be used.
+
+    Creates the folder first when it says ``create = true``.
+    """
+    if folder.create and not folder.path.exists():
+        try:
+            folder.path.mkdir(parents=True, exist_ok=True)
+            log.info("created watch folder %s (create = true)", folder.path)
+        except OSError:
+            pass  # reported below, naming the key
+    problem = watch_folder_problem(folder, index)
+    if problem is not None:
+        key, message = problem
+        raise WatchFolderError(f"{key}: {message}", key=key)

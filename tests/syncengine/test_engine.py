@@ -25,6 +25,7 @@ from syncengine import (
     read_status,
     signals,
 )
+from syncengine._watcher import WatchFolderError
 from watsim import Simulator
 
 from .test_engine_support import (
@@ -535,7 +536,7 @@ def test_an_unwatchable_folder_fails_start_and_releases_everything(
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
     config = fast_config(tmp_path, sim, watch=[{"path": blocker}])
-    with pytest.raises(OSError):  # the folder cannot be created: a file is in the way
+    with pytest.raises(WatchFolderError, match=r"watch\[0\]\.path"):  # a file is in the way
         SyncEngine(config).start()
     with SyncEngine(fast_config(tmp_path, sim)) as engine:  # the lock was released
         assert engine.running

@@ -24,8 +24,10 @@ CSV_OPTIONS = {
 
 def _engine(tmp_path: Path, sim: Simulator) -> SyncEngine:
     folders = (
-        WatchFolder(path=tmp_path / "auto", stable_s=0.1),
-        WatchFolder(path=tmp_path / "csv", converter="csv", stable_s=0.1, options=CSV_OPTIONS),
+        WatchFolder(path=tmp_path / "auto", stable_s=0.1, create=True),
+        WatchFolder(
+            path=tmp_path / "csv", converter="csv", stable_s=0.1, options=CSV_OPTIONS, create=True
+        ),
     )
     return SyncEngine(
         fast_config(tmp_path, sim, watch=folders, station_name="E2E", converter_workers=2)
