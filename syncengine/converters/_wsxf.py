@@ -1,11 +1,19 @@
-"""WSXF, the WATS server's XML report format, to WSJF (and back, for tests and tools).
+"""WSXF, the WATS server's XML report format, read into WSJF (the writer is ``_wsxf_write``).
 
-Namespace ``http://wats.virinco.com/schemas/WATS/Report/wsxf``. The subset handled is UUT reports
-(``type="UUT"``) with: the report header attributes, ``UUT``, ``Process``, ``MiscInfo``,
-``ReportUnitHierarchy`` (sub-units) and the ``Step`` tree with ``SequenceCall``,
-``NumericLimit`` (single and multiple numeric steps), ``PassFail``, ``StringValue``, ``Chart``
-with ``Series``, ``Attachment``, ``ReportText`` and ``Loop``. Other step types are kept with
-their type and common fields. docs/converters.md has the attribute table.
+Namespace ``http://wats.virinco.com/schemas/WATS/Report/wsxf``. UUT reports (``type="UUT"``):
+the report header, ``UUT``, ``Process``, ``MiscInfo``, ``ReportUnitHierarchy`` and the ``Step``
+tree with ``SequenceCall``, ``NumericLimit``, ``PassFail``, ``StringValue``, ``Chart``/``Series``,
+``Attachment``, ``ReportText``, ``Loop`` (export summaries and iterations), ``MessagePopup``,
+``CallExe`` and ``AdditionalResults``. A server's WSXF export converts to the report the same
+server exports as WSJF (``tests/fixtures/reports/server_export_uut.*`` is the twin pair).
+Element and attribute names are matched in any case (real exports write ``Callexe``).
+docs/converters.md has the mapping table.
+
+Nothing is dropped silently: an attribute or element this reader does not know is kept, under
+the key ``wsxfUnknown`` of the WSJF object it belongs to, and logged (option ``unknown_xml``:
+``keep``, the default; ``drop``, logged only; ``error``, the file is refused). The index
+attributes a server export adds (``StepIndex``, ``MeasIndex``...), which its own WSJF export does
+not carry either, are known and not carried (:data:`NOT_CARRIED`).
 
 Security: a DOCTYPE or ENTITY declaration is refused before parsing (no billion-laughs, no
 external entities), and files in encodings that are not ASCII-compatible are refused, so that
@@ -16,101 +24,234 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ._api import ConversionContext, ConversionError, ConverterBase
 from ._text import head, read_bytes
+from ._wsxf_write import NS, write_wsxf
 
-NS = "http://wats.virinco.com/schemas/WATS/Report/wsxf"
-_Q = "{" + NS + "}"
+__all__ = ["NOT_CARRIED", "NS", "WsxfConverter", "parse_wsxf", "write_wsxf"]
 
-# XML attribute <-> WSJF key, shared by the reader and the writer.
-_AttrMap = tuple[tuple[str, str], ...]
-_CHART_ATTRS: _AttrMap = (
-    ("ChartType", "chartType"),
-    ("Label", "label"),
-    ("XLabel", "xLabel"),
-    ("XUnit", "xUnit"),
-    ("YLabel", "yLabel"),
-    ("YUnit", "yUnit"),
-)
-_NUMERIC_ATTRS: _AttrMap = (
-    ("Name", "name"),
-    ("NumericValue", "value"),
-    ("LowLimit", "lowLimit"),
-    ("HighLimit", "highLimit"),
-    ("Units", "unit"),
-    ("CompOperator", "compOp"),
-)
-_STRING_ATTRS: _AttrMap = (
-    ("Name", "name"),
-    ("CompOperator", "compOp"),
-    ("StringLimit", "limit"),
-    ("StringValue", "value"),
-)
 _DECL = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-
-_STATUS = {
-    "Passed": "P",
-    "Failed": "F",
-    "Skipped": "S",
-    "Done": "D",
-    "Error": "E",
-    "Terminated": "T",
+_XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+STATUS = {
+    "passed": "P",
+    "failed": "F",
+    "skipped": "S",
+    "done": "D",
+    "error": "E",
+    "terminated": "T",
+    **{letter.casefold(): letter for letter in "PFSDET"},
 }
-_STATUS_NAME = {v: k for k, v in _STATUS.items()}
-_GROUP = {"Setup": "S", "Main": "M", "Cleanup": "C"}
-_GROUP_NAME = {v: k for k, v in _GROUP.items()}
-_NUMERIC = ("ET_NLT", "ET_MNLT", "NumericLimitTest", "MultiNumericLimitTest", "WATS_XYGMNLT")
-_BOOLEAN = ("ET_PFT", "ET_MPFT", "PassFailTest", "MultiBooleanTest")
-_STRING = ("ET_SVT", "ET_MSVT", "StringValueTest", "MultiStringTest")
+_GROUP = {"setup": "S", "main": "M", "cleanup": "C", "s": "S", "m": "M", "c": "C"}
+_TRUE = {"true": True, "1": True, "false": False, "0": False}
+
+#: Attributes (element -> lower-case names) a server export carries that its WSJF export does
+#: not: indexes and sizes derived from the document itself. Known, so not "unknown"; not carried.
+NOT_CARRIED: dict[str, frozenset[str]] = {
+    "step": frozenset({"stepindex", "idx"}),
+    "sequencecall": frozenset({"filename", "measindex"}),
+    "numericlimit": frozenset({"measindex", "measordernumber"}),
+    "passfail": frozenset({"measindex", "measordernumber"}),
+    "stringvalue": frozenset({"measindex", "measordernumber"}),
+    "messagepopup": frozenset({"measindex"}),
+    "callexe": frozenset({"measindex"}),
+    "chart": frozenset({"idx"}),
+    "attachment": frozenset({"size"}),
+    "miscinfo": frozenset({"typedef", "idx", "order_no"}),
+}
+UNKNOWN_KEY = "wsxfUnknown"
+_UNKNOWN_MODES = ("keep", "drop", "error")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].casefold() if isinstance(tag, str) else ""
+
+
+class _Node:
+    """One element: attributes and children looked up in any case; what is not used is unknown."""
+
+    def __init__(self, el: ET.Element, where: str) -> None:
+        self.el = el
+        self.where = where
+        self.kind = _local(el.tag)
+        self.attrs = {
+            name.casefold(): (name, value)
+            for name, value in el.attrib.items()
+            if not name.startswith(_XSI) and not name.startswith("{http://www.w3.org/2000/xmlns/}")
+        }
+        self.used: set[str] = set(NOT_CARRIED.get(self.kind, ()))
+        self.children_used: set[int] = set()
+
+    def get(self, *names: str) -> str | None:
+        return self.named(*names)[1]
+
+    def named(self, *names: str) -> tuple[str, str | None]:
+        """(the attribute's name as written, its value) for the first of ``names`` present."""
+        for name in names:
+            key = name.casefold()
+            if key in self.attrs:
+                self.used.add(key)
+                return self.attrs[key]
+        return names[0], None
+
+    def children(self, *names: str) -> list[_Node]:
+        wanted = {n.casefold() for n in names}
+        found = [
+            (i, child)
+            for i, child in enumerate(self.el)
+            if isinstance(child.tag, str)
+            and child.tag.startswith("{" + NS + "}")
+            and _local(child.tag) in wanted
+        ]
+        out = []
+        for k, (i, child) in enumerate(found):
+            self.children_used.add(i)
+            tag = child.tag.rsplit("}", 1)[-1]
+            out.append(_Node(child, f"{self.where}/{tag}" + (f"[{k}]" if len(found) > 1 else "")))
+        return out
+
+    def child(self, *names: str) -> _Node | None:
+        found = self.children(*names)
+        return found[0] if found else None
+
+    def unknown(self) -> dict[str, Any]:
+        attrs = {orig: value for key, (orig, value) in self.attrs.items() if key not in self.used}
+        elements = [
+            _generic(child) for i, child in enumerate(self.el) if i not in self.children_used
+        ]
+        out: dict[str, Any] = {}
+        if attrs:
+            out["attributes"] = attrs
+        if elements:
+            out["elements"] = elements
+        return out
+
+
+def _strip_text(el: ET.Element) -> ET.Element:
+    """A copy of ``el`` without its text (the text already went to a WSJF field)."""
+    copy = ET.Element(el.tag, el.attrib)
+    copy.extend(list(el))
+    return copy
+
+
+def _generic(el: ET.Element) -> dict[str, Any]:
+    """Any element as JSON: tag, attributes, text, children (for what has no WSJF field)."""
+    out: dict[str, Any] = {"element": el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""}
+    if el.attrib:
+        out["attributes"] = {k.rsplit("}", 1)[-1]: v for k, v in el.attrib.items()}
+    if el.text and el.text.strip():
+        out["text"] = el.text
+    kids = [_generic(child) for child in el]
+    if kids:
+        out["children"] = kids
+    return out
 
 
 class _Reader:
     """Turns one ``Report`` element into a WSJF dict; errors name the element path."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, unknown: str, warn: Callable[[str], None]) -> None:
         self.name = name
+        self.unknown_mode = unknown
+        self.warn = warn
 
     def fail(self, where: str, what: str) -> ConversionError:
         return ConversionError(f"{self.name}: {where}: {what}")
 
-    def num(self, el: ET.Element, attr: str, where: str) -> float | None:
-        text = el.get(attr)
-        if text is None or text == "":
+    def finish(self, node: _Node, out: dict[str, Any]) -> dict[str, Any]:
+        """Deal with what ``node`` held that was not read into ``out``; return ``out``."""
+        extra = node.unknown()
+        if not extra:
+            return out
+        what = ", ".join(
+            [f"attribute {a}" for a in extra.get("attributes", {})]
+            + [f"element {e['element']}" for e in extra.get("elements", [])]
+        )
+        if self.unknown_mode == "error":
+            raise self.fail(node.where, f"unknown {what} (option unknown_xml = 'error')")
+        kept = self.unknown_mode == "keep"
+        self.warn(
+            f"{self.name}: {node.where}: unknown {what} "
+            + (f"kept under {UNKNOWN_KEY!r}" if kept else "dropped (unknown_xml = 'drop')")
+        )
+        if kept:
+            held = out.setdefault(UNKNOWN_KEY, {})
+            held.setdefault("attributes", {}).update(extra.get("attributes", {}))
+            held.setdefault("elements", []).extend(extra.get("elements", []))
+            for key in ("attributes", "elements"):
+                if not held[key]:
+                    del held[key]
+        return out
+
+    def finish_text(self, node: _Node, parent: dict[str, Any]) -> None:
+        """A text-only child (``Comment``, ``ReportText``...): its unknowns go to ``parent``."""
+        extra = node.unknown()
+        if extra:
+            node.used.update(node.attrs)
+            node.children_used.update(range(len(node.el)))
+            wrapper = _Node(ET.Element("_"), node.where)
+            wrapper.el.append(_strip_text(node.el))
+            wrapper.where = node.where
+            self.finish(wrapper, parent)
+
+    # -- scalars -------------------------------------------------------------------------
+
+    def num(self, node: _Node, *attrs: str) -> float | None:
+        attr, text = node.named(*attrs)
+        if text is None or text.strip() == "":
             return None
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
-            raise self.fail(where, f"{attr}={text!r} is not a number") from None
+            raise self.fail(node.where, f"{attr}={text!r} is not a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise self.fail(node.where, f"{attr}={text!r} is not a finite number")
+        return value
 
-    def int_(self, el: ET.Element, attr: str, where: str) -> int | None:
-        text = el.get(attr)
-        if text is None or text == "":
+    def int_(self, node: _Node, *attrs: str) -> int | None:
+        attr, text = node.named(*attrs)
+        if text is None or text.strip() == "":
             return None
         try:
             return int(text)
         except ValueError:
-            raise self.fail(where, f"{attr}={text!r} is not an integer") from None
+            raise self.fail(node.where, f"{attr}={text!r} is not an integer") from None
 
-    def status(self, el: ET.Element, where: str, attr: str = "Status") -> str:
-        text = el.get(attr, "Done")
-        if text in _STATUS:
-            return _STATUS[text]
-        if text in _STATUS_NAME:
-            return text
-        raise self.fail(where, f"{attr}={text!r} is not one of {', '.join(_STATUS)}")
+    def bool_(self, node: _Node, attr: str) -> bool | None:
+        text = node.get(attr)
+        if text is None or text.strip() == "":
+            return None
+        if text.strip().casefold() not in _TRUE:
+            raise self.fail(node.where, f"{attr}={text!r} is not true/false")
+        return _TRUE[text.strip().casefold()]
 
-    def report(self, el: ET.Element, index: int) -> dict[str, Any]:
-        where = f"Report[{index}]"
-        kind = el.get("type", "UUT")
-        if kind != "UUT":
-            raise self.fail(where, f"type={kind!r}: only UUT reports are supported in WSXF")
+    def status(self, node: _Node, attr: str = "Status") -> str:
+        text = node.get(attr)
+        if text is None:
+            return "D"
+        found = STATUS.get(text.strip().casefold())
+        if found is None:
+            raise self.fail(
+                node.where,
+                f"{attr}={text!r} is not one of Passed, Failed, Skipped, Done, Error, Terminated",
+            )
+        return found
+
+    def put(self, out: dict[str, Any], key: str, value: Any) -> None:
+        if value is not None:
+            out[key] = value
+
+    # -- report --------------------------------------------------------------------------
+
+    def report(self, node: _Node) -> dict[str, Any]:
+        kind = node.get("type") or "UUT"
+        if kind.casefold() != "uut":
+            raise self.fail(node.where, f"type={kind!r}: only UUT reports are supported in WSXF")
         out: dict[str, Any] = {"type": "T"}
-        if el.get("ID"):
-            out["id"] = el.get("ID")
+        self.put(out, "id", node.get("ID") or None)
         for attr, key in (
             ("PN", "pn"),
             ("SN", "sn"),
@@ -119,32 +260,38 @@ class _Reader:
             ("Location", "location"),
             ("Purpose", "purpose"),
         ):
-            out[key] = el.get(attr, "")
-        out["result"] = self.status(el, where, "Result")
-        start = el.get("Start") or el.get("Start_utc")
-        if not start:
-            raise self.fail(where, "no Start attribute")
-        out["start"] = start
-        process = el.find(_Q + "Process")
-        code = self.int_(process, "Code", where + "/Process") if process is not None else None
+            out[key] = node.get(attr) or ""
+        out["result"] = self.status(node, "Result")
+        start, start_utc = node.get("Start"), node.get("Start_utc")
+        if not start and not start_utc:
+            raise self.fail(node.where, "no Start attribute")
+        out["start"] = start or start_utc
+        self.put(out, "startUTC", start_utc if start else None)
+        self.put(out, "origin", node.get("origin"))
+        self.put(out, "productName", node.get("ProductName"))
+        process = node.child("Process")
+        code = self.int_(process, "Code") if process is not None else None
         if code is None:
-            raise self.fail(where, "no Process element with a Code attribute")
+            raise self.fail(node.where, "no Process element with a Code attribute")
         out["processCode"] = code
-        uut = el.find(_Q + "UUT")
+        if process is not None:
+            self.put(out, "processName", process.get("Name"))
+            self.finish(process, out)
+        uut = node.child("UUT")
         if uut is not None:
-            out["uut"] = self.uut(uut, where + "/UUT")
-        misc = [self.misc(m) for m in el.findall(_Q + "MiscInfo")]
+            out["uut"] = self.uut(uut)
+        misc = [self.misc(m) for m in node.children("MiscInfo")]
         if misc:
             out["miscInfos"] = misc
-        subs = [
-            self.sub_unit(u, f"{where}/ReportUnitHierarchy[{i}]")
-            for i, u in enumerate(el.findall(_Q + "ReportUnitHierarchy"))
-        ]
+        subs = [self.sub_unit(u) for u in node.children("ReportUnitHierarchy")]
         if subs:
             out["subUnits"] = subs
-        steps = el.findall(_Q + "Step")
-        if len(steps) == 1 and steps[0].get("StepType") == "SequenceCall":
-            out["root"] = self.step(steps[0], where + "/Step")
+        extra = [self.generic_child(a) for a in node.children("AdditionalData")]
+        if extra:
+            out["additionalData"] = extra
+        steps = node.children("Step")
+        if len(steps) == 1 and (steps[0].get("StepType") or "").casefold() == "sequencecall":
+            out["root"] = self.step(steps[0])
         elif steps:
             out["root"] = {
                 "id": 0,
@@ -152,11 +299,11 @@ class _Reader:
                 "stepType": "SequenceCall",
                 "name": "MainSequence Callback",
                 "status": out["result"],
-                "steps": [self.step(s, f"{where}/Step[{i}]") for i, s in enumerate(steps)],
+                "steps": [self.step(s) for s in steps],
             }
-        return out
+        return self.finish(node, out)
 
-    def uut(self, el: ET.Element, where: str) -> dict[str, Any]:
+    def uut(self, node: _Node) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for attr, key in (
             ("UserLoginName", "user"),
@@ -164,143 +311,204 @@ class _Reader:
             ("FixtureId", "fixtureId"),
             ("ErrorMessage", "errorMessage"),
         ):
-            if el.get(attr) is not None:
-                out[key] = el.get(attr)
-        for attr, key in (("TestSocketIndex", "testSocketIndex"), ("ErrorCode", "errorCode")):
-            if (value := self.int_(el, attr, where)) is not None:
-                out[key] = value
-        if (exec_time := self.num(el, "ExecutionTime", where)) is not None:
-            out["execTime"] = exec_time
-        comment = el.find(_Q + "Comment")
+            self.put(out, key, node.get(attr))
+        for attr, key in (
+            ("TestSocketIndex", "testSocketIndex"),
+            ("ErrorCode", "errorCode"),
+            ("BatchFailCount", "batchFailCount"),
+            ("BatchLoopIndex", "batchLoopIndex"),
+            ("StepIdCausedUUTFailure", "stepIdCausedUUTFailure"),
+        ):
+            self.put(out, key, self.int_(node, attr))
+        self.put(out, "execTime", self.num(node, "ExecutionTime"))
+        comment = node.child("Comment")
         if comment is not None:
-            out["comment"] = comment.text or ""
-        return out
+            out["comment"] = comment.el.text or ""
+            self.finish_text(comment, out)
+        return self.finish(node, out)
 
-    def misc(self, el: ET.Element) -> dict[str, Any]:
-        out: dict[str, Any] = {"description": el.get("Description", ""), "text": el.text or ""}
-        if el.get("Numeric") not in (None, ""):
-            out["numeric"] = self.num(el, "Numeric", "MiscInfo")
-        return out
+    def misc(self, node: _Node) -> dict[str, Any]:
+        out: dict[str, Any] = {"description": node.get("Description") or ""}
+        out["text"] = node.el.text or ""
+        self.put(out, "numeric", self.num(node, "Numeric"))
+        return self.finish(node, out)
 
-    def sub_unit(self, el: ET.Element, where: str) -> dict[str, Any]:
+    def sub_unit(self, node: _Node) -> dict[str, Any]:
         out: dict[str, Any] = {
-            key: el.get(attr, "")
+            key: node.get(attr) or ""
             for attr, key in (("PartType", "partType"), ("PN", "pn"), ("Rev", "rev"), ("SN", "sn"))
         }
-        if (position := self.int_(el, "Position", where)) is not None:
-            out["position"] = position
-        return out
+        for attr, key in (
+            ("Position", "position"),
+            ("Idx", "idx"),
+            ("ParentIdx", "parentIdx"),
+            ("ReplacedIdx", "replacedIdx"),
+        ):
+            self.put(out, key, self.int_(node, attr))
+        return self.finish(node, out)
 
-    def step(self, el: ET.Element, where: str) -> dict[str, Any]:
-        kind = el.get("StepType") or "Action"
-        out: dict[str, Any] = {
-            "stepType": kind,
-            "name": el.get("Name", ""),
-            "status": self.status(el, where),
-        }
-        where = f"{where}({out['name']!r})"
-        if (step_id := self.int_(el, "Id", where)) is not None:
-            out["id"] = step_id
-        group = el.get("Group", "Main")
-        if group not in _GROUP:
-            raise self.fail(where, f"Group={group!r} is not Setup/Main/Cleanup")
-        out["group"] = _GROUP[group]
-        if (tot := self.num(el, "total_time", where)) is not None:
-            out["totTime"] = tot
-        if (code := self.int_(el, "ErrorCode", where)) is not None:
-            out["errorCode"] = code
-        if el.get("ErrorMessage") is not None:
-            out["errorMessage"] = el.get("ErrorMessage")
-        text = el.find(_Q + "ReportText")
+    def generic_child(self, node: _Node) -> dict[str, Any]:
+        node.used.update(node.attrs)
+        node.children_used.update(range(len(node.el)))
+        return _generic(node.el)
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def step(self, node: _Node) -> dict[str, Any]:
+        kind = node.get("StepType") or "Action"
+        out: dict[str, Any] = {"stepType": kind, "name": node.get("Name") or ""}
+        node.where = f"{node.where}({out['name']!r})"
+        out["status"] = self.status(node)
+        self.put(out, "id", self.int_(node, "Id"))
+        group = node.get("Group") or "Main"
+        if group.casefold() not in _GROUP:
+            raise self.fail(node.where, f"Group={group!r} is not Setup/Main/Cleanup")
+        out["group"] = _GROUP[group.casefold()]
+        self.put(out, "totTime", self.num(node, "total_time"))
+        self.put(out, "errorCode", self.int_(node, "StepErrorCode", "ErrorCode"))
+        self.put(out, "errorMessage", node.get("StepErrorMessage", "ErrorMessage"))
+        self.put(out, "causedUUTFailure", self.bool_(node, "StepCausedUUTFailure"))
+        self.put(out, "causedSeqFailure", self.bool_(node, "StepCausedSequenceFailure"))
+        self.put(out, "tsGuid", node.get("TSGuid"))
+        text = node.child("ReportText")
         if text is not None:
-            out["reportText"] = text.text or ""
-        loop = el.find(_Q + "Loop")
+            out["reportText"] = text.el.text or ""
+            self.finish_text(text, out)
+        loop = node.child("Loop")
         if loop is not None:
-            out["loop"] = {
-                "i": self.int_(loop, "Index", where) or 0,
-                "n": self.int_(loop, "Num", where) or 0,
+            out["loop"] = self.loop(loop)
+        call = node.child("SequenceCall")
+        if call is not None:
+            out["seqCall"] = {
+                key: call.get(attr) or ""
+                for attr, key in (("Filepath", "path"), ("Name", "name"), ("Version", "version"))
             }
-        if kind == "SequenceCall":
-            call = el.find(_Q + "SequenceCall")
-            if call is not None:
-                out["seqCall"] = {
-                    "path": call.get("Filepath", ""),
-                    "name": call.get("Name", ""),
-                    "version": call.get("Version", ""),
-                }
-            out["steps"] = [
-                self.step(s, f"{where}/Step[{i}]") for i, s in enumerate(el.findall(_Q + "Step"))
-            ]
-        elif kind in _NUMERIC:
-            out["numericMeas"] = [self.numeric(m, where) for m in el.findall(_Q + "NumericLimit")]
-        elif kind in _BOOLEAN:
-            out["booleanMeas"] = [self.passfail(m, where) for m in el.findall(_Q + "PassFail")]
-        elif kind in _STRING:
-            out["stringMeas"] = [self.string(m, where) for m in el.findall(_Q + "StringValue")]
-        chart = el.find(_Q + "Chart")
+            self.finish(call, out["seqCall"])
+        for tag, key, read in (
+            ("NumericLimit", "numericMeas", self.numeric),
+            ("PassFail", "booleanMeas", self.passfail),
+            ("StringValue", "stringMeas", self.string),
+        ):
+            found = [read(m) for m in node.children(tag)]
+            if found:
+                out[key] = found
+        popup = node.child("MessagePopup")
+        if popup is not None:
+            out["messagePopup"] = {}
+            self.put(out["messagePopup"], "button", self.int_(popup, "Button"))
+            self.put(out["messagePopup"], "response", popup.get("Response"))
+            self.finish(popup, out["messagePopup"])
+        exe = node.child("CallExe")
+        if exe is not None:
+            out["callExe"] = {}
+            self.put(out["callExe"], "exitCode", self.num(exe, "ExitCode"))
+            self.finish(exe, out["callExe"])
+        chart = node.child("Chart")
         if chart is not None:
             out["chart"] = self.chart(chart)
-        attachment = el.find(_Q + "Attachment")
+        attachment = node.child("Attachment")
         if attachment is not None:
-            out["attachment"] = {
-                "name": attachment.get("Name", ""),
-                "contentType": attachment.get("ContentType", ""),
-                "data": (attachment.text or "").strip(),
-            }
-        return out
+            out["attachment"] = self.attachment(attachment)
+        results = [self.generic_child(a) for a in node.children("AdditionalResults")]
+        if results:
+            out["additionalResults"] = results
+        children = node.children("Step")
+        if kind.casefold() == "sequencecall" or children:
+            out["steps"] = [self.step(s) for s in children]
+        return self.finish(node, out)
 
-    def numeric(self, el: ET.Element, where: str) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "compOp": el.get("CompOperator", "LOG"),
-            "status": self.status(el, where),
-        }
-        if el.get("Name") is not None:
-            out["name"] = el.get("Name")
-        value = self.num(el, "NumericValue", where)
+    def loop(self, node: _Node) -> dict[str, Any]:
+        """``<Loop index>`` (one iteration) or ``<Loop num passed failed ending_index>``."""
+        out: dict[str, Any] = {}
+        for attr, key in (
+            ("index", "idx"),
+            ("num", "num"),
+            ("ending_index", "endingIndex"),
+            ("passed", "passed"),
+            ("failed", "failed"),
+        ):
+            self.put(out, key, self.int_(node, attr))
+        return self.finish(node, out)
+
+    def numeric(self, node: _Node) -> dict[str, Any]:
+        out: dict[str, Any] = {"compOp": node.get("CompOperator") or "LOG"}
+        out["status"] = self.status(node)
+        self.put(out, "name", node.get("Name"))
+        value = self.num(node, "NumericValue")
         if value is None:
-            raise self.fail(where, "NumericLimit without NumericValue")
+            raise self.fail(node.where, "NumericLimit without NumericValue")
         out["value"] = value
-        if el.get("Units") is not None:
-            out["unit"] = el.get("Units")
-        for attr, key in (("LowLimit", "lowLimit"), ("HighLimit", "highLimit")):
-            if (limit := self.num(el, attr, where)) is not None:
-                out[key] = limit
-        return out
+        self.put(out, "unit", node.get("Units"))
+        self.put(out, "lowLimit", self.num(node, "LowLimit"))
+        self.put(out, "highLimit", self.num(node, "HighLimit"))
+        return self.finish(node, out)
 
-    def passfail(self, el: ET.Element, where: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status(el, where)}
-        if el.get("Name") is not None:
-            out["name"] = el.get("Name")
-        return out
+    def passfail(self, node: _Node) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status(node)}
+        self.put(out, "name", node.get("Name"))
+        return self.finish(node, out)
 
-    def string(self, el: ET.Element, where: str) -> dict[str, Any]:
+    def string(self, node: _Node) -> dict[str, Any]:
+        out: dict[str, Any] = {"compOp": node.get("CompOperator") or "LOG"}
+        out["status"] = self.status(node)
+        out["value"] = node.get("StringValue") or ""
+        self.put(out, "limit", node.get("StringLimit"))
+        self.put(out, "name", node.get("Name"))
+        return self.finish(node, out)
+
+    def chart(self, node: _Node) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "compOp": el.get("CompOperator", "LOG"),
-            "status": self.status(el, where),
-            "value": el.get("StringValue", ""),
+            key: node.get(attr) or ""
+            for attr, key in (
+                ("ChartType", "chartType"),
+                ("Label", "label"),
+                ("XLabel", "xLabel"),
+                ("XUnit", "xUnit"),
+                ("YLabel", "yLabel"),
+                ("YUnit", "yUnit"),
+            )
         }
-        if el.get("StringLimit") is not None:
-            out["limit"] = el.get("StringLimit")
-        if el.get("Name") is not None:
-            out["name"] = el.get("Name")
-        return out
-
-    def chart(self, el: ET.Element) -> dict[str, Any]:
-        out: dict[str, Any] = {key: el.get(attr, "") for attr, key in _CHART_ATTRS}
-        out["series"] = [
-            {
-                "dataType": s.get("DataType", "XYG"),
-                "name": s.get("Name", ""),
-                "xdata": (s.findtext(_Q + "xdata") or "").strip(),
-                "ydata": (s.findtext(_Q + "ydata") or "").strip(),
+        out["series"] = []
+        for series in node.children("Series"):
+            item: dict[str, Any] = {
+                "dataType": series.get("DataType") or "XYG",
+                "name": series.get("Name") or "",
             }
-            for s in el.findall(_Q + "Series")
-        ]
-        return out
+            for tag in ("xdata", "ydata"):
+                data = series.child(tag)
+                item[tag] = ((data.el.text or "") if data is not None else "").strip()
+                if data is not None:
+                    self.finish_text(data, item)
+            out["series"].append(self.finish(series, item))
+        return self.finish(node, out)
+
+    def attachment(self, node: _Node) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": node.get("Name") or "",
+            "contentType": node.get("ContentType") or "",
+            "data": (node.el.text or "").strip(),
+        }
+        self.put(out, "description", node.get("Description"))
+        return self.finish(node, out)
 
 
-def parse_wsxf(data: bytes, name: str = "<wsxf>") -> list[dict[str, Any]]:
-    """Parse WSXF bytes into WSJF report dicts; :class:`ConversionError` on bad input."""
+def parse_wsxf(
+    data: bytes,
+    name: str = "<wsxf>",
+    *,
+    unknown_xml: str = "keep",
+    warn: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Parse WSXF bytes into WSJF report dicts; :class:`ConversionError` on bad input.
+
+    ``unknown_xml``: what to do with attributes and elements this reader does not know:
+    ``keep`` them under ``wsxfUnknown``, ``drop`` them, or raise (``error``). Each is reported
+    through ``warn`` unless it raised.
+    """
+    if unknown_xml not in _UNKNOWN_MODES:
+        raise ConversionError(
+            f"option unknown_xml must be one of {', '.join(_UNKNOWN_MODES)}, got {unknown_xml!r}"
+        )
     if _DECL.search(data):
         raise ConversionError(f"{name}: DOCTYPE/ENTITY declarations are not allowed in WSXF")
     if b"\x00" in data[:4096]:
@@ -314,135 +522,30 @@ def parse_wsxf(data: bytes, name: str = "<wsxf>") -> list[dict[str, Any]]:
         raise ConversionError(f"{name}: unsupported XML encoding: {exc}") from None
     except RecursionError:
         raise ConversionError(f"{name}: XML nested too deeply to be a report") from None
-    if root.tag != _Q + "Reports":
+    if root.tag != "{" + NS + "}Reports":
         raise ConversionError(f"{name}: root element is {root.tag!r}, expected {{{NS}}}Reports")
-    reader = _Reader(name)
-    return [reader.report(el, i) for i, el in enumerate(root.findall(_Q + "Report"))]
-
-
-def _set(el: ET.Element, attr: str, value: Any) -> None:
-    if value is not None:
-        el.set(attr, repr(value) if isinstance(value, float) else str(value))
-
-
-def _set_from(el: ET.Element, source: Mapping[str, Any], pairs: _AttrMap) -> None:
-    for attr, key in pairs:
-        _set(el, attr, source.get(key))
-
-
-def _write_step(parent: ET.Element, step: Mapping[str, Any]) -> None:
-    el = ET.SubElement(parent, _Q + "Step")
-    _set(el, "Id", step.get("id"))
-    _set(el, "Group", _GROUP_NAME[step.get("group", "M")])
-    _set(el, "Name", step.get("name", ""))
-    _set(el, "StepType", step["stepType"])
-    _set(el, "Status", _STATUS_NAME[step["status"]])
-    _set(el, "total_time", step.get("totTime"))
-    _set(el, "ErrorCode", step.get("errorCode"))
-    _set(el, "ErrorMessage", step.get("errorMessage"))
-    if "reportText" in step:
-        ET.SubElement(el, _Q + "ReportText").text = step["reportText"]
-    if "loop" in step:
-        loop = ET.SubElement(el, _Q + "Loop")
-        _set(loop, "Index", step["loop"]["i"])
-        _set(loop, "Num", step["loop"]["n"])
-    if "seqCall" in step:
-        call = ET.SubElement(el, _Q + "SequenceCall")
-        for attr, key in (("Name", "name"), ("Version", "version"), ("Filepath", "path")):
-            _set(call, attr, step["seqCall"].get(key))
-    for meas in step.get("numericMeas", ()):
-        m = ET.SubElement(el, _Q + "NumericLimit")
-        _set_from(m, meas, _NUMERIC_ATTRS)
-        _set(m, "Status", _STATUS_NAME[meas["status"]])
-    for meas in step.get("booleanMeas", ()):
-        m = ET.SubElement(el, _Q + "PassFail")
-        _set(m, "Name", meas.get("name"))
-        _set(m, "Status", _STATUS_NAME[meas["status"]])
-    for meas in step.get("stringMeas", ()):
-        m = ET.SubElement(el, _Q + "StringValue")
-        _set_from(m, meas, _STRING_ATTRS)
-        _set(m, "Status", _STATUS_NAME[meas["status"]])
-    if "chart" in step:
-        chart = step["chart"]
-        c = ET.SubElement(el, _Q + "Chart")
-        _set_from(c, chart, _CHART_ATTRS)
-        for series in chart.get("series", ()):
-            s = ET.SubElement(c, _Q + "Series")
-            _set(s, "Name", series.get("name"))
-            _set(s, "DataType", series.get("dataType"))
-            ET.SubElement(s, _Q + "xdata").text = series.get("xdata", "")
-            ET.SubElement(s, _Q + "ydata").text = series.get("ydata", "")
-    if "attachment" in step:
-        att = step["attachment"]
-        a = ET.SubElement(el, _Q + "Attachment")
-        _set(a, "Name", att.get("name"))
-        _set(a, "ContentType", att.get("contentType"))
-        a.text = att.get("data", "")
-    for child in step.get("steps", ()):
-        _write_step(el, child)
-
-
-def write_wsxf(reports: Sequence[Mapping[str, Any]]) -> bytes:
-    """Write WSJF UUT report dicts (the subset :func:`parse_wsxf` reads) as WSXF bytes."""
-    root = ET.Element(_Q + "Reports")
-    for report in reports:
-        el = ET.SubElement(root, _Q + "Report")
-        el.set("type", "UUT")
-        for attr, key in (
-            ("ID", "id"),
-            ("Start", "start"),
-            ("SN", "sn"),
-            ("PN", "pn"),
-            ("Rev", "rev"),
-            ("MachineName", "machineName"),
-            ("Location", "location"),
-            ("Purpose", "purpose"),
-        ):
-            _set(el, attr, report.get(key))
-        _set(el, "Result", _STATUS_NAME[report["result"]])
-        uut = report.get("uut")
-        if uut is not None:
-            u = ET.SubElement(el, _Q + "UUT")
-            for attr, key in (
-                ("UserLoginName", "user"),
-                ("BatchSN", "batchSN"),
-                ("TestSocketIndex", "testSocketIndex"),
-                ("ExecutionTime", "execTime"),
-                ("FixtureId", "fixtureId"),
-                ("ErrorCode", "errorCode"),
-                ("ErrorMessage", "errorMessage"),
-            ):
-                _set(u, attr, uut.get(key))
-            if "comment" in uut:
-                ET.SubElement(u, _Q + "Comment").text = uut["comment"]
-        _set(ET.SubElement(el, _Q + "Process"), "Code", report["processCode"])
-        for misc in report.get("miscInfos", ()):
-            m = ET.SubElement(el, _Q + "MiscInfo")
-            _set(m, "Description", misc.get("description"))
-            _set(m, "Numeric", misc.get("numeric"))
-            m.text = misc.get("text", "")
-        for sub in report.get("subUnits", ()):
-            s = ET.SubElement(el, _Q + "ReportUnitHierarchy")
-            for attr, key in (
-                ("PartType", "partType"),
-                ("PN", "pn"),
-                ("Rev", "rev"),
-                ("SN", "sn"),
-                ("Position", "position"),
-            ):
-                _set(s, attr, sub.get(key))
-        if "root" in report:
-            _write_step(el, report["root"])
-    ET.register_namespace("", NS)
-    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return body
+    reader = _Reader(name, unknown_xml, warn or (lambda _message: None))
+    top = _Node(root, "Reports")
+    reports = []
+    for i, node in enumerate(top.children("Report")):
+        node.where = f"Report[{i}]"
+        reports.append(reader.report(node))
+    others = top.unknown()
+    if others and unknown_xml == "error":
+        raise reader.fail("Reports", "elements other than Report (option unknown_xml = 'error')")
+    if others:
+        reader.warn(f"{name}: Reports: content other than Report elements ignored: {others}")
+    return reports
 
 
 class WsxfConverter(ConverterBase):
-    """WSXF XML files (``*.xml``, ``*.wsxf``) in the WATS report namespace."""
+    """WSXF XML files (``*.xml``, ``*.wsxf``) in the WATS report namespace.
+
+    Option ``unknown_xml`` (``keep``/``drop``/``error``, default ``keep``): see the module doc.
+    """
 
     name = "wsxf"
-    version = "1.0"
+    version = "2.0"
     patterns = ("*.xml", "*.wsxf")
 
     def validate(self, path: Path) -> float:
@@ -451,4 +554,9 @@ class WsxfConverter(ConverterBase):
 
     def convert(self, path: Path, context: ConversionContext) -> list[dict[str, Any]]:
         """Parse every ``Report`` element of the file."""
-        return parse_wsxf(read_bytes(path), path.name)
+        return parse_wsxf(
+            read_bytes(path),
+            path.name,
+            unknown_xml=str(context.option("unknown_xml", "keep")),
+            warn=context.logger.warning,
+        )
