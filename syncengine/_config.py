@@ -114,6 +114,9 @@ class WatchFolder(_Frozen):
     create: bool = Field(
         False, description="create a missing folder at start; else a missing folder is an error"
     )
+    create: bool = Field(
+        False, description="create a missing folder at start; else a missing folder is an error"
+    )
 
     @property
     def effective_done_dir(self) -> Path:
