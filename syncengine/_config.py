@@ -88,6 +88,22 @@ class HealthHttpConfig(_Frozen):
     port: int = Field(0, ge=0, le=65535)
 
 
+class UiConfig(_Frozen):
+    """The station page: a local web page for operators, on loopback only (docs/operations.md).
+
+    It also answers /livez, /readyz, /healthz and /metrics. ``token`` (optional) asks for a
+    password before showing anything, for stations where several people share a desktop.
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535, description="0 picks a free port (see the log)")
+    token: SecretStr | None = Field(None, description="ask for this before showing the page")
+    refresh_s: float = Field(5.0, gt=0, description="live update period of the open page")
+    sample_s: float = Field(10.0, gt=0, description="chart sampling period")
+    max_upload_mb: float = Field(16.0, gt=0, description="largest corrected report accepted")
+
+
 class WatchFolder(_Frozen):
     """One folder the station's test software writes report files into."""
 
@@ -110,9 +126,6 @@ class WatchFolder(_Frozen):
         None,
         description="rewrite server-export loop summaries the server's import refuses "
         "(docs/converters.md); None = the engine's normalize_loops",
-    )
-    create: bool = Field(
-        False, description="create a missing folder at start; else a missing folder is an error"
     )
     create: bool = Field(
         False, description="create a missing folder at start; else a missing folder is an error"
@@ -150,6 +163,7 @@ class EngineConfig(_Frozen):
     rate_limit: RateLimitConfig = RateLimitConfig()
     timeouts: TimeoutConfig = TimeoutConfig()
     health_http: HealthHttpConfig = HealthHttpConfig()
+    ui: UiConfig = UiConfig()
     watch: tuple[WatchFolder, ...] = ()
     converter_paths: tuple[str, ...] = Field((), description="extra converter modules/files")
     converter_timeout_s: float = Field(60.0, gt=0)
