@@ -24,6 +24,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # DNS rebinding, simulated: this name resolves to 127.0.0.1 in the test browser only.
+    "--host-resolver-rules=MAP rebound.test 127.0.0.1",
 ]
 SCREENSHOTS = os.environ.get("WATS_UI_SCREENSHOTS")
 """A directory to save the browser tests' screenshots into (docs/img for the docs)."""

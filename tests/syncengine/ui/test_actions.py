@@ -1,0 +1,133 @@
+"""POST actions without JavaScript: each is a form post, recorded in the journal with origin
+"station page", then a redirect back (303) with a message."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from syncengine import SyncEngine
+from watsim import Simulator
+
+from ..test_engine_support import assert_exactly, report, wait_for
+from .conftest import csrf_of, origin_headers
+from .test_security import failed_key
+
+
+def post(client: httpx.Client, path: str, **data: str) -> httpx.Response:
+    return client.post(path, data={"csrf": csrf_of(client), **data}, headers=origin_headers(client))
+
+
+def test_requeue_one_records_origin_and_redirects_back(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    answer = post(client, "/action/requeue", key=key, who="anna")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/report?key=")
+    assert engine.wait_idle(20)
+    requeued = [e for e in engine.history(key) if e.type == "Requeued"]
+    assert requeued[0].data["origin"] == "station page"
+    assert requeued[0].data["who"] == "anna"
+    assert_exactly(sim, [key])
+    page = client.get(answer.headers["location"]).text
+    assert "will be sent again" in page
+
+
+def test_requeue_all_failed(engine: SyncEngine, client: httpx.Client, sim: Simulator) -> None:
+    sim.set_faults(error_rate=1.0, error_statuses=[422])
+    keys = [engine.submit(report(i)) for i in range(3)]
+    wait_for(lambda: engine.counts()["failed"] == 3, what="failed")
+    sim.clear_faults()
+    answer = post(client, "/action/requeue-failed")
+    assert answer.status_code == 303
+    assert engine.wait_idle(20)
+    assert_exactly(sim, keys)
+
+
+def test_dismiss_is_recorded_and_never_sent(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    posts = sim.stats()["report_posts"]
+    answer = post(client, "/action/dismiss", key=key, reason="unit scrapped", who="anna")
+    assert answer.status_code == 303
+    counts = engine.counts()
+    assert (counts["failed"], counts["dismissed"]) == (0, 1)
+    last = engine.history(key)[-1]
+    assert (last.type, last.data["reason"], last.data["origin"]) == (
+        "Dismissed",
+        "unit scrapped",
+        "station page",
+    )
+    engine.submit(report(2))
+    assert engine.wait_idle(20)
+    assert sim.stats()["report_posts"] == posts + 1  # only the new report went out
+    assert "Dismissed" in client.get("/report", params={"key": key}).text
+
+
+def test_dismiss_without_a_reason_does_nothing(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    answer = post(client, "/action/dismiss", key=key, reason="  ")
+    assert answer.status_code == 303
+    assert engine.submission(key).state == "failed"
+    assert "Say why" in client.get(answer.headers["location"]).text
+
+
+def upload(client: httpx.Client, key: str, body: bytes, name: str = "fixed.json") -> httpx.Response:
+    return client.post(
+        "/action/supersede",
+        data={"csrf": csrf_of(client), "key": key, "reason": "sn corrected", "who": "anna"},
+        files={"file": (name, body, "application/json")},
+        headers=origin_headers(client),
+    )
+
+
+def test_supersede_with_an_uploaded_file_reaches_the_server(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    fixed = {**report(1), "sn": "SN-FIXED"}  # same report id: the server overwrites by id
+    answer = upload(client, key, json.dumps(fixed).encode())
+    assert answer.status_code == 303
+    assert engine.wait_idle(20)
+    old = engine.submission(key)
+    by = engine.history(key)[-1].data["by"]
+    new = engine.submission(by)
+    assert (old.state, new.state) == ("superseded", "acked")
+    assert new.source["supersedes"] == key
+    assert engine.counts()["failed"] == 0
+    assert sim.stats()["distinct_reports"] == 1
+    page = client.get("/report", params={"key": key}).text
+    assert "Replaced by the corrected report" in page and by in page
+
+
+def test_a_bad_upload_changes_nothing(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    for body in (b"not json", b"[1, 2]", json.dumps({"type": "Z"}).encode(), b"\xff\xfe\x00"):
+        answer = upload(client, key, body)
+        assert answer.status_code == 303
+        assert "Nothing was done" in client.get(answer.headers["location"]).text
+    assert engine.submission(key).state == "failed"
+    assert [e.type for e in engine.history(key)] == ["Submitted", "UploadStarted", "Failed"]
+
+
+def test_probe_now(engine: SyncEngine, client: httpx.Client) -> None:
+    answer = post(client, "/action/probe")
+    assert answer.status_code == 303
+    assert "connection is online" in client.get(answer.headers["location"]).text
+
+
+def test_acked_reports_offer_no_action(engine: SyncEngine, client: httpx.Client) -> None:
+    key = engine.submit(report(5))
+    assert engine.wait_idle(20)
+    page = client.get("/report", params={"key": key}).text
+    assert "/action/" not in page.split("<main>")[1]
+    answer = post(client, "/action/dismiss", key=key, reason="x")
+    assert "Nothing was done" in client.get(answer.headers["location"]).text
+    assert engine.submission(key).state == "acked"
