@@ -21,7 +21,7 @@ import pytest
 from journal import Journal
 from pywats import AuthenticationError, Client, PyWATSError, Q, make_token
 from syncengine import EngineConfig, HealthHttpConfig, SyncEngine
-from syncengine.credentials import EncryptedFileStore, StoredToken
+from syncengine.credentials import CredentialsStoreError, EncryptedFileStore, StoredToken
 from tools.torture._reports import report_for
 from watsim import Simulator
 
@@ -222,6 +222,48 @@ def test_credential_file_does_not_hold_the_token_in_clear(tmp_path: Path) -> Non
     store = EncryptedFileStore(tmp_path / "credentials.bin")
     store.put("http://127.0.0.1:9", StoredToken("proof-user", TOKEN, time.time()))
     assert not _leaks(store.path.read_bytes())
+
+
+def _damage_file(store: EncryptedFileStore) -> None:
+    data = bytearray(store.path.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    store.path.write_bytes(bytes(data))
+
+
+def _other_key(store: EncryptedFileStore) -> None:
+    store.key_path.write_bytes(b"WSK1" + bytes(32))
+
+
+def _no_key(store: EncryptedFileStore) -> None:
+    store.key_path.unlink()
+
+
+def _truncate(store: EncryptedFileStore) -> None:
+    store.path.write_bytes(store.path.read_bytes()[:40])
+
+
+@pytest.mark.parametrize("damage", [_damage_file, _other_key, _no_key, _truncate])
+def test_a_refused_credentials_file_names_no_secret(
+    tmp_path: Path, damage: Callable[[EncryptedFileStore], None]
+) -> None:
+    store = EncryptedFileStore(tmp_path / "credentials.bin")
+    store.put("http://127.0.0.1:9", StoredToken("proof-user", TOKEN, time.time()))
+    damage(store)
+    with pytest.raises(CredentialsStoreError) as info:
+        store.get("http://127.0.0.1:9")
+    assert "run 'syncengine login' again" in str(info.value)
+    assert not _leaks(f"{info.value!s} {info.value!r}".encode())
+
+
+def test_a_credentials_file_is_bound_to_its_own_key(tmp_path: Path) -> None:
+    """Swapping in another store's file (same key-file format, other key) is refused."""
+    one = EncryptedFileStore(tmp_path / "one" / "credentials.bin")
+    two = EncryptedFileStore(tmp_path / "two" / "credentials.bin")
+    one.put("http://127.0.0.1:9", StoredToken("proof-user", TOKEN, time.time()))
+    two.put("http://127.0.0.1:9", StoredToken("other", "b3RoZXI6a2V5", time.time()))
+    two.path.write_bytes(one.path.read_bytes())
+    with pytest.raises(CredentialsStoreError, match="authentication failed"):
+        two.get("http://127.0.0.1:9")
 
 
 def test_health_endpoint_binds_loopback_by_default(tmp_path: Path, sim: Simulator) -> None:
