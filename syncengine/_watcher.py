@@ -132,6 +132,8 @@ class WatchService:
         self._next_error_look = 0.0
         self.results: list[IngestResult] = []
         """Every outcome so far, in completion order (for status and tests); bounded."""
+        self.metrics = metrics
+        """The engine's metrics; its conversion signals count there (``sender.metrics``)."""
 
     # lifecycle -------------------------------------------------------------------------------
 

@@ -1,0 +1,139 @@
+"""`syncengine config check` and the systemd credential, through the real click command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from syncengine.cli import EXIT_CONFIG, cli
+from syncengine.service import CREDENTIAL_NAME
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An isolated environment: no user config, a file credentials store in tmp_path."""
+    for name in list(os.environ):
+        if name.startswith("SYNCENGINE_") or name == "CREDENTIALS_DIRECTORY":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    return {
+        "SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc"),
+        "SYNCENGINE_CREDENTIALS_STORE": "file",
+    }
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Path:
+    """A config file with one existing watch folder and no token."""
+    (tmp_path / "inbox").mkdir()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'server_url = "https://wats.example.com"\njournal_path = "state/journal.db"\n'
+        '[[watch]]\npath = "inbox"\nconverter = "wsjf"\n'
+    )
+    path.chmod(0o600)
+    return path
+
+
+def invoke(args: list[str], env: dict[str, str]) -> Result:
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+# --- config check -------------------------------------------------------------------------------
+def test_config_check_passes_a_runnable_configuration(station: Path, env: dict[str, str]) -> None:
+    result = invoke(["--config", str(station), "config", "check"], {**env, "SYNCENGINE_TOKEN": "t"})
+    assert result.exit_code == 0, result.output
+    assert "configuration OK" in result.output and "1 watch folder(s)" in result.output
+
+
+def test_config_check_without_a_token_is_a_configuration_error(
+    station: Path, env: dict[str, str]
+) -> None:
+    result = invoke(["--config", str(station), "config", "check"], env)
+    assert result.exit_code == EXIT_CONFIG
+    assert "no token" in result.output
+
+
+def test_config_check_names_a_missing_watch_folder(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "inbox").rmdir()
+    result = invoke(["--config", str(station), "config", "check"], {**env, "SYNCENGINE_TOKEN": "t"})
+    assert result.exit_code == EXIT_CONFIG
+    assert "watch[0].path" in result.output and "does not exist" in result.output
+
+
+def test_config_check_finds_a_journal_folder_that_cannot_be_made(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "state").write_text("a file where the journal's folder should be")
+    result = invoke(["--config", str(station), "config", "check"], {**env, "SYNCENGINE_TOKEN": "t"})
+    assert result.exit_code == EXIT_CONFIG
+    assert "journal_path" in result.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_config_check_refuses_a_token_in_a_world_readable_file(
+    station: Path, env: dict[str, str]
+) -> None:
+    station.write_text('token = "file-token-123"\n' + station.read_text())
+    station.chmod(0o644)
+    result = invoke(["--config", str(station), "config", "check"], env)
+    assert result.exit_code == EXIT_CONFIG
+    assert "readable by other users" in result.output
+    assert "file-token-123" not in result.output
+
+
+def test_config_check_an_unreadable_config_is_exit_3(tmp_path: Path, env: dict[str, str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("server_url = [unclosed")
+    assert invoke(["--config", str(bad), "config", "check"], env).exit_code == EXIT_CONFIG
+
+
+# --- the systemd credential --------------------------------------------------------------------
+def test_the_token_comes_from_the_systemd_credential(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    creds = tmp_path / "creds-dir"
+    creds.mkdir()
+    (creds / CREDENTIAL_NAME).write_text("credential-token-456\n")
+    result = invoke(
+        ["--config", str(station), "config", "check"], {**env, "CREDENTIALS_DIRECTORY": str(creds)}
+    )
+    assert result.exit_code == 0, result.output
+    assert f"systemd credential {CREDENTIAL_NAME}" in result.output
+    shown = invoke(
+        ["--config", str(station), "config", "show"], {**env, "CREDENTIALS_DIRECTORY": str(creds)}
+    )
+    assert "credential-token-456" not in shown.output
+
+
+def test_an_empty_systemd_credential_is_a_configuration_error(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    creds = tmp_path / "creds-dir"
+    creds.mkdir()
+    (creds / CREDENTIAL_NAME).write_text("\n")
+    result = invoke(
+        ["--config", str(station), "config", "check"], {**env, "CREDENTIALS_DIRECTORY": str(creds)}
+    )
+    assert result.exit_code == EXIT_CONFIG
+    assert "is empty" in result.output
+
+
+def test_the_environment_token_wins_over_the_credential(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    creds = tmp_path / "creds-dir"
+    creds.mkdir()
+    (creds / CREDENTIAL_NAME).write_text("credential-token")
+    result = invoke(
+        ["--config", str(station), "config", "check"],
+        {**env, "CREDENTIALS_DIRECTORY": str(creds), "SYNCENGINE_TOKEN": "env-token"},
+    )
+    assert "token from env SYNCENGINE_TOKEN" in result.output
