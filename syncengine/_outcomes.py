@@ -101,7 +101,8 @@ class Outcomes:
         if decision.action is Action.FAIL:
             self._record_failed(key, decision.message, decision.error_class, decision.status_code)
             hint = refusal_hint(decision.message)
-            log.error(
+            # A warning: the engine is fine, one report waits for an operator (status shows it).
+            log.warning(
                 "submission %s refused (%s): %s%s",
                 key,
                 decision.error_class,

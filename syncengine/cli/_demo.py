@@ -5,15 +5,20 @@ temporary directory, and runs a real engine with a folder watcher. The story:
 
 1. the station writes two good reports; they are converted, journaled and acknowledged;
 2. the server goes down; meanwhile the station writes more reports (WSJF, WSXF when that
-   converter is present, a repair report), one malformed file and one report with an unknown
-   process code. Everything good is journaled at once and waits, nothing is lost;
+   converter is present, a repair report), one malformed file, one report with an unknown
+   process code and one re-sent server export whose loop summary the real server's import
+   refuses. Everything good is journaled at once and waits, nothing is lost;
 3. the server comes back but answers 503 for a while; the engine backs off and retries;
-4. the server recovers; everything drains.
+4. the server recovers; everything drains. The export is refused with the real server's 400
+   text (``root -> step ... -> loop ...: num is required to be one more than endingIndex.``);
+5. the operator drops the same export into a folder watched with ``normalize_loops = true``:
+   it goes through, recorded in the journal as rewritten.
 
-It then prints the status table and the ``inspect`` view of one report that needed retries,
-and checks what was designed: each good report stored on the server exactly once, the
-malformed file in ``error/`` with its reason, the rejected report ``failed`` with the server's
-reason, nothing pending, and an intact journal. ``run_demo`` returns True only then.
+It then prints the status table, the ``inspect`` view of one report that needed retries and
+that of the refused export (which names the option that fixes it), and checks what was
+designed: each good report stored on the server exactly once, the malformed file in ``error/``
+with its reason, the rejected reports ``failed`` with the server's reason, nothing pending, and
+an intact journal. ``run_demo`` returns True only then.
 """
 
 from __future__ import annotations
@@ -54,12 +59,15 @@ class _DemoFile:
     expect: str  # "acked", "failed" or "error"
     report_id: str | None = None
     label: str = ""
+    folder: str = ""  # under the station folder ("" = the station folder itself)
+    variant: str = ""  # "normalize_loops" when that folder rewrites loops (another key)
+    message: str = ""  # what the server's refusal must say
 
     @property
     def key(self) -> str:
         from syncengine._ingest import submission_key
 
-        return submission_key(hashlib.sha256(self.content).hexdigest(), 0)
+        return submission_key(hashlib.sha256(self.content).hexdigest(), 0, self.variant)
 
 
 @dataclass
@@ -190,6 +198,51 @@ def _uur(serial: str, failed_uut: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_LOOP_REFUSAL = "num is required to be one more than endingIndex"
+
+
+def _export_uut(serial: str, minutes: int) -> dict[str, Any]:
+    """A UUT as a WATS server exports it, with a loop the server's own import refuses."""
+    report = _uut(serial, 50, "P", minutes)
+    report["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wats-sync-demo/{serial}/export"))
+    passes = [
+        {
+            "id": 10 + index,
+            "group": "M",
+            "stepType": "ET_NLT",
+            "name": "Burn-in voltage",
+            "status": "P",
+            "loop": {"idx": index},
+            "numericMeas": [
+                {
+                    "compOp": "GELE",
+                    "status": "P",
+                    "unit": "V",
+                    "value": 12.0 + index / 100,
+                    "lowLimit": 11.8,
+                    "highLimit": 12.2,
+                }
+            ],
+        }
+        for index in range(3)
+    ]
+    summary = {**passes[0], "id": 9, "numericMeas": [dict(passes[0]["numericMeas"][0])]}
+    # The export's summary: 3 passes (indices 0..2), endingIndex 3. The import wants 2.
+    summary["loop"] = {"idx": None, "num": 3, "endingIndex": 3, "passed": 3, "failed": 0}
+    report["root"]["steps"].append(
+        {
+            "id": 8,
+            "group": "M",
+            "stepType": "SequenceCall",
+            "name": "Burn-in",
+            "status": "P",
+            "seqCall": {"path": "C:/seq/Burn.seq", "name": "Burn.seq", "version": "1.0.0"},
+            "steps": [summary, *passes],
+        }
+    )
+    return report
+
+
 def _json_file(name: str, report: dict[str, Any], expect: str, label: str) -> _DemoFile:
     content = json.dumps(report, indent=2).encode("utf-8")
     return _DemoFile(name, content, expect, report_id=report["id"], label=label)
@@ -232,14 +285,32 @@ def _second_batch() -> list[_DemoFile]:
     files.append(
         _DemoFile("SN-000107_ICT.json", truncated, "error", label="SN-000107 (truncated file)")
     )
+    export = _json_file(
+        "SN-000108_export.json", _export_uut("SN-000108", 60), "failed", "SN-000108 re-sent export"
+    )
+    export.message = _LOOP_REFUSAL
+    files.append(export)
     return files
+
+
+def _reprocessed(export: _DemoFile) -> _DemoFile:
+    """The same export file, dropped where ``normalize_loops`` is on."""
+    return _DemoFile(
+        export.name,
+        export.content,
+        "acked",
+        export.report_id,
+        "SN-000108 export, normalize_loops",
+        folder="exports",
+        variant="normalize_loops",
+    )
 
 
 def _write(folder: Path, item: _DemoFile) -> None:
     # Written under a temporary name and renamed, as a well-behaved station does.
-    tmp = folder / (item.name + ".part")
+    tmp = folder / item.folder / (item.name + ".part")
     tmp.write_bytes(item.content)
-    tmp.replace(folder / item.name)
+    tmp.replace(folder / item.folder / item.name)
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
@@ -316,15 +387,19 @@ def _engine_config(base_url: str, token: str, work: Path, station: Path) -> Engi
         stuck_after_s=120.0,
         retry=RetryConfig(base_s=0.2, cap_s=1.0),
         breaker=BreakerConfig(failure_threshold=3, reset_timeout_s=0.5),
-        watch=(WatchFolder(path=station, converter="auto", stable_s=0.2, rescan_s=1.0),),
+        watch=(
+            WatchFolder(path=station, converter="auto", stable_s=0.2, rescan_s=1.0),
+            # Where an operator re-sends server exports: loops rewritten, and recorded so.
+            WatchFolder(path=station / "exports", stable_s=0.2, rescan_s=1.0, normalize_loops=True),
+        ),
         converter_workers=1,
         converter_timeout_s=30.0,
     )
 
 
 def _drain(run: _Run, engine: SyncEngine, station: Path, files: list[_DemoFile], what: str) -> None:
-    names = [f.name for f in files]
-    left = _wait(lambda: not any((station / n).exists() for n in names), _DEADLINE_S)
+    paths = [station / f.folder / f.name for f in files]
+    left = _wait(lambda: not any(p.exists() for p in paths), _DEADLINE_S)
     idle = left and engine.wait_idle(_DEADLINE_S)
     # Signals fire just after the commit wait_idle saw; let the narration catch up.
     keys = {f.key for f in files if f.expect != "error"}
@@ -335,7 +410,7 @@ def _drain(run: _Run, engine: SyncEngine, station: Path, files: list[_DemoFile],
 
 
 def _story(run: _Run, sim: Any, engine: SyncEngine, station: Path, files: list[_DemoFile]) -> None:
-    first, second = files[:2], files[2:]
+    first, second = files[:2], files[2:-1]  # the last one is the operator's, later
     run.say("station writes 2 reports")
     for item in first:
         _write(station, item)
@@ -359,6 +434,18 @@ def _story(run: _Run, sim: Any, engine: SyncEngine, station: Path, files: list[_
     run.say(f"{sim.stats()['faults_injected'].get('error', 0)} x 503 so far; server recovers")
     sim.clear_faults()
     _drain(run, engine, station, second, "second batch")
+    _refused_export(run, engine, station, files)
+
+
+def _refused_export(run: _Run, engine: SyncEngine, station: Path, files: list[_DemoFile]) -> None:
+    """The real server's loop refusal, explained, then the operator's way through."""
+    export, again = files[-2], files[-1]
+    sub = _submission(engine, export.key)
+    hint = inspect_view(sub, engine.history(export.key)).get("fix") if sub is not None else None
+    run.say(f"the server refused the re-sent export; inspect says: {hint}")
+    run.say(f"operator drops the same file into {station / again.folder} (normalize_loops = true)")
+    _write(station, again)
+    _drain(run, engine, station, [again], "re-sent export")
 
 
 def _verify(run: _Run, sim: Any, engine: SyncEngine, station: Path, files: list[_DemoFile]) -> None:
@@ -387,10 +474,22 @@ def _verify(run: _Run, sim: Any, engine: SyncEngine, station: Path, files: list[
             sub = _submission(engine, item.key)
             error = (sub.last_error or {}) if sub is not None else {}
             run.check(
-                sub is not None and sub.state == "failed" and error.get("status_code") == 400,
+                sub is not None
+                and sub.state == "failed"
+                and error.get("status_code") == 400
+                and item.message in str(error.get("message")),
                 f"{item.label} is failed: HTTP 400 {error.get('message')}",
-                f"{item.label} should be failed with HTTP 400, is "
+                f"{item.label} should be failed with HTTP 400 {item.message!r}, is "
                 f"{None if sub is None else sub.state} {error}",
+            )
+        elif item.variant:
+            sub = _submission(engine, item.key)
+            record = ((sub.source or {}) if sub is not None else {}).get(item.variant) or {}
+            run.check(
+                sub is not None and sub.state == "acked" and bool(record.get("changes")),
+                f"{item.label} is acked, recorded as rewritten: {record.get('changes')}",
+                f"{item.label} should be acked with a {item.variant} record, is "
+                f"{None if sub is None else (sub.state, sub.source)}",
             )
     final = engine.counts()
     run.check(
@@ -437,15 +536,37 @@ def _show_report(run: _Run, engine: SyncEngine, files: list[_DemoFile]) -> None:
             chosen = (item, sub)
     if chosen is None:
         return
-    events = engine.history(chosen[1].key)
+    _inspect(run, engine, chosen[0], chosen[1])
+    for item in files:
+        if item.expect == "failed" and item.message:
+            sub = _submission(engine, item.key)
+            if sub is not None:
+                _inspect(run, engine, item, sub)
+
+
+def _inspect(run: _Run, engine: SyncEngine, item: _DemoFile, sub: Any) -> None:
     run.echo("")
-    run.echo(f"--- syncengine inspect {chosen[1].key}   ({chosen[0].label})")
-    for line in inspect_lines(inspect_view(chosen[1], events)):
+    run.echo(f"--- syncengine inspect {sub.key}   ({item.label})")
+    for line in inspect_lines(inspect_view(sub, engine.history(sub.key))):
         run.echo(line)
 
 
-def run_demo(*, workdir: Path | None = None, echo: Echo = print) -> bool:
-    """Run the demo; True when everything went as designed. ``workdir`` keeps the files."""
+def _hold_page(run: _Run, engine: SyncEngine, seconds: float) -> None:
+    run.echo("")
+    run.say(f"station page: {engine.ui_url}  (open it in a browser on this computer)")
+    run.say(f"keeping the engine and the page up for {seconds:g} s; Ctrl-C ends sooner")
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        run.say("interrupted: stopping")
+
+
+def run_demo(*, workdir: Path | None = None, echo: Echo = print, ui_seconds: float = 0.0) -> bool:
+    """Run the demo; True when everything went as designed. ``workdir`` keeps the files.
+
+    With ``ui_seconds`` the station page is on: its URL is printed and the engine keeps
+    running that long after the story (Ctrl-C ends it sooner).
+    """
     from pywats import make_token
 
     try:
@@ -460,9 +581,10 @@ def run_demo(*, workdir: Path | None = None, echo: Echo = print) -> bool:
     work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="wats-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     station = work / "station"
-    station.mkdir(exist_ok=True)
+    (station / "exports").mkdir(parents=True, exist_ok=True)
     token = make_token("demo", "demo-api-key")
     files = _first_batch() + _second_batch()
+    files.append(_reprocessed(files[-1]))
     run.labels = {f.key: f.label for f in files}
     try:
         with Simulator(token=token, seed=7) as sim:
@@ -471,6 +593,10 @@ def run_demo(*, workdir: Path | None = None, echo: Echo = print) -> bool:
             from syncengine import SyncEngine
 
             config = _engine_config(sim.base_url, token, work, station)
+            if ui_seconds > 0:
+                from syncengine import UiConfig
+
+                config = config.model_copy(update={"ui": UiConfig(enabled=True, port=0)})
             with _progress(run), SyncEngine(config) as engine:
                 _story(run, sim, engine, station, files)
                 run.echo("")
@@ -481,6 +607,8 @@ def run_demo(*, workdir: Path | None = None, echo: Echo = print) -> bool:
                 run.echo("")
                 run.say("checking the outcome")
                 _verify(run, sim, engine, station, files)
+                if ui_seconds > 0:
+                    _hold_page(run, engine, ui_seconds)
             _verify_journal(run, config.journal_path)
     finally:
         if workdir is None:

@@ -61,3 +61,37 @@ def test_demo_leaves_the_malformed_file_explained(demo: subprocess.CompletedProc
 
 def test_demo_prints_nothing_on_stderr(demo: subprocess.CompletedProcess) -> None:
     assert demo.stderr == ""
+
+
+LOOP_LINE = (
+    "root -> step Burn-in -> loop Burn-in voltage: num is required to be one more than endingIndex."
+)
+
+
+def test_demo_shows_the_real_servers_loop_refusal(demo: subprocess.CompletedProcess) -> None:
+    assert "failed     SN-000108 re-sent export: HTTP 400: " in demo.stdout
+    assert LOOP_LINE in demo.stdout
+
+
+def test_demo_explains_the_refusal_with_the_option_that_fixes_it(
+    demo: subprocess.CompletedProcess,
+) -> None:
+    inspected = demo.stdout.split("(SN-000108 re-sent export)", 1)[1]
+    fix = next(line for line in inspected.splitlines() if line.startswith("fix"))
+    assert "normalize_loops = true" in fix
+    assert "final state: failed" in inspected
+
+
+def test_demo_sends_the_export_again_recorded_as_rewritten(
+    demo: subprocess.CompletedProcess,
+) -> None:
+    from journal import Journal
+
+    work = Path(demo.args[-1])
+    with Journal(work / "journal.sqlite3") as journal:
+        subs = [journal.submission(k) for k in journal.keys_in_state("acked")]
+    rewritten = [s for s in subs if s is not None and (s.source or {}).get("normalize_loops")]
+    assert len(rewritten) == 1
+    change = rewritten[0].source["normalize_loops"]["changes"][0]
+    assert (change["field"], change["old"], change["new"]) == ("endingIndex", 3, 2)
+    assert rewritten[0].payload["root"]["steps"][-1]["steps"][0]["loop"]["endingIndex"] == 2
