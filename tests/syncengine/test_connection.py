@@ -16,6 +16,10 @@ from syncengine._connection import (
 )
 from syncengine._metrics import Metrics
 
+from .test_engine_support import Receivers, receivers
+
+__all__ = ["receivers"]  # the fixture is used by name
+
 
 class FakeClock:
     def __init__(self) -> None:
@@ -153,13 +157,10 @@ def test_probe_rejected_token_without_recovery_is_auth_failed(rig: Rig) -> None:
     assert rig.service.probe_once() == "auth_failed"
 
 
-def test_raising_receiver_does_not_break_state_changes(rig: Rig) -> None:
+def test_raising_receiver_does_not_break_state_changes(rig: Rig, receivers: Receivers) -> None:
     def bad(sender: Any, **kw: Any) -> None:
         raise RuntimeError("gui bug")
 
-    signals.connection_changed.connect(bad)
-    try:
-        rig.service.report_no_answer("x")
-    finally:
-        signals.connection_changed.disconnect(bad)
+    receivers.connect(signals.connection_changed, bad)
+    rig.service.report_no_answer("x")
     assert rig.service.state == "offline"

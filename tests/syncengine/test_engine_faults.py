@@ -13,9 +13,18 @@ from journal import Journal
 from syncengine import EngineConfig, SyncEngine, signals
 from watsim import Simulator
 
-from .test_engine_support import Recorder, assert_exactly, fast_config, recorder, report, wait_for
+from .test_engine_support import (
+    Receivers,
+    Recorder,
+    assert_exactly,
+    fast_config,
+    receivers,
+    recorder,
+    report,
+    wait_for,
+)
 
-__all__ = ["recorder"]
+__all__ = ["receivers", "recorder"]  # the fixtures are used by name
 
 N = 30
 
@@ -199,15 +208,14 @@ def test_requeue_failed_records_every_requeue_in_one_transaction(
     assert_exactly(sim, keys)
 
 
-def test_stored_then_dropped_is_resent_and_stored_once(tmp_path: Path, sim: Simulator) -> None:
+def test_stored_then_dropped_is_resent_and_stored_once(
+    tmp_path: Path, sim: Simulator, receivers: Receivers
+) -> None:
     sim.set_faults(drop_after_store_rate=1.0)
-    signals.retry_scheduled.connect(clear := lambda sender, **kw: sim.clear_faults())
-    try:
-        with SyncEngine(fast_config(tmp_path, sim)) as engine:
-            key = engine.submit(report(1))
-            assert engine.wait_idle(30)
-    finally:
-        signals.retry_scheduled.disconnect(clear)
+    receivers.connect(signals.retry_scheduled, lambda sender, **kw: sim.clear_faults())
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        key = engine.submit(report(1))
+        assert engine.wait_idle(30)
     stats = sim.stats()
     assert stats["stored_then_dropped"] == 1
     assert stats["distinct_reports"] == 1
@@ -339,17 +347,16 @@ def test_shutdown_within_grace_lets_in_flight_uploads_finish(
     ]
 
 
-def test_retry_after_is_honoured_as_a_floor(tmp_path: Path, sim: Simulator) -> None:
+def test_retry_after_is_honoured_as_a_floor(
+    tmp_path: Path, sim: Simulator, receivers: Receivers
+) -> None:
     sim.set_faults(rate_limit_rate=1.0, retry_after_s=30)
     delays: list[float] = []
     config = fast_config(tmp_path, sim, retry={"base_s": 0.001, "cap_s": 100})
-    signals.retry_scheduled.connect(rec := lambda sender, **kw: delays.append(kw["delay_s"]))
-    try:
-        with SyncEngine(config) as engine:
-            engine.submit(report(1))
-            wait_for(lambda: bool(delays), what="retry scheduled")
-    finally:
-        signals.retry_scheduled.disconnect(rec)
+    receivers.connect(signals.retry_scheduled, lambda sender, **kw: delays.append(kw["delay_s"]))
+    with SyncEngine(config) as engine:
+        engine.submit(report(1))
+        wait_for(lambda: bool(delays), what="retry scheduled")
     assert delays[0] >= 30
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from blinker import NamedSignal
 
 from syncengine import EngineConfig, signals
 from watsim import Simulator
@@ -105,6 +106,33 @@ class Recorder:
 
     def count(self, name: str) -> int:
         return self.names().count(name)
+
+
+class Receivers:
+    """Signal receivers connected for one test; the ``receivers`` fixture disconnects them.
+
+    Keeps a strong reference to each receiver (blinker holds weak ones), so a lambda stays
+    connected for the whole test.
+    """
+
+    def __init__(self) -> None:
+        self._connected: list[tuple[NamedSignal, Callable[..., Any]]] = []
+
+    def connect(self, signal: NamedSignal, receiver: Callable[..., Any]) -> None:
+        signal.connect(receiver)
+        self._connected.append((signal, receiver))
+
+    def disconnect_all(self) -> None:
+        for signal, receiver in reversed(self._connected):
+            signal.disconnect(receiver)
+        self._connected.clear()
+
+
+@pytest.fixture
+def receivers() -> Iterator[Receivers]:
+    connected = Receivers()
+    yield connected
+    connected.disconnect_all()
 
 
 @pytest.fixture
