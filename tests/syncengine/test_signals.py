@@ -61,7 +61,9 @@ def test_the_public_module_imports_by_its_documented_name() -> None:
 
 def test_every_signal_documents_its_sender_and_kwargs() -> None:
     for signal in ALL_SIGNALS:
-        assert re.search(r"sender: the (SyncEngine|ConnectionService|WatchService)", signal.__doc__)
+        assert re.search(
+            r"sender: the (SyncEngine|ConnectionService|WatchService)", signal.__doc__ or ""
+        )
         assert documented_kwargs(signal) or "no kwargs" in (signal.__doc__ or "")
 
 
