@@ -21,6 +21,7 @@ from ._config import (
     RateLimitConfig,
     RetryConfig,
     TimeoutConfig,
+    UiConfig,
     WatchFolder,
 )
 from ._engine import SyncEngine, install_signal_handlers
@@ -57,6 +58,7 @@ __all__ = [
     "SyncEngine",
     "SyncEngineError",
     "TimeoutConfig",
+    "UiConfig",
     "UnknownSubmissionError",
     "WatchFolder",
     "install_signal_handlers",

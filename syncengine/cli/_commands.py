@@ -808,7 +808,15 @@ def config_show(state: _State, as_json: bool) -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Keep the station folder and journal in this directory instead of a temporary one.",
 )
-def demo(keep: Path | None) -> None:
+@click.option("--ui", is_flag=True, help="Serve the station page and print its URL.")
+@click.option(
+    "--ui-seconds",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="With --ui: how long to keep the page open after the story.",
+)
+def demo(keep: Path | None, ui: bool, ui_seconds: float) -> None:
     """Run the whole flow against the bundled simulator on 127.0.0.1.
 
     Drops realistic report files (one malformed, one the server rejects) into a watched
@@ -819,5 +827,9 @@ def demo(keep: Path | None) -> None:
 
     # The demo narrates every warning itself; only real errors should add log lines.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    ok = run_demo(workdir=keep, echo=lambda line: click.echo(redact(line)))
+    ok = run_demo(
+        workdir=keep,
+        echo=lambda line: click.echo(redact(line)),
+        ui_seconds=ui_seconds if ui else 0.0,
+    )
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
