@@ -19,6 +19,7 @@ from syncengine import (
     EngineConfig,
     EngineLockedError,
     EngineNotRunningError,
+    EngineStateError,
     EngineStoppingError,
     ReportInputError,
     SyncEngine,
@@ -29,15 +30,17 @@ from syncengine._watcher import WatchFolderError
 from watsim import Simulator
 
 from .test_engine_support import (
+    Receivers,
     Recorder,
     assert_exactly,
     fast_config,
+    receivers,
     recorder,
     report,
     wait_for,
 )
 
-__all__ = ["recorder"]  # the fixture is used by name
+__all__ = ["receivers", "recorder"]  # the fixtures are used by name
 
 
 @pytest.fixture
@@ -104,7 +107,7 @@ def test_submit_after_stop_raises_engine_stopping(config: EngineConfig) -> None:
         engine.submit(report(1))
 
 
-def test_submit_while_stopping_is_refused(config: EngineConfig) -> None:
+def test_submit_while_stopping_is_refused(config: EngineConfig, receivers: Receivers) -> None:
     engine = SyncEngine(config)
     engine.start()
     refused: list[BaseException] = []
@@ -115,11 +118,8 @@ def test_submit_while_stopping_is_refused(config: EngineConfig) -> None:
         except EngineStoppingError as exc:
             refused.append(exc)
 
-    signals.engine_stopping.connect(on_stopping)
-    try:
-        engine.stop()
-    finally:
-        signals.engine_stopping.disconnect(on_stopping)
+    receivers.connect(signals.engine_stopping, on_stopping)
+    engine.stop()
     assert len(refused) == 1
 
 
@@ -166,16 +166,13 @@ def test_signal_order_for_one_successful_upload(config: EngineConfig, recorder: 
 
 
 def test_signal_order_for_a_retry_then_success(
-    config: EngineConfig, sim: Simulator, recorder: Recorder
+    config: EngineConfig, sim: Simulator, recorder: Recorder, receivers: Receivers
 ) -> None:
     sim.set_faults(error_rate=1.0, error_statuses=[503])
-    signals.retry_scheduled.connect(clear := lambda sender, **kw: sim.clear_faults())
-    try:
-        with SyncEngine(config) as engine:
-            key = engine.submit(report(1))
-            assert engine.wait_idle(30)
-    finally:
-        signals.retry_scheduled.disconnect(clear)
+    receivers.connect(signals.retry_scheduled, lambda sender, **kw: sim.clear_faults())
+    with SyncEngine(config) as engine:
+        key = engine.submit(report(1))
+        assert engine.wait_idle(30)
     assert recorder.names(key) == [
         "submission_appended",
         "upload_started",
@@ -188,19 +185,17 @@ def test_signal_order_for_a_retry_then_success(
     assert (failed["status_code"], failed["error_class"]) == (503, "ServerError")
 
 
-def test_a_raising_receiver_does_not_break_uploads(config: EngineConfig, sim: Simulator) -> None:
+def test_a_raising_receiver_does_not_break_uploads(
+    config: EngineConfig, sim: Simulator, receivers: Receivers
+) -> None:
     def bad(sender: Any, **kw: Any) -> None:
         raise RuntimeError("gui bug")
 
-    signals.upload_started.connect(bad)
-    signals.upload_succeeded.connect(bad)
-    try:
-        with SyncEngine(config) as engine:
-            keys = [engine.submit(report(i)) for i in range(5)]
-            assert engine.wait_idle(30)
-    finally:
-        signals.upload_started.disconnect(bad)
-        signals.upload_succeeded.disconnect(bad)
+    receivers.connect(signals.upload_started, bad)
+    receivers.connect(signals.upload_succeeded, bad)
+    with SyncEngine(config) as engine:
+        keys = [engine.submit(report(i)) for i in range(5)]
+        assert engine.wait_idle(30)
     assert_exactly(sim, keys)
 
 
@@ -242,18 +237,17 @@ def test_start_with_a_full_backlog_delivers_everything(
     assert_exactly(sim, keys)
 
 
-def test_uploads_follow_journal_order_with_one_worker(tmp_path: Path, sim: Simulator) -> None:
+def test_uploads_follow_journal_order_with_one_worker(
+    tmp_path: Path, sim: Simulator, receivers: Receivers
+) -> None:
     config = fast_config(tmp_path, sim, concurrency=1)
     keys = [report(i)["id"] for i in range(10)]
     with Journal(config.journal_path) as journal:
         journal.submit_many([(report(i)["id"], report(i), None) for i in range(10)])
     order: list[str] = []
-    signals.upload_started.connect(rec := lambda sender, **kw: order.append(kw["key"]))
-    try:
-        with SyncEngine(config) as engine:
-            assert engine.wait_idle(30)
-    finally:
-        signals.upload_started.disconnect(rec)
+    receivers.connect(signals.upload_started, lambda sender, **kw: order.append(kw["key"]))
+    with SyncEngine(config) as engine:
+        assert engine.wait_idle(30)
     assert order == keys
 
 
@@ -307,7 +301,7 @@ def test_engine_cannot_be_started_twice(config: EngineConfig) -> None:
     engine = SyncEngine(config)
     engine.start()
     engine.stop()
-    with pytest.raises(Exception, match="make a new one"):
+    with pytest.raises(EngineStateError, match="make a new one"):
         engine.start()
 
 
