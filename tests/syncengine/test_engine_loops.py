@@ -3,6 +3,7 @@ with normalize_loops the same file goes through, recorded as rewritten."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from syncengine import SyncEngine
 from syncengine._config import WatchFolder
+from syncengine._ingest import submission_key
 from syncengine.cli._views import inspect_lines, inspect_view
 from tests.watsim.examples import export_loops_uut, refused_loops_uut
 from watsim import Simulator
@@ -68,9 +70,23 @@ def test_with_normalize_loops_the_export_file_goes_through_recorded_as_rewritten
 ) -> None:
     report = export_loops_uut()
     config = fast_config(tmp_path, sim, watch=[_folder(tmp_path, normalize_loops=True)])
+    content = json.dumps(report).encode("utf-8")
+    key = submission_key(hashlib.sha256(content).hexdigest(), 0, "normalize_loops")
     with SyncEngine(config) as engine:
         _drop(tmp_path, "export.json", report)
         wait_for(lambda: engine.counts().get("acked") == 1, 30, "the upload")
+        sub = engine.submission(key)
+        submitted = engine.history(key)[0]
+    assert sub is not None and sub.state == "acked"
+    record = submitted.data["source"]["normalize_loops"]  # what `journal dump` prints
+    assert record["changes"] == [
+        {
+            "path": "root -> step Loops -> loop Voltage loop",
+            "field": "endingIndex",
+            "old": 3,
+            "new": 2,
+        }
+    ]
     stored = sim.report(report["id"])
     assert stored is not None
     loop = stored["root"]["steps"][0]["steps"][0]["loop"]
