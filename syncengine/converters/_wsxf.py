@@ -130,13 +130,6 @@ class _Node:
         return out
 
 
-def _strip_text(el: ET.Element) -> ET.Element:
-    """A copy of ``el`` without its text (the text already went to a WSJF field)."""
-    copy = ET.Element(el.tag, el.attrib)
-    copy.extend(list(el))
-    return copy
-
-
 def _generic(el: ET.Element) -> dict[str, Any]:
     """Any element as JSON: tag, attributes, text, children (for what has no WSJF field)."""
     out: dict[str, Any] = {"element": el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""}
@@ -164,38 +157,37 @@ class _Reader:
     def finish(self, node: _Node, out: dict[str, Any]) -> dict[str, Any]:
         """Deal with what ``node`` held that was not read into ``out``; return ``out``."""
         extra = node.unknown()
-        if not extra:
-            return out
-        what = ", ".join(
-            [f"attribute {a}" for a in extra.get("attributes", {})]
-            + [f"element {e['element']}" for e in extra.get("elements", [])]
-        )
-        if self.unknown_mode == "error":
-            raise self.fail(node.where, f"unknown {what} (option unknown_xml = 'error')")
-        kept = self.unknown_mode == "keep"
-        self.warn(
-            f"{self.name}: {node.where}: unknown {what} "
-            + (f"kept under {UNKNOWN_KEY!r}" if kept else "dropped (unknown_xml = 'drop')")
-        )
-        if kept:
-            held = out.setdefault(UNKNOWN_KEY, {})
-            held.setdefault("attributes", {}).update(extra.get("attributes", {}))
-            held.setdefault("elements", []).extend(extra.get("elements", []))
-            for key in ("attributes", "elements"):
-                if not held[key]:
-                    del held[key]
+        if extra:
+            self._unknown(node.where, extra, out, extra)
         return out
 
     def finish_text(self, node: _Node, parent: dict[str, Any]) -> None:
         """A text-only child (``Comment``, ``ReportText``...): its unknowns go to ``parent``."""
         extra = node.unknown()
         if extra:
-            node.used.update(node.attrs)
-            node.children_used.update(range(len(node.el)))
-            wrapper = _Node(ET.Element("_"), node.where)
-            wrapper.el.append(_strip_text(node.el))
-            wrapper.where = node.where
-            self.finish(wrapper, parent)
+            entry = {"element": node.el.tag.rsplit("}", 1)[-1], **extra}
+            self._unknown(node.where, extra, parent, {"elements": [entry]})
+
+    def _unknown(
+        self, where: str, found: dict[str, Any], out: dict[str, Any], kept: dict[str, Any]
+    ) -> None:
+        what = ", ".join(
+            [f"attribute {a}" for a in found.get("attributes", {})]
+            + [f"element {e['element']}" for e in found.get("elements", [])]
+        )
+        if self.unknown_mode == "error":
+            raise self.fail(where, f"unknown {what} (option unknown_xml = 'error')")
+        keep = self.unknown_mode == "keep"
+        self.warn(
+            f"{self.name}: {where}: unknown {what} "
+            + (f"kept under {UNKNOWN_KEY!r}" if keep else "dropped (unknown_xml = 'drop')")
+        )
+        if keep:
+            held = out.setdefault(UNKNOWN_KEY, {})
+            if kept.get("attributes"):
+                held.setdefault("attributes", {}).update(kept["attributes"])
+            if kept.get("elements"):
+                held.setdefault("elements", []).extend(kept["elements"])
 
     # -- scalars -------------------------------------------------------------------------
 

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import logging
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pywats
-from syncengine.converters import ConversionContext, ConversionError, WsxfConverter, parse_wsxf
+from syncengine.converters import (
+    ConversionContext,
+    ConversionError,
+    WsxfConverter,
+    parse_wsxf,
+    write_wsxf,
+)
+
+from .strategies import uut_reports
 
 NS = "http://wats.virinco.com/schemas/WATS/Report/wsxf"
 
@@ -306,3 +317,70 @@ def test_malformed_values_name_the_element_path(steps: str, expected: str) -> No
 def test_uut_batch_fail_count_that_is_not_a_number_names_the_field() -> None:
     with pytest.raises(ConversionError, match=r"Report\[0\]/UUT: BatchFailCount='many'"):
         one(doc("", uut='<UUT BatchFailCount="many"/>'))
+
+
+def _strip_unknown(value):
+    if isinstance(value, dict):
+        return {k: _strip_unknown(v) for k, v in value.items() if k != "wsxfUnknown"}
+    if isinstance(value, list):
+        return [_strip_unknown(v) for v in value]
+    return value
+
+
+def _unknown_attribute_names(value, found: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "attributes" and isinstance(item, dict):
+                found.update(item)
+            _unknown_attribute_names(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _unknown_attribute_names(item, found)
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(report=uut_reports(), data=st.data())
+def test_unknown_attributes_anywhere_are_kept_and_nothing_else_changes(report, data) -> None:
+    if data.draw(st.booleans()):
+        report.pop("root", None)
+    expected = _export_form(report)
+    tree = ET.fromstring(write_wsxf([expected]))
+    elements = list(tree.iter())[1:]  # not the Reports root
+    chosen = data.draw(st.lists(st.sampled_from(elements), min_size=1, max_size=5))
+    injected = set()
+    for n, el in enumerate(chosen):
+        name = f"Vendor{n}"
+        el.set(name, data.draw(st.text(st.characters(min_codepoint=32, max_codepoint=126))))
+        injected.add(name)
+    warnings: list[str] = []
+    (back,) = parse_wsxf(ET.tostring(tree), warn=warnings.append)
+    assert _strip_unknown(back) == expected
+    assert _unknown_attribute_names([v for k, v in _walk_unknown(back)], set()) == injected
+    assert all(any(name in w for w in warnings) for name in injected)
+
+
+def _walk_unknown(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "wsxfUnknown":
+                yield key, item
+            else:
+                yield from _walk_unknown(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk_unknown(item)
+
+
+def _export_form(report: dict) -> dict:
+    """Loops as WSXF carries them (the shared strategy writes the submit form {i, n})."""
+
+    def fix(step):
+        if "loop" in step:
+            step["loop"] = {"idx": step["loop"]["i"], "num": step["loop"]["n"]}
+        for child in step.get("steps", ()):
+            fix(child)
+
+    if "root" in report:
+        fix(report["root"])
+    return report
