@@ -77,11 +77,13 @@ class _Node:
         self.el = el
         self.where = where
         self.kind = _local(el.tag)
-        self.attrs = {
-            name.casefold(): (name, value)
-            for name, value in el.attrib.items()
-            if not name.startswith(_XSI) and not name.startswith("{http://www.w3.org/2000/xmlns/}")
-        }
+        self.attrs: dict[str, tuple[str, str]] = {}
+        for name, value in el.attrib.items():
+            if name.startswith(_XSI):
+                continue
+            key = name.casefold()
+            # A second spelling of the same name (Name and name) is kept as unknown, not lost.
+            self.attrs[key if key not in self.attrs else "\x00" + name] = (name, value)
         self.used: set[str] = set(NOT_CARRIED.get(self.kind, ()))
         self.children_used: set[int] = set()
 
@@ -97,7 +99,8 @@ class _Node:
                 return self.attrs[key]
         return names[0], None
 
-    def children(self, *names: str) -> list[_Node]:
+    def children(self, *names: str, first: bool = False) -> list[_Node]:
+        """The child elements named ``names`` (only the first one with ``first``)."""
         wanted = {n.casefold() for n in names}
         found = [
             (i, child)
@@ -106,6 +109,9 @@ class _Node:
             and child.tag.startswith("{" + NS + "}")
             and _local(child.tag) in wanted
         ]
+        if first:
+            # A second Loop, Chart... has no place in WSJF: left unused, so it is kept as unknown.
+            found = found[:1]
         out = []
         for k, (i, child) in enumerate(found):
             self.children_used.add(i)
@@ -114,7 +120,7 @@ class _Node:
         return out
 
     def child(self, *names: str) -> _Node | None:
-        found = self.children(*names)
+        found = self.children(*names, first=True)
         return found[0] if found else None
 
     def unknown(self) -> dict[str, Any]:

@@ -384,3 +384,23 @@ def _export_form(report: dict) -> dict:
     if "root" in report:
         fix(report["root"])
     return report
+
+
+def test_a_second_element_that_has_no_place_in_wsjf_is_kept_not_lost() -> None:
+    warnings: list[str] = []
+    step = first_step(
+        doc(
+            '<Step Id="2" Name="L" StepType="Action" Status="Done">'
+            '<Loop index="0"/><Loop index="1"/></Step>'
+        ),
+        warn=warnings.append,
+    )
+    assert step["loop"] == {"idx": 0}
+    assert step["wsxfUnknown"] == {"elements": [{"element": "Loop", "attributes": {"index": "1"}}]}
+    assert "element Loop" in warnings[0]
+
+
+def test_the_same_attribute_in_two_spellings_keeps_both() -> None:
+    step = first_step(doc('<Step Id="2" Name="a" name="b" StepType="Action" Status="Done"/>'))
+    assert step["name"] == "a"
+    assert step["wsxfUnknown"] == {"attributes": {"name": "b"}}
