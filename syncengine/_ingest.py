@@ -18,7 +18,7 @@ import stat
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -40,7 +40,14 @@ log = logging.getLogger("syncengine.ingest")
 KEY_NAMESPACE = uuid.UUID("5d1f0b7e-6c2a-4f0e-9a41-3b8f2c7d9e60")
 """uuid5 namespace of converted-file submission keys. Never change it: keys would change."""
 
-__all__ = ["SIDECAR_SUFFIX", "IngestResult", "Ingestor", "build_submissions", "submission_key"]
+__all__ = [
+    "SIDECAR_SUFFIX",
+    "IngestResult",
+    "Ingestor",
+    "build_submissions",
+    "convert_file",
+    "submission_key",
+]
 
 SubmitMany = Callable[[Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]], list[str]]
 Outcome = Literal["done", "error", "deferred", "gone"]
@@ -153,11 +160,15 @@ def move_without_overwrite(src: Path, directory: Path) -> Path:
 
 
 class InvalidReportsError(SyncEngineError, ValueError):
-    """Raised by :func:`build_submissions` when a file's reports cannot all be submitted."""
+    """Raised by :func:`build_submissions` when a file's reports cannot all be submitted.
 
-    def __init__(self, message: str, details: str = "") -> None:
+    ``converter`` is ``"<name> <version>"`` of the converter that made them.
+    """
+
+    def __init__(self, message: str, details: str = "", *, converter: str | None = None) -> None:
         super().__init__(message)
         self.details = details
+        self.converter = converter
 
 
 def build_submissions(
@@ -174,8 +185,10 @@ def build_submissions(
     the changes in ``source["normalize_loops"]``.
     """
     reports = conversion.reports
+    who = f"{conversion.converter} {conversion.version}"
     if not reports:
-        raise InvalidReportsError(f"converter {conversion.converter!r}: the file has zero reports")
+        message = f"converter {conversion.converter!r}: the file has zero reports"
+        raise InvalidReportsError(message, converter=who)
     items = []
     for index, report in enumerate(reports):
         changes: list[LoopChange] = []
@@ -191,7 +204,8 @@ def build_submissions(
         except Exception as exc:  # pydantic.ValidationError, ReportFieldError, TypeError
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             message = f"report {index} of {len(reports)} failed validation: {first}"
-            raise InvalidReportsError(message, f"{type(exc).__name__}: {exc}") from None
+            details = f"{type(exc).__name__}: {exc}"
+            raise InvalidReportsError(message, details, converter=who) from None
         source = {
             "path": str(path),
             "sha256": sha256_hex,
@@ -205,6 +219,44 @@ def build_submissions(
             source[LOOPS_OPTION] = {"rewritten": True, "changes": changes}
         items.append((key, payload, source))
     return items
+
+
+def convert_file(
+    pool: WorkerPool,
+    path: Path,
+    sha256_hex: str,
+    size: int,
+    *,
+    converter: str = "auto",
+    options: Mapping[str, object] | None = None,
+    station_name: str | None = None,
+    normalize_loops: bool = False,
+    source_path: Path | None = None,
+    metrics: MetricsSink | None = None,
+) -> tuple[Conversion, list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+    """Convert one file in the worker pool and build its ``submit_many`` items.
+
+    The one way a file's content becomes submissions: the watcher's :class:`Ingestor` and
+    ``syncengine submit FILE`` both call it, with the file's ``sha256_hex`` and ``size`` from
+    ``journal.file_sha256``. ``source_path`` is the path recorded in the sources (default
+    ``path``); ``metrics`` gets the ``conversion_duration`` sample. Raises
+    ``WorkerUnavailableError``, ``ConversionFailed`` and :class:`InvalidReportsError`.
+    """
+    started = time.monotonic()
+    try:
+        conversion = pool.convert(
+            path, converter=converter, options=options, station_name=station_name
+        )
+    except ConversionFailed:
+        if metrics is not None:
+            metrics.observe("conversion_duration", time.monotonic() - started)
+        raise
+    if metrics is not None:
+        metrics.observe("conversion_duration", time.monotonic() - started)
+    items = build_submissions(
+        source_path or path, sha256_hex, size, conversion, normalize_loops=normalize_loops
+    )
+    return conversion, items
 
 
 class Ingestor:
@@ -258,29 +310,32 @@ class Ingestor:
             log.warning("cannot read %s yet (%s); will retry", path, exc)
             return IngestResult("deferred", path, reason=f"cannot read: {exc}")
         seen = _Seen(st, sha, young_s)
-        started = time.monotonic()
         try:
-            conv = self._pool.convert(
-                path, converter=folder.converter, options=folder.options, station_name=self._station
+            conv, items = convert_file(
+                self._pool,
+                path,
+                sha,
+                size,
+                converter=folder.converter,
+                options=folder.options,
+                station_name=self._station,
+                normalize_loops=bool(folder.normalize_loops),
+                metrics=self._metrics,
             )
         except WorkerUnavailableError as exc:
             return IngestResult("deferred", path, reason=str(exc))
         except ConversionFailed as exc:
-            self._metrics.observe("conversion_duration", time.monotonic() - started)
             return self._fail(path, folder, seen, exc.converter, exc.kind, exc.message, exc.details)
-        self._metrics.observe("conversion_duration", time.monotonic() - started)
+        except InvalidReportsError as exc:
+            if size != st.st_size:
+                return _changed(path)  # a half-written file's reports prove nothing
+            kind = "invalid_report"
+            return self._fail(path, folder, seen, exc.converter, kind, str(exc), exc.details)
         if size != st.st_size:
             return _changed(path)
         changed = _check_same(path, seen)
         if changed is not None:
             return changed
-        who = f"{conv.converter} {conv.version}"
-        try:
-            items = build_submissions(
-                path, sha, size, conv, normalize_loops=bool(folder.normalize_loops)
-            )
-        except InvalidReportsError as exc:
-            return self._fail(path, folder, seen, who, "invalid_report", str(exc), exc.details)
         return self._commit(path, folder, seen, items, conv.converter)
 
     def _commit(

@@ -365,12 +365,13 @@ def submit_file(
 ) -> FileOutcome:
     """Convert one file in the worker pool and commit its reports in one transaction.
 
-    Keys are derived exactly as the folder watcher derives them (file SHA-256 and report
-    index), so a file submitted here and later dropped into a watch folder is one submission.
-    The file itself is not moved. Never raises for a bad file: the reason is in ``error``.
+    The same step as the folder watcher's (``syncengine._ingest.convert_file``), so the keys
+    (file SHA-256 and report index) and payloads are the watcher's: a file submitted here and
+    later dropped into a watch folder is one submission. The file itself is not moved. Never
+    raises for a bad file: the reason is in ``error``.
     """
     from journal import file_sha256
-    from syncengine._ingest import InvalidReportsError, build_submissions
+    from syncengine._ingest import InvalidReportsError, convert_file
     from syncengine.converters import ConversionFailed
 
     outcome = FileOutcome(path)
@@ -379,17 +380,22 @@ def submit_file(
         return outcome
     try:
         sha, size = file_sha256(path)
-        conversion = pool.convert(path, converter=converter, station_name=station_name)
+        _conversion, items = convert_file(
+            pool,
+            path,
+            sha,
+            size,
+            converter=converter,
+            station_name=station_name,
+            normalize_loops=normalize_loops,
+            source_path=path.resolve(),
+        )
     except OSError as exc:
         outcome.error = f"cannot read: {exc.strerror or exc}"
         return outcome
     except ConversionFailed as exc:
         outcome.error = f"conversion failed: {exc}"
         return outcome
-    try:
-        items = build_submissions(
-            path.resolve(), sha, size, conversion, normalize_loops=normalize_loops
-        )
     except InvalidReportsError as exc:
         outcome.error = str(exc)
         return outcome
