@@ -10,19 +10,21 @@ report that passes here may still be refused for a rule nobody has documented.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from syncengine.cli._commands import _State, cli
 from syncengine.cli._runtime import EXIT_FAILED, EXIT_USAGE
 from syncengine.cli._views import redact
+
+if TYPE_CHECKING:
+    from syncengine.converters import WorkerPool
 
 Validate = Callable[[dict[str, Any]], Sequence[object]]
 
@@ -66,26 +68,20 @@ def _load_rules() -> Validate:
     return validate_report
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def check_file(
     path: Path,
-    convert: Callable[[Path], Any],
+    pool: WorkerPool,
     validate: Validate,
     *,
+    converter: str,
+    station_name: str | None,
     normalize_loops: bool,
 ) -> FileCheck:
-    """Convert ``path`` (``convert`` returns a ``Conversion``), build its reports exactly as
-    the engine would, and run the server's rules over each. Never raises for a bad file."""
-    from syncengine._ingest import InvalidReportsError, build_submissions
+    """Convert ``path`` and build its reports with the engine's own step
+    (``syncengine._ingest.convert_file``), then run the server's rules over each. Never
+    raises for a bad file."""
+    from journal import file_sha256
+    from syncengine._ingest import InvalidReportsError, convert_file
     from syncengine.converters import ConversionFailed, refusal_hint
 
     result = FileCheck(path)
@@ -93,10 +89,16 @@ def check_file(
         result.error = "no such file" if not path.exists() else "not a regular file"
         return result
     try:
-        sha, size = _sha256(path)
-        conversion = convert(path)
-        items = build_submissions(
-            path.resolve(), sha, size, conversion, normalize_loops=normalize_loops
+        sha, size = file_sha256(path)
+        _conversion, items = convert_file(
+            pool,
+            path,
+            sha,
+            size,
+            converter=converter,
+            station_name=station_name,
+            normalize_loops=normalize_loops,
+            source_path=path.resolve(),
         )
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror or exc}"
@@ -203,12 +205,15 @@ def check(
     )
     refused = 0
     with pool:
-
-        def convert(path: Path) -> Any:
-            return pool.convert(path, converter=converter, station_name=config.station_name)
-
         for path in files:
-            result = check_file(path, convert, validate, normalize_loops=rewrite)
+            result = check_file(
+                path,
+                pool,
+                validate,
+                converter=converter,
+                station_name=config.station_name,
+                normalize_loops=rewrite,
+            )
             refused += result.refused
             if as_json:
                 click.echo(redact(json.dumps(_as_json(result), sort_keys=True)))
