@@ -104,7 +104,7 @@ class WatsModel(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        if type(data) is not dict:
+        if not isinstance(data, dict):
             return handler(data)
         raw: dict[str, tuple[Any, Any]] | None = None
         fixed = data
