@@ -86,6 +86,12 @@ class _Node:
             self.attrs[key if key not in self.attrs else "\x00" + name] = (name, value)
         self.used: set[str] = set(NOT_CARRIED.get(self.kind, ()))
         self.children_used: set[int] = set()
+        self.text_used = False
+
+    def text(self) -> str:
+        """The element's own text, which then counts as read."""
+        self.text_used = True
+        return self.el.text or ""
 
     def get(self, *names: str) -> str | None:
         return self.named(*names)[1]
@@ -128,22 +134,37 @@ class _Node:
         elements = [
             _generic(child) for i, child in enumerate(self.el) if i not in self.children_used
         ]
+        # Text where none belongs (<Loop index="1">x</Loop>, text between child elements).
+        texts = [] if self.text_used else [self.el.text or ""]
+        texts += [child.tail or "" for i, child in enumerate(self.el) if i in self.children_used]
+        text = "".join(t for t in texts if t.strip())
         out: dict[str, Any] = {}
         if attrs:
             out["attributes"] = attrs
         if elements:
             out["elements"] = elements
+        if text:
+            out["text"] = text
         return out
 
 
 def _generic(el: ET.Element) -> dict[str, Any]:
-    """Any element as JSON: tag, attributes, text, children (for what has no WSJF field)."""
-    out: dict[str, Any] = {"element": el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""}
+    """Any element as JSON: tag, attributes, text, children (for what has no WSJF field).
+
+    The tag loses the WSXF namespace only; a foreign one stays (``{urn:acme}Probe``).
+    """
+    tag = el.tag if isinstance(el.tag, str) else ""
+    out: dict[str, Any] = {"element": tag.removeprefix("{" + NS + "}")}
     if el.attrib:
-        out["attributes"] = {k.rsplit("}", 1)[-1]: v for k, v in el.attrib.items()}
+        out["attributes"] = dict(el.attrib)
     if el.text and el.text.strip():
         out["text"] = el.text
-    kids = [_generic(child) for child in el]
+    kids = []
+    for child in el:
+        kid = _generic(child)
+        if child.tail and child.tail.strip():
+            kid["tail"] = child.tail
+        kids.append(kid)
     if kids:
         out["children"] = kids
     return out
@@ -180,6 +201,7 @@ class _Reader:
         what = ", ".join(
             [f"attribute {a}" for a in found.get("attributes", {})]
             + [f"element {e['element']}" for e in found.get("elements", [])]
+            + (["text"] if found.get("text") else [])
         )
         if self.unknown_mode == "error":
             raise self.fail(where, f"unknown {what} (option unknown_xml = 'error')")
@@ -194,6 +216,8 @@ class _Reader:
                 held.setdefault("attributes", {}).update(kept["attributes"])
             if kept.get("elements"):
                 held.setdefault("elements", []).extend(kept["elements"])
+            if kept.get("text"):
+                held["text"] = held.get("text", "") + kept["text"]
 
     # -- scalars -------------------------------------------------------------------------
 
@@ -321,13 +345,13 @@ class _Reader:
         self.put(out, "execTime", self.num(node, "ExecutionTime"))
         comment = node.child("Comment")
         if comment is not None:
-            out["comment"] = comment.el.text or ""
+            out["comment"] = comment.text()
             self.finish_text(comment, out)
         return self.finish(node, out)
 
     def misc(self, node: _Node) -> dict[str, Any]:
         out: dict[str, Any] = {"description": node.get("Description") or ""}
-        out["text"] = node.el.text or ""
+        out["text"] = node.text()
         self.put(out, "numeric", self.num(node, "Numeric"))
         return self.finish(node, out)
 
@@ -348,6 +372,7 @@ class _Reader:
     def generic_child(self, node: _Node) -> dict[str, Any]:
         node.used.update(node.attrs)
         node.children_used.update(range(len(node.el)))
+        node.text_used = True
         return _generic(node.el)
 
     # -- steps ---------------------------------------------------------------------------
@@ -370,7 +395,7 @@ class _Reader:
         self.put(out, "tsGuid", node.get("TSGuid"))
         text = node.child("ReportText")
         if text is not None:
-            out["reportText"] = text.el.text or ""
+            out["reportText"] = text.text()
             self.finish_text(text, out)
         loop = node.child("Loop")
         if loop is not None:
@@ -474,7 +499,7 @@ class _Reader:
             }
             for tag in ("xdata", "ydata"):
                 data = series.child(tag)
-                item[tag] = ((data.el.text or "") if data is not None else "").strip()
+                item[tag] = (data.text() if data is not None else "").strip()
                 if data is not None:
                     self.finish_text(data, item)
             out["series"].append(self.finish(series, item))
@@ -484,7 +509,7 @@ class _Reader:
         out: dict[str, Any] = {
             "name": node.get("Name") or "",
             "contentType": node.get("ContentType") or "",
-            "data": (node.el.text or "").strip(),
+            "data": node.text().strip(),
         }
         self.put(out, "description", node.get("Description"))
         return self.finish(node, out)

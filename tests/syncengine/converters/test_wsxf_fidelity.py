@@ -404,3 +404,28 @@ def test_the_same_attribute_in_two_spellings_keeps_both() -> None:
     step = first_step(doc('<Step Id="2" Name="a" name="b" StepType="Action" Status="Done"/>'))
     assert step["name"] == "a"
     assert step["wsxfUnknown"] == {"attributes": {"name": "b"}}
+
+
+def test_text_where_none_belongs_and_foreign_namespaces_are_kept() -> None:
+    warnings: list[str] = []
+    step = first_step(
+        doc(
+            '<Step Id="2" Name="T" StepType="Action" Status="Done">stray'
+            '<Loop index="0">zero</Loop><a:Probe xmlns:a="urn:acme" a:pin="7">x<b/>tail</a:Probe>'
+            "</Step>"
+        ),
+        warn=warnings.append,
+    )
+    assert step["loop"] == {"idx": 0, "wsxfUnknown": {"text": "zero"}}
+    assert step["wsxfUnknown"] == {
+        "elements": [
+            {
+                "element": "{urn:acme}Probe",
+                "attributes": {"{urn:acme}pin": "7"},
+                "text": "x",
+                "children": [{"element": "b", "tail": "tail"}],
+            }
+        ],
+        "text": "stray",
+    }
+    assert any("unknown text" in w for w in warnings)
