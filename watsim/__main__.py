@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
         "--faults",
         help="initial faults as a JSON object, or @FILE to read it from a file",
     )
+    parser.add_argument(
+        "--no-rules",
+        action="store_true",
+        help="store reports the real server's documented rules would refuse",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -57,7 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         faults = _load_faults(args.faults)
-        sim = Simulator(args.token, db=args.db, seed=args.seed, faults=faults, port=args.port)
+        sim = Simulator(
+            args.token,
+            db=args.db,
+            seed=args.seed,
+            faults=faults,
+            port=args.port,
+            enforce_rules=not args.no_rules,
+        )
     except (OSError, ValueError, FaultConfigError) as exc:
         print(f"watsim: error: {exc}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.watsim.examples import minimal_uut
+from tests.watsim.examples import minimal_uut, refused_loops_uut
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "cli-token"
@@ -110,6 +110,14 @@ def test_cli_reads_faults_from_a_file(launch, tmp_path: Path) -> None:
     path.write_text(json.dumps({"rate_limit_rate": 1.0}), encoding="utf-8")
     base_url = launch("--port", "0", "--faults", f"@{path}").wait_listening()
     assert httpx.get(f"{base_url}/api/App/Version", headers=_auth()).status_code == 429
+
+
+def test_cli_enforces_the_real_rules_unless_told_not_to(launch) -> None:
+    strict = launch("--port", "0").wait_listening()
+    lax = launch("--port", "0", "--no-rules").wait_listening()
+    report = refused_loops_uut()
+    assert httpx.post(f"{strict}/api/Report/WSJF", json=report, headers=_auth()).status_code == 400
+    assert httpx.post(f"{lax}/api/Report/WSJF", json=report, headers=_auth()).status_code == 200
 
 
 def test_cli_rejects_unknown_fault_with_exit_2(launch) -> None:
