@@ -55,7 +55,9 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from . import _signals as signals
+from . import signals
+from ._breaker import CLOSED, HALF_OPEN, OPEN
+from ._status import HEALTH_STATES
 
 log = logging.getLogger("syncengine.metrics")
 
@@ -102,9 +104,9 @@ ERROR_CLASS_OTHER = "other"
 ERROR_CLASS_LABELS: tuple[str, ...] = tuple(sorted({*ERROR_CLASSES.values(), ERROR_CLASS_OTHER}))
 _AUTH_CLASSES = frozenset(k for k, v in ERROR_CLASSES.items() if v == "auth")
 
-HEALTH_STATES: tuple[str, ...] = ("ok", "degraded", "stuck", "offline", "auth_failed", "stopped")
+# _connection imports this module, so its state names are spelled out here (a test compares).
 CONNECTION_STATES: tuple[str, ...] = ("online", "offline", "circuit_open", "auth_failed", "stopped")
-BREAKER_STATES: tuple[str, ...] = ("closed", "open", "half_open")
+BREAKER_STATES: tuple[str, ...] = (CLOSED, OPEN, HALF_OPEN)
 SUBMISSION_STATES: tuple[str, ...] = ("pending", "in_flight", "acked", "failed")
 
 

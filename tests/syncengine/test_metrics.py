@@ -400,3 +400,10 @@ def test_a_failed_textfile_write_keeps_the_previous_file(tmp_path: Path) -> None
 def test_textfile_name_must_end_in_prom(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\*\.prom"):
         TextfileWriter(build_registry(FakeSource({}), process=False), tmp_path / "m.txt")
+
+
+def test_connection_states_match_the_connection_service() -> None:
+    from syncengine import _connection
+
+    names = {_connection.ONLINE, _connection.OFFLINE, _connection.CIRCUIT_OPEN}
+    assert names | {_connection.AUTH_FAILED, "stopped"} == set(CONNECTION_STATES)
