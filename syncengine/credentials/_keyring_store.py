@@ -48,10 +48,9 @@ class KeyringStore:
 
     def get(self, server_url: str) -> StoredToken | None:
         """Return the login stored for ``server_url``, or None."""
+        key = normalize_server_url(server_url)
         try:
-            raw = self._backend.get_password(_SERVICE, normalize_server_url(server_url))
-        except CredentialsStoreError:
-            raise
+            raw = self._backend.get_password(_SERVICE, key)
         except Exception as exc:
             raise CredentialsStoreError(f"keyring read failed: {type(exc).__name__}") from None
         if raw is None:

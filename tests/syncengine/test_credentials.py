@@ -290,6 +290,11 @@ def test_keyring_store_returns_what_was_put() -> None:
     assert keyring_store.get(SERVER) == entry()
 
 
+def test_keyring_store_refuses_a_server_url_without_scheme() -> None:
+    with pytest.raises(CredentialsError, match="http:// or https://"):
+        KeyringStore(FakeKeyring()).get("x.wats.com")
+
+
 def test_keyring_store_delete_forgets_the_entry() -> None:
     keyring_store = KeyringStore(FakeKeyring())
     keyring_store.put(SERVER, entry())
