@@ -20,7 +20,7 @@ def normalize_server_url(url: str) -> str:
     try:
         return normalise_base_url(url)
     except (TypeError, ValueError) as exc:
-        raise CredentialsError(f"cannot store a login for this server URL: {exc}") from None
+        raise CredentialsError(f"stored logins are keyed by server URL: {exc}") from None
 
 
 @dataclass(frozen=True)
