@@ -205,7 +205,7 @@ def _export_uut(serial: str, minutes: int) -> dict[str, Any]:
     """A UUT as a WATS server exports it, with a loop the server's own import refuses."""
     report = _uut(serial, 50, "P", minutes)
     report["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wats-sync-demo/{serial}/export"))
-    passes = [
+    passes: list[dict[str, Any]] = [
         {
             "id": 10 + index,
             "group": "M",
