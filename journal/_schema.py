@@ -253,7 +253,6 @@ DDL_V2 = (
     """,
     "CREATE INDEX report_index_sn ON report_index (sn)",
     "CREATE INDEX report_index_pn ON report_index (pn)",
-    "CREATE INDEX report_index_process ON report_index (process_code)",
     "CREATE INDEX report_index_created ON report_index (created_at)",
     FILL_REPORT_INDEX,
 )

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from ._sampler import Sample
 
-WIDTH, HEIGHT = 600, 160
+WIDTH, HEIGHT = 1000, 220
+BASE = HEIGHT - 18
+"""The zero line; the time labels sit below it."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class Chart:
     minutes: int
     width: int = WIDTH
     height: int = HEIGHT
+    base: int = BASE
 
     @property
     def points(self) -> bool:
@@ -29,10 +32,12 @@ class Chart:
 
 def chart(samples: list[Sample], window_s: float) -> Chart:
     """Queue depth and acks per sample interval over the last ``window_s`` seconds."""
-    minutes = max(1, round(window_s / 60))
     if len(samples) < 2:
-        return Chart("", "", 0, minutes)
+        return Chart("", "", 0, max(1, round(window_s / 60)))
     end = samples[-1].at
+    # A young engine's chart spans what it has seen (at least a minute), not 30 empty minutes.
+    window_s = min(window_s, max(60.0, end - samples[0].at))
+    minutes = max(1, round(window_s / 60))
     start = end - window_s
     shown = [s for s in samples if s.at >= start]
     acks = [0] + [max(0, b.acked_total - a.acked_total) for a, b in itertools.pairwise(shown)]
@@ -41,7 +46,7 @@ def chart(samples: list[Sample], window_s: float) -> Chart:
 
     def line(values: list[int]) -> str:
         return " ".join(
-            f"{(s.at - start) / window_s * WIDTH:.1f},{HEIGHT - v / top * (HEIGHT - 20):.1f}"
+            f"{(s.at - start) / window_s * WIDTH:.1f},{BASE - v / top * (BASE - 24):.1f}"
             for s, v in zip(shown, values, strict=True)
         )
 

@@ -124,7 +124,10 @@ def report(sub: Any, events: list[Any]) -> dict[str, Any]:
     view = inspect_view(sub, events)
     source = sub.source if isinstance(sub.source, dict) else {}
     summary = view["payload_summary"]
-    rows: list[tuple[str, str]] = [("State", f"{sub.state} ({STATE_LABELS.get(sub.state, '')})")]
+    label = STATE_LABELS.get(sub.state, sub.state)
+    rows: list[tuple[str, str]] = [
+        ("State", sub.state if label == sub.state else f"{label} ({sub.state})")
+    ]
     for name, label in (
         ("sn", "Serial number"),
         ("pn", "Part number"),

@@ -51,7 +51,7 @@ def test_overview_follows_the_server_going_offline_and_back(
     sim.clear_faults()
     expect(word).to_have_text("OK", timeout=20_000)
     expect(page.locator(".count-acked .n")).to_have_text("13")
-    save_screenshot(page, "station-page-overview.png")
+    save_screenshot(page, "station-page-back-online.png")
 
 
 def test_a_failed_report_is_found_opened_superseded_and_delivered(
