@@ -113,6 +113,9 @@ class Notifier:
 class Watchdog:
     """Pings ``WATCHDOG=1`` while ``heartbeat()`` shows the engine's loop going round.
 
+    With ``status``, each ping carries ``STATUS=<status()>`` too, the line ``systemctl status``
+    shows (health and counts).
+
     Every ``interval / 3`` seconds (systemd asks for at least every half interval) it reads
     ``heartbeat()``, a monotonic timestamp of the loop's last round (None: not running). It
     pings only when that round is younger than half the watchdog interval. A loop stuck in a
@@ -126,6 +129,7 @@ class Watchdog:
         interval_s: float,
         heartbeat: Callable[[], float | None],
         *,
+        status: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if interval_s <= 0:
@@ -133,6 +137,7 @@ class Watchdog:
         self._notifier = notifier
         self._interval = interval_s
         self._heartbeat = heartbeat
+        self._status = status
         self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -152,7 +157,10 @@ class Watchdog:
                     float("inf") if beat is None else self._clock() - beat,
                 )
             return False
-        if self._notifier.watchdog():
+        lines = ["WATCHDOG=1"]
+        if self._status is not None:
+            lines.append("STATUS=" + self._status())
+        if self._notifier.send(*lines):
             self.pings += 1
             return True
         return False

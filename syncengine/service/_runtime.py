@@ -46,11 +46,26 @@ class ServiceRuntime:
         """Call after ``engine.start()`` returned: READY=1, then the watchdog and textfile."""
         interval = self.notifier.watchdog_interval()
         if interval is not None:
-            self.watchdog = Watchdog(self.notifier, interval, lambda: self._engine.heartbeat_at)
+            self.watchdog = Watchdog(
+                self.notifier,
+                interval,
+                lambda: self._engine.heartbeat_at,
+                status=self.status_line,
+            )
             self.watchdog.start()
         if self.textfile is not None:
             self.textfile.start()
         self.notifier.ready("delivering reports")
+
+    def status_line(self) -> str:
+        """``ok: 3 waiting, 1 failed, 1200 delivered``: the engine's health for ``STATUS=``."""
+        status = self._engine.status()
+        counts = status.get("counts") or {}
+        waiting = int(counts.get("pending", 0)) + int(counts.get("in_flight", 0))
+        return (
+            f"{status.get('health')}: {waiting} waiting, {counts.get('failed', 0)} failed, "
+            f"{counts.get('acked', 0)} delivered"
+        )
 
     def stopping(self) -> None:
         """Call before ``engine.stop()``: STOPPING=1 and no more watchdog pings."""

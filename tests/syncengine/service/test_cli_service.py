@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -117,3 +119,21 @@ def test_winsw_xml_stops_gracefully_restarts_and_rotates(tmp_path: Path) -> None
     assert log is not None and log.get("mode") == "roll-by-size"
     assert root.findtext("startmode") == "Automatic"
     assert "secret-token" not in xml
+
+
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None,
+    reason="systemd-analyze is not installed (Debian package 'systemd')",
+)
+def test_the_printed_unit_passes_systemd_analyze_verify(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    result = invoke(
+        ["--config", str(station), "service", "print", "--metrics-textfile", "/srv/m/w.prom"], env
+    )
+    unit = tmp_path / "wats-sync.service"
+    unit.write_text(result.output)
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=120
+    )
+    assert verify.returncode == 0, verify.stderr

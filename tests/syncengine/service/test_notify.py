@@ -170,3 +170,5 @@ def test_syncengine_run_speaks_the_protocol_to_systemd(
     lines = [line for message in got for line in message.splitlines()]
     assert lines.index("READY=1") < lines.index("STOPPING=1")
     assert lines.count("WATCHDOG=1") >= 2
+    # each ping tells `systemctl status` the engine's health and counts
+    assert any(line.startswith("STATUS=ok: 0 waiting, 0 failed") for line in lines), lines
