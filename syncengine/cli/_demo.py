@@ -326,6 +326,7 @@ def _wait(predicate: Callable[[], bool], timeout: float, poll: float = 0.05) -> 
 def _progress(run: _Run) -> Iterator[None]:
     """Narrate the engine's signals while the demo runs."""
     from syncengine import signals
+    from syncengine.cli._runtime import connected
 
     def label(key: str) -> str:
         return run.labels.get(key, key[:8])
@@ -361,13 +362,8 @@ def _progress(run: _Run) -> Iterator[None]:
         (signals.submission_failed, on_failed),
         (signals.connection_changed, on_connection),
     ]
-    for signal, receiver in receivers:
-        signal.connect(receiver, weak=False)
-    try:
+    with connected(receivers):
         yield
-    finally:
-        for signal, receiver in receivers:
-            signal.disconnect(receiver)
 
 
 def _engine_config(base_url: str, token: str, work: Path, station: Path) -> EngineConfig:

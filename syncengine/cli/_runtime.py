@@ -11,7 +11,7 @@ import logging
 import logging.handlers
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -32,6 +32,8 @@ from syncengine.credentials import (
 )
 
 if TYPE_CHECKING:
+    from blinker import NamedSignal
+
     from journal import Journal
     from syncengine._config import EngineConfig
     from syncengine.credentials import CredentialStore
@@ -186,6 +188,15 @@ def setup_logging(settings: Settings, *, level: str | None, log_file: Path | Non
 
 
 @contextlib.contextmanager
+def connected(receivers: Sequence[tuple[NamedSignal, Callable[..., None]]]) -> Iterator[None]:
+    """Connect each ``(signal, receiver)`` pair for the ``with`` block, then disconnect it."""
+    with contextlib.ExitStack() as stack:
+        for signal_, receiver in receivers:
+            stack.enter_context(signal_.connected_to(receiver))
+        yield
+
+
+@contextlib.contextmanager
 def log_engine_events() -> Iterator[None]:
     """Log what an operator reading the service log needs to know, from the engine's signals.
 
@@ -225,20 +236,16 @@ def log_engine_events() -> Iterator[None]:
     def acked(_sender: object, **kw: Any) -> None:
         events.debug("%s: acknowledged in %.0f ms", kw["key"], kw["latency_s"] * 1000)
 
-    receivers = [
-        (signals.connection_changed, connection),
-        (signals.file_converted, converted),
-        (signals.retry_scheduled, retry),
-        (signals.submission_failed, failed),
-        (signals.upload_succeeded, acked),
-    ]
-    for signal_, receiver in receivers:
-        signal_.connect(receiver, weak=False)
-    try:
+    with connected(
+        [
+            (signals.connection_changed, connection),
+            (signals.file_converted, converted),
+            (signals.retry_scheduled, retry),
+            (signals.submission_failed, failed),
+            (signals.upload_succeeded, acked),
+        ]
+    ):
         yield
-    finally:
-        for signal_, receiver in receivers:
-            signal_.disconnect(receiver)
 
 
 @contextlib.contextmanager
