@@ -51,8 +51,9 @@ def fsync_dir(directory: Path | str) -> bool:
 
     Returns True when the directory was synced. The error policy, the same for every caller:
 
-    * Windows: nothing to do, returns False. A directory cannot be opened for ``fsync`` there;
-      NTFS journals its metadata and ``os.replace`` is ``MoveFileEx`` with write-through.
+    * Windows: nothing is done, returns False. A directory cannot be opened for ``fsync``
+      there; NTFS journals its metadata, but a rename made just before a power cut may still
+      be lost (``os.replace`` does not ask for write-through). Not run on Windows yet.
     * POSIX, the file system does not support syncing a directory (``EINVAL``, ``ENOTSUP``;
       some network and FUSE file systems): logged at DEBUG, returns False. Nothing more
       durable is possible there and refusing would stop the service on such a mount.
