@@ -12,9 +12,19 @@ SyncEngineError                 root of everything the engine raises on purpose
                                 mapping, or has no usable key
  +-- UnknownSubmissionError     raised when a facade call names a key the journal does not know
  +-- EngineJournalError         a journal error raised through the engine; each one is ALSO an
-                                instance of the journal's own class (SubmissionConflictError,
-                                UnknownSubmissionError, JournalBusyError, CorruptJournalError, ...)
+ |                              instance of the journal's own class (SubmissionConflictError,
+ |                              UnknownSubmissionError, JournalBusyError, CorruptJournalError, ...)
+ |  defined beside the code that raises them (each module draws its own subtree):
+ +-- WatchFolderError           (_watcher) raised at start when a watch folder is misconfigured
+ +-- InvalidReportsError        (_ingest) raised when a converted file's reports cannot be journaled
+ +-- SettingsError              (_settings) raised when the configuration cannot be loaded
+ +-- CredentialsError           (credentials) raised for any credentials problem; 4 subclasses
+ +-- ConverterError             (converters) raised by converters and the worker pool; 3 subclasses
+ +-- ServiceError               (service) raised when installing or removing the OS service fails
+ +-- CliError                   (cli) raised by a command for an expected failure (exit code)
 ```
+
+``docs/errors.md`` lists every class with when it is raised; a test checks it stays complete.
 
 So ``except SyncEngineError`` catches everything the engine raises on purpose, and code that
 already catches ``journal.SubmissionConflictError`` (or any journal class) keeps working.
