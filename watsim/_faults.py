@@ -6,6 +6,7 @@ the faults that are switched on, in a fixed order, so a sequential run is reprod
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import Mapping
@@ -35,7 +36,11 @@ FAULT_NAMES: tuple[str, ...] = (
     "slow_body_ms",
     "down_for_s",
     "capacity_rps",
+    "idempotency_conflicts",
+    "error_body",
 )
+#: The error body shapes ``error_body`` picks from (the real server's is not documented).
+ERROR_BODIES = ("message", "Message", "text")
 _DEFAULT_STATUSES = (500, 502, 503)
 _MAX_SECONDS = 3600.0
 
@@ -98,10 +103,24 @@ class Faults:
         return bool(self.settings.get("idempotency_conflicts", False))
 
     @property
+    def error_body(self) -> str:
+        """The shape of 4xx/5xx error bodies other than the report rules' 400 text."""
+        return str(self.settings.get("error_body", "message"))
+
+    @property
     def down_for_s(self) -> float | None:
         """The one-shot down period requested with this setting, or None."""
         value = self.settings.get("down_for_s")
         return None if value is None else float(value)
+
+
+def error_body(shape: str, message: str) -> tuple[bytes, str]:
+    """An error answer's body and content type: ``{"message": ..}`` (the simulator's own),
+    ``{"Message": ..}`` (ASP.NET Web API's default) or the bare text."""
+    if shape == "text":
+        return message.encode("utf-8"), "text/plain; charset=utf-8"
+    key = "Message" if shape == "Message" else "message"
+    return json.dumps({key: message}).encode("utf-8"), "application/json; charset=utf-8"
 
 
 def retry_after_text(seconds: float) -> str:
@@ -147,6 +166,10 @@ def _normalise(key: str, value: object) -> Any:
         return _number(key, value, lo=0.0, hi=_MAX_SECONDS)
     if key == "slow_body_ms":
         return _number(key, value, lo=0.0, hi=60_000.0)
+    if key == "error_body":
+        if value not in ERROR_BODIES:
+            raise FaultConfigError(key, f"expected one of {', '.join(ERROR_BODIES)}, got {value!r}")
+        return value
     if key == "idempotency_conflicts":
         if not isinstance(value, bool):
             raise FaultConfigError(key, f"expected true or false, got {value!r}")

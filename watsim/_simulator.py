@@ -18,8 +18,8 @@ from ._admin import serve_admin
 from ._api import Api
 from ._capacity import Capacity
 from ._errors import ApiError
-from ._faults import FaultDice, Faults, parse_faults, retry_after_text
-from ._http import JSON_TYPE, SimHandler, SimServer
+from ._faults import FaultDice, Faults, error_body, parse_faults, retry_after_text
+from ._http import SimHandler, SimServer
 from ._reports import canonical_id
 from ._stats import IdempotencyRegistry, Stats, fingerprint
 from ._store import Store
@@ -394,12 +394,12 @@ class Simulator:
                 self._stats.fault("slow_body")
             self._send(handler, response.status, content, ctype, response.headers, slow)
         except ApiError as exc:
-            payload = json.dumps({"message": exc.message}).encode("utf-8")
-            self._send(handler, exc.status, payload, JSON_TYPE, exc.headers)
+            payload, ctype = error_body(faults.error_body, exc.message)
+            self._send(handler, exc.status, payload, ctype, exc.headers)
         except Exception as exc:  # a simulator bug must still answer, never hang the client
             log.exception("watsim: internal error on %s %s", method, path)
-            payload = json.dumps({"message": f"internal simulator error: {exc!r}"}).encode()
-            self._send(handler, 500, payload, JSON_TYPE, {})
+            payload, ctype = error_body(faults.error_body, f"internal simulator error: {exc!r}")
+            self._send(handler, 500, payload, ctype, {})
         finally:
             if registered and key is not None:
                 self._idem.end(key)

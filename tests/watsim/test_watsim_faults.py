@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -307,3 +308,37 @@ def test_reset_restarts_the_fault_sequence(sim: Simulator, sim_token: str) -> No
 
 def test_stats_report_the_seed(sim_factory) -> None:
     assert sim_factory(seed=99).stats()["seed"] == 99
+
+
+@pytest.mark.parametrize(
+    ("shape", "content_type", "read"),
+    [
+        ("message", "application/json", lambda r: r.json()["message"]),
+        ("Message", "application/json", lambda r: r.json()["Message"]),
+        ("text", "text/plain", lambda r: r.text),
+    ],
+)
+def test_error_body_shape_is_switchable(
+    http: httpx.Client, sim: Simulator, shape: str, content_type: str, read: Any
+) -> None:
+    sim.set_faults(error_body=shape)
+    response = http.get("/api/Product/missing")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith(content_type)
+    assert "not found" in read(response)
+
+
+def test_error_body_does_not_change_the_report_rules_text(
+    http: httpx.Client, sim: Simulator
+) -> None:
+    from tests.watsim.examples import export_loops_uut
+
+    sim.set_faults(error_body="Message")
+    response = http.post("/api/Report/WSJF", json=export_loops_uut())
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/plain")
+
+
+def test_unknown_error_body_shape_is_refused(sim: Simulator) -> None:
+    with pytest.raises(FaultConfigError, match="error_body"):
+        sim.set_faults(error_body="xml")
