@@ -21,7 +21,7 @@ import click
 
 from syncengine.cli._commands import _State, cli
 from syncengine.cli._runtime import EXIT_FAILED, EXIT_USAGE
-from syncengine.cli._views import redact
+from syncengine.cli._views import file_items, redact
 
 if TYPE_CHECKING:
     from syncengine.converters import WorkerPool
@@ -77,37 +77,21 @@ def check_file(
     station_name: str | None,
     normalize_loops: bool,
 ) -> FileCheck:
-    """Convert ``path`` and build its reports with the engine's own step
-    (``syncengine._ingest.convert_file``), then run the server's rules over each. Never
+    """Convert ``path`` and build its reports exactly as ``syncengine submit`` would
+    (:func:`~syncengine.cli._views.file_items`), then run the server's rules over each. Never
     raises for a bad file."""
-    from journal import file_sha256
-    from syncengine._ingest import InvalidReportsError, convert_file
-    from syncengine.converters import ConversionFailed, refusal_hint
+    from syncengine.converters import refusal_hint
 
     result = FileCheck(path)
-    if not path.is_file():
-        result.error = "no such file" if not path.exists() else "not a regular file"
-        return result
-    try:
-        sha, size = file_sha256(path)
-        _conversion, items = convert_file(
-            pool,
-            path,
-            sha,
-            size,
-            converter=converter,
-            station_name=station_name,
-            normalize_loops=normalize_loops,
-            source_path=path.resolve(),
-        )
-    except OSError as exc:
-        result.error = f"cannot read: {exc.strerror or exc}"
-        return result
-    except ConversionFailed as exc:
-        result.error = f"conversion failed: {exc}"
-        return result
-    except InvalidReportsError as exc:
-        result.error = f"wats-sync would not journal it: {exc}"
+    items, result.error = file_items(
+        pool,
+        path,
+        converter=converter,
+        station_name=station_name,
+        normalize_loops=normalize_loops,
+        refused_prefix="wats-sync would not journal it: ",
+    )
+    if result.error is not None:
         return result
     for index, (_key, payload, source) in enumerate(items):
         lines = [str(refusal) for refusal in validate(payload)]

@@ -354,30 +354,31 @@ class FileOutcome:
     error: str | None = None
 
 
-def submit_file(
-    journal: Journal,
+SubmitItems = list[tuple[str, dict[str, Any], dict[str, Any]]]
+
+
+def file_items(
     pool: WorkerPool,
     path: Path,
     *,
     converter: str = "auto",
     station_name: str | None = None,
     normalize_loops: bool = False,
-) -> FileOutcome:
-    """Convert one file in the worker pool and commit its reports in one transaction.
+    refused_prefix: str = "",
+) -> tuple[SubmitItems, str | None]:
+    """The ``submit_many`` items of one file, or why there are none (never raises for a bad file).
 
-    The same step as the folder watcher's (``syncengine._ingest.convert_file``), so the keys
-    (file SHA-256 and report index) and payloads are the watcher's: a file submitted here and
-    later dropped into a watch folder is one submission. The file itself is not moved. Never
-    raises for a bad file: the reason is in ``error``.
+    The engine's own step (``syncengine._ingest.convert_file`` after ``journal.file_sha256``),
+    so the keys (file SHA-256 and report index) and payloads are the watcher's. ``syncengine
+    submit`` journals the items; ``syncengine check`` runs the server's rules over them.
+    ``refused_prefix`` goes before the reason when the reports themselves are refused.
     """
     from journal import file_sha256
     from syncengine._ingest import InvalidReportsError, convert_file
     from syncengine.converters import ConversionFailed
 
-    outcome = FileOutcome(path)
     if not path.is_file():
-        outcome.error = "no such file" if not path.exists() else "not a regular file"
-        return outcome
+        return [], "no such file" if not path.exists() else "not a regular file"
     try:
         sha, size = file_sha256(path)
         _conversion, items = convert_file(
@@ -391,13 +392,38 @@ def submit_file(
             source_path=path.resolve(),
         )
     except OSError as exc:
-        outcome.error = f"cannot read: {exc.strerror or exc}"
-        return outcome
+        return [], f"cannot read: {exc.strerror or exc}"
     except ConversionFailed as exc:
-        outcome.error = f"conversion failed: {exc}"
-        return outcome
+        return [], f"conversion failed: {exc}"
     except InvalidReportsError as exc:
-        outcome.error = str(exc)
+        return [], f"{refused_prefix}{exc}"
+    return items, None
+
+
+def submit_file(
+    journal: Journal,
+    pool: WorkerPool,
+    path: Path,
+    *,
+    converter: str = "auto",
+    station_name: str | None = None,
+    normalize_loops: bool = False,
+) -> FileOutcome:
+    """Convert one file in the worker pool and commit its reports in one transaction.
+
+    Keys and payloads are the folder watcher's (:func:`file_items`): a file submitted here and
+    later dropped into a watch folder is one submission. The file itself is not moved. Never
+    raises for a bad file: the reason is in ``error``.
+    """
+    outcome = FileOutcome(path)
+    items, outcome.error = file_items(
+        pool,
+        path,
+        converter=converter,
+        station_name=station_name,
+        normalize_loops=normalize_loops,
+    )
+    if outcome.error is not None:
         return outcome
     for _key, _payload, source in items:
         source["via"] = "cli submit"
