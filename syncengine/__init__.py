@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import signals
 from ._clients import CredentialProvider
 from ._config import (
+    AdaptiveConfig,
     BreakerConfig,
     EngineConfig,
     HealthHttpConfig,
@@ -40,6 +41,7 @@ from ._metrics import Metrics
 from ._status import StatusSnapshot, read_status
 
 __all__ = [
+    "AdaptiveConfig",
     "BreakerConfig",
     "CredentialProvider",
     "EngineConfig",

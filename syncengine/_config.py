@@ -39,10 +39,35 @@ class BreakerConfig(_Frozen):
 
 
 class RateLimitConfig(_Frozen):
-    """Token bucket, per engine instance (per process). See docs/operations.md."""
+    """An optional hard ceiling on uploads per second: a token bucket, per engine instance (per
+    process). Off by default: adaptive concurrency sets the pace. See docs/engine.md."""
 
-    rate_per_s: float = Field(20.0, gt=0)
-    burst: int = Field(20, ge=1)
+    rate_per_s: float | None = Field(
+        None, gt=0, description="uploads per second at most; None = no ceiling"
+    )
+    burst: int | None = Field(
+        None, ge=1, description="tokens the bucket holds; default: rate_per_s rounded up"
+    )
+
+
+class AdaptiveConfig(_Frozen):
+    """Adaptive concurrency (AIMD on uploads in flight; docs/engine.md, "Adaptive concurrency")."""
+
+    enabled: bool = Field(True, description="False: always `concurrency` uploads in flight")
+    initial: int = Field(4, ge=1, le=64, description="the limit at start")
+    min_in_flight: int = Field(1, ge=1, le=64, description="the limit never goes below this")
+    decrease_factor: float = Field(
+        0.5, gt=0, lt=1, description="the limit is multiplied by this on 429/503 or slow answers"
+    )
+    latency_tolerance: float = Field(
+        2.0, gt=1, description="answers slower than baseline x this count as congestion"
+    )
+    latency_floor_s: float = Field(
+        0.05, ge=0, description="...and only if slower than the baseline by more than this"
+    )
+    max_hold_s: float = Field(
+        60.0, ge=0, description="longest pause of all uploads that a Retry-After can ask for"
+    )
 
 
 class TimeoutConfig(_Frozen):
@@ -152,7 +177,9 @@ class EngineConfig(_Frozen):
     status_path: Path | None = Field(None, description="default: <journal_path>.status.json")
     lock_path: Path | None = Field(None, description="default: <journal_path>.lock")
     journal_synchronous: Literal["FULL", "NORMAL"] = "FULL"
-    concurrency: int = Field(4, ge=1, le=64)
+    concurrency: int = Field(
+        32, ge=1, le=64, description="most uploads in flight (worker threads); adaptive below it"
+    )
     grace_period_s: float = Field(10.0, ge=0)
     idle_poll_s: float = Field(0.5, gt=0, description="longest sleep when nothing is due")
     probe_interval_s: float = Field(5.0, gt=0, description="connectivity probe while offline")
@@ -161,6 +188,7 @@ class EngineConfig(_Frozen):
     retry: RetryConfig = RetryConfig()
     breaker: BreakerConfig = BreakerConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
+    adaptive: AdaptiveConfig = AdaptiveConfig()
     timeouts: TimeoutConfig = TimeoutConfig()
     health_http: HealthHttpConfig = HealthHttpConfig()
     ui: UiConfig = UiConfig()

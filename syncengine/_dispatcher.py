@@ -1,7 +1,9 @@
 """The dispatcher: pick due submissions from the journal and hand them to the upload workers.
 
 One thread picks due submissions, earliest due first (``in_flight`` ones left by a crashed run
-come first: they are due again), takes a rate-limiter token and a breaker permit for each,
+come first: they are due again), as many as the adaptive concurrency limit allows in flight
+(:mod:`._concurrency`; nothing while a Retry-After is honoured), takes a breaker permit and,
+when a hard ceiling is configured, a rate-limiter token for each,
 records ``UploadStarted`` for the batch in one transaction, and hands the jobs to
 :class:`~._uploader.Uploads`. It reads a *window* of due submissions per journal query and
 dispatches from it, and it finds retries scheduled under a clock that was since set back.
@@ -17,6 +19,7 @@ from collections import deque
 from journal import Submission
 
 from ._breaker import CircuitBreaker
+from ._concurrency import AdaptiveConcurrency
 from ._connection import ConnectionService
 from ._errors import JournalClosedError
 from ._journal_access import JournalAccess
@@ -60,6 +63,7 @@ class Dispatcher:
         policy: RetryPolicy,
         breaker: CircuitBreaker,
         bucket: TokenBucket,
+        limit: AdaptiveConcurrency,
         connection: ConnectionService,
         metrics: Metrics,
         idle_poll_s: float,
@@ -71,6 +75,7 @@ class Dispatcher:
         self._policy = policy
         self._breaker = breaker
         self._bucket = bucket
+        self._limit = limit
         self._connection = connection
         self._metrics = metrics
         self._idle_poll = idle_poll_s
@@ -127,9 +132,12 @@ class Dispatcher:
         """Send what can be sent now; return how long to sleep unless woken."""
         self._wake.clear()
         busy = self._uploads.busy()
-        free = self._uploads.concurrency - len(busy)
+        free = self._limit.limit - len(busy)
         if free <= 0 or not self._connection.can_send():
             return self._idle_poll
+        hold = self._limit.hold_s()
+        if hold > 0:  # the server asked for a pause (Retry-After)
+            return min(self._idle_poll, hold)
         now = time.time()
         subs = self._take_due(now, free, busy)
         rotten = [s for s in subs if not s.payload_intact]

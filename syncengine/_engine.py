@@ -182,6 +182,7 @@ class SyncEngine:
         from journal import Journal, JournalError
 
         from ._clients import Clients
+        from ._concurrency import AdaptiveConcurrency
         from ._dispatcher import Dispatcher
         from ._journal_access import JournalAccess
         from ._outcomes import Outcomes
@@ -210,6 +211,14 @@ class SyncEngine:
             clock=self._clock,
         )
         policy = RetryPolicy(cfg.retry)
+        metrics = self.metrics
+        limit = AdaptiveConcurrency(
+            cfg.adaptive,
+            cfg.concurrency,
+            clock=self._clock,
+            on_change=lambda n: metrics.set_gauge("concurrency_limit", n),
+        )
+        metrics.set_gauge("concurrency_limit", limit.limit)
         outcomes = Outcomes(
             sender=self,
             journal=self._journal,
@@ -224,6 +233,7 @@ class SyncEngine:
             outcomes=outcomes,
             policy=policy,
             breaker=self._breaker,
+            limit=limit,
             metrics=self.metrics,
             concurrency=cfg.concurrency,
             on_done=self._wake_dispatcher,
@@ -236,6 +246,7 @@ class SyncEngine:
             policy=policy,
             breaker=self._breaker,
             bucket=TokenBucket(cfg.rate_limit, clock=self._clock),
+            limit=limit,
             connection=self._connection,
             metrics=self.metrics,
             idle_poll_s=cfg.idle_poll_s,

@@ -1,12 +1,15 @@
-"""A token-bucket rate limiter, per engine instance (that is, per process).
+"""An optional hard ceiling on uploads per second: a token bucket, per engine instance.
 
-Each upload takes one token; tokens refill at ``rate_per_s`` up to ``burst``. Several engines on
+Off by default (``rate_per_s`` None): adaptive concurrency (:mod:`._concurrency`) sets the pace
+from the server's answers. A site that wants a fixed ceiling sets ``rate_per_s``; each upload
+then takes one token, and tokens refill at ``rate_per_s`` up to ``burst``. Several engines on
 one host (one per journal) each have their own bucket, so their combined rate is the sum: give
 each ``server_limit / number_of_instances``. See docs/engine.md.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +24,9 @@ class TokenBucket:
         self, config: RateLimitConfig, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.rate = config.rate_per_s
-        self.burst = float(config.burst)
+        """Tokens per second; None when there is no ceiling (every request is granted)."""
+        burst = config.burst if config.burst is not None else math.ceil(config.rate_per_s or 1)
+        self.burst = float(burst)
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens = self.burst
@@ -31,10 +36,12 @@ class TokenBucket:
         now = self._clock()
         elapsed = max(0.0, now - self._last)
         self._last = now
-        self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+        self._tokens = min(self.burst, self._tokens + elapsed * (self.rate or 0.0))
 
     def try_acquire(self, n: float = 1.0) -> float:
         """Take ``n`` tokens if available and return 0; else take nothing and return the wait."""
+        if self.rate is None:
+            return 0.0
         if n > self.burst:
             raise ValueError(f"cannot take {n} tokens from a bucket of {self.burst}")
         with self._lock:

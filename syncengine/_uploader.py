@@ -22,12 +22,16 @@ from dataclasses import dataclass
 
 from ._breaker import CircuitBreaker
 from ._clients import Clients, Delivered
+from ._concurrency import AdaptiveConcurrency
 from ._errors import JournalClosedError
 from ._metrics import Metrics
 from ._outcomes import Outcomes
 from ._retry import Action, RetryPolicy
 
 log = logging.getLogger("syncengine.outbox")
+
+# Answers that mean "too much load": adaptive concurrency cuts its limit (docs/engine.md).
+_OVERLOAD = (429, 503)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Uploads:
         outcomes: Outcomes,
         policy: RetryPolicy,
         breaker: CircuitBreaker,
+        limit: AdaptiveConcurrency,
         metrics: Metrics,
         concurrency: int,
         on_done: Callable[[], None],
@@ -57,6 +62,7 @@ class Uploads:
         self._outcomes = outcomes
         self._policy = policy
         self._breaker = breaker
+        self._limit = limit
         self._metrics = metrics
         self._concurrency = concurrency
         self._on_done = on_done
@@ -168,6 +174,7 @@ class Uploads:
     def _upload(self, job: UploadJob) -> None:
         sent = self._clients.send(job.payload, job.key, on_rejected=self._breaker.record_success)
         if isinstance(sent, Delivered):
+            self._limit.answered(sent.latency_s)
             if self._claim():
                 self._outcomes.succeeded(job.key, sent)
             return
@@ -175,6 +182,11 @@ class Uploads:
         if not self._policy.is_api_error(exc):
             log.error("uploading %s raised %r; retrying later", job.key, exc, exc_info=exc)
         decision = self._policy.decide(exc, job.attempt)
+        if decision.status_code in _OVERLOAD:
+            retry_after = getattr(exc, "retry_after", None)
+            self._limit.overloaded(retry_after if isinstance(retry_after, (int, float)) else None)
+        elif decision.status_code is not None and decision.action is not Action.REAUTH:
+            self._limit.answered(sent.latency_s)  # an answer: its latency tells the load
         if decision.action is Action.REAUTH:
             # A fresh token was rejected too: nothing is recorded, the submission stays
             # in_flight and the dispatcher sends it again with whatever token is current.

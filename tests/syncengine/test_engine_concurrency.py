@@ -1,0 +1,187 @@
+"""Adaptive concurrency: AIMD on uploads in flight, from latency and 429/503 answers, bounded,
+honouring Retry-After; and the engine against the simulator refusing with 429."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncengine import SyncEngine, signals
+from syncengine._concurrency import AdaptiveConcurrency
+from syncengine._config import AdaptiveConfig, RateLimitConfig
+from syncengine._ratelimit import TokenBucket
+from watsim import Simulator
+
+from .test_engine_support import Receivers, assert_exactly, fast_config, receivers, report
+
+__all__ = ["receivers"]  # the fixture is used by name
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def limiter(clock: Clock, maximum: int = 32, **config: Any) -> AdaptiveConcurrency:
+    return AdaptiveConcurrency(AdaptiveConfig(**config), maximum, clock=clock)
+
+
+def answer_round(limit: AdaptiveConcurrency, clock: Clock, latency: float) -> None:
+    """One round trip at the current limit: that many answers, then the clock moves on."""
+    for _ in range(limit.limit):
+        limit.answered(latency)
+    clock.now += latency
+
+
+def test_grows_by_about_one_per_round_trip_while_latency_is_flat() -> None:
+    clock = Clock()
+    limit = limiter(clock, initial=4)
+    sizes = []
+    for _ in range(5):
+        answer_round(limit, clock, 0.02)
+        sizes.append(limit.limit)
+    assert sizes == [5, 6, 7, 8, 9]
+
+
+def test_growth_stops_at_the_maximum() -> None:
+    clock = Clock()
+    limit = limiter(clock, maximum=8, initial=4)
+    for _ in range(50):
+        answer_round(limit, clock, 0.02)
+    assert limit.limit == 8
+
+
+def test_a_429_or_503_halves_the_limit_and_not_below_the_minimum() -> None:
+    clock = Clock()
+    limit = limiter(clock, initial=16, min_in_flight=3)
+    limit.overloaded(None)
+    assert limit.limit == 8
+    for _ in range(5):
+        clock.now += 10
+        limit.overloaded(None)
+    assert limit.limit == 3
+
+
+def test_one_congestion_event_seen_by_every_upload_in_flight_cuts_once() -> None:
+    clock = Clock()
+    limit = limiter(clock, initial=16)
+    answer_round(limit, clock, 0.5)  # smoothed latency 0.5 s: one round trip
+    before = limit.limit
+    for _ in range(before):  # every upload in flight is refused within the same round trip
+        limit.overloaded(None)
+    assert limit.limit == before // 2
+    assert limit.cuts == 1
+    clock.now += 0.6  # the next round trip's refusal cuts again
+    limit.overloaded(None)
+    assert limit.limit == before // 4
+
+
+def test_rising_latency_cuts_and_loopback_noise_does_not() -> None:
+    clock = Clock()
+    limit = limiter(clock, initial=16)
+    for _ in range(20):
+        answer_round(limit, clock, 0.001)
+    # Sub-millisecond jitter (3x the baseline, but far below latency_floor_s) is not congestion.
+    for _ in range(5):
+        answer_round(limit, clock, 0.003)
+    assert limit.cuts == 0
+    grown = limit.limit
+    for _ in range(10):
+        answer_round(limit, clock, 0.8)
+    assert limit.cuts >= 1
+    assert limit.limit < grown
+
+
+def test_a_server_slower_for_good_becomes_the_new_normal() -> None:
+    clock = Clock()
+    limit = limiter(clock, initial=8)
+    for _ in range(5):
+        answer_round(limit, clock, 0.05)
+    for _ in range(400):
+        answer_round(limit, clock, 0.5)
+    cuts = limit.cuts
+    for _ in range(20):
+        answer_round(limit, clock, 0.5)
+    assert limit.cuts == cuts  # no more cuts: the baseline followed
+    assert limit.limit > 1
+
+
+def test_retry_after_holds_every_upload_for_at_most_max_hold() -> None:
+    clock = Clock()
+    limit = limiter(clock, max_hold_s=60)
+    limit.overloaded(30.0)
+    assert limit.hold_s() == pytest.approx(30.0)
+    clock.now += 31
+    assert limit.hold_s() == 0.0
+    limit.overloaded(3600.0)
+    assert limit.hold_s() == pytest.approx(60.0)
+
+
+def test_disabled_keeps_the_maximum_but_still_honours_retry_after() -> None:
+    clock = Clock()
+    limit = limiter(clock, maximum=6, enabled=False)
+    assert limit.limit == 6
+    limit.overloaded(5.0)
+    answer_round(limit, clock, 2.0)
+    assert limit.limit == 6
+    assert limit.hold_s() > 0
+
+
+def test_concurrent_answers_never_leave_the_bounds() -> None:
+    limit = AdaptiveConcurrency(AdaptiveConfig(initial=4), 32)
+    seen: list[int] = []
+
+    def hammer(i: int) -> None:
+        for n in range(2000):
+            if (n + i) % 97 == 0:
+                limit.overloaded(None)
+            else:
+                limit.answered(0.001)
+            seen.append(limit.limit)
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert min(seen) >= 1 and max(seen) <= 32
+
+
+def test_the_rate_limit_is_off_by_default_and_a_ceiling_when_set() -> None:
+    assert RateLimitConfig().rate_per_s is None
+    unlimited = TokenBucket(RateLimitConfig())
+    assert all(unlimited.try_acquire() == 0.0 for _ in range(10_000))
+    clock = Clock()
+    ceiling = TokenBucket(RateLimitConfig(rate_per_s=2.5), clock=clock)
+    assert ceiling.burst == 3.0  # rate rounded up
+    assert [ceiling.try_acquire() for _ in range(3)] == [0.0] * 3
+    assert ceiling.try_acquire() == pytest.approx(0.4)
+
+
+def test_the_engine_backs_off_on_429_and_delivers_everything_once(
+    tmp_path: Path, sim: Simulator, receivers: Receivers
+) -> None:
+    config = fast_config(tmp_path, sim, concurrency=8, adaptive={"initial": 8})
+    limits: list[int] = []
+
+    def on_retry(sender: SyncEngine, **kw: Any) -> None:
+        limits.append(int(sender.metrics.snapshot()["gauges"]["concurrency_limit"]))
+        if len(limits) == 3:
+            sim.clear_faults()
+
+    receivers.connect(signals.retry_scheduled, on_retry)
+    keys = [report(i, tag="aimd")["id"] for i in range(40)]
+    sim.set_faults(rate_limit_rate=1.0, retry_after_s=0)
+    with SyncEngine(config) as engine:
+        engine.submit_many([(k, report(i, tag="aimd"), None) for i, k in enumerate(keys)])
+        assert engine.wait_idle(60)
+        final = engine.metrics.snapshot()["gauges"]["concurrency_limit"]
+    assert limits and limits[0] <= 4  # the first 429 halved the initial 8 before it was recorded
+    assert 1 <= final <= 8
+    assert_exactly(sim, keys)
