@@ -137,3 +137,26 @@ def test_the_printed_unit_passes_systemd_analyze_verify(
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=120
     )
     assert verify.returncode == 0, verify.stderr
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux")
+    or shutil.which("systemctl") is None
+    or shutil.which("systemd-sysusers") is None,
+    reason="needs Linux with systemctl and systemd-sysusers (Debian package 'systemd')",
+)
+def test_install_and_uninstall_into_an_image_tree(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    root = tmp_path / "image"
+    root.mkdir()
+    args = ["--config", str(station), "service"]
+    installed = invoke([*args, "install", "--root", str(root), "--group", "station"], env)
+    assert installed.exit_code == 0, installed.output
+    unit = root / "etc/systemd/system/wats-sync.service"
+    assert "SupplementaryGroups=station" in unit.read_text()
+    assert (root / "etc/systemd/system/multi-user.target.wants/wats-sync.service").is_symlink()
+    assert "note: no token file at /etc/wats-sync/token" in installed.output
+    removed = invoke([*args, "uninstall", "--root", str(root)], env)
+    assert removed.exit_code == 0, removed.output
+    assert not unit.exists()
