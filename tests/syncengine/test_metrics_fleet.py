@@ -259,6 +259,16 @@ def test_prometheus_fires_stuck_for_the_stuck_engine_only(
         assert up == {"st-good": "1", "st-bad": "1"}
         acked = query(base, 'wats_sync_submissions{state="acked", station="st-good"}')
         assert acked and acked[0]["value"][1] == "3"
+
+        # Every dashboard query runs on this Prometheus (variables set to "all"), and the
+        # panels that need no rate window already show both stations.
+        dashboard = json.loads((FLEET / "grafana-dashboard.json").read_text())
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                expr = re.sub(r"\$(site|line|station)\b", ".*", target["expr"])
+                result = query(base, expr)
+                if "wats_sync_journal_size_bytes" in expr or "Reports waiting" in panel["title"]:
+                    assert {r["metric"].get("station") for r in result} == {"st-good", "st-bad"}
         assert good.status()["health"] == "ok"
     assert sim.stats()["distinct_reports"] == len(keys)
     assert refusing.stats()["distinct_reports"] == 0
