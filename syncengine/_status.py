@@ -200,11 +200,12 @@ def _written_by_holder(status: dict[str, Any], holder: tuple[int | None, float])
     # The lock file is rewritten (pid, mtime) when an engine takes it, before the engine sets
     # started_at. A file whose pid differs, or whose engine started before the lock was last
     # taken, was left by an earlier engine, even if the pid was reused (containers).
+    # A snapshot that names neither (not one an engine writes) cannot be told apart: trusted.
     pid, mtime = holder
     started = status.get("started_at")
-    if pid is not None and status.get("pid") != pid:
+    if pid is not None and status.get("pid") is not None and status.get("pid") != pid:
         return False
-    return isinstance(started, (int, float)) and started >= mtime - 0.05
+    return not isinstance(started, (int, float)) or started >= mtime - 0.05
 
 
 def read_status(path: Path | None, journal_path: Path | None = None) -> dict[str, Any]:
