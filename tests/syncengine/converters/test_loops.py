@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syncengine._config import EngineConfig, WatchFolder
 from syncengine._ingest import build_submissions, submission_key
@@ -16,6 +18,7 @@ from tests.watsim.examples import (
     REFUSED_LOOPS_LINES,
     example_uut,
     export_loops_uut,
+    minimal_uut,
     refused_loops_uut,
 )
 from watsim import validate_report
@@ -185,3 +188,38 @@ def test_folders_inherit_the_engine_setting_unless_they_set_their_own(tmp_path: 
         ],
     )
     assert [f.normalize_loops for f in config.watch] == [True, False]
+
+
+# -- properties: the rewrite always satisfies the server's count rules ----------------------------
+
+_COUNTS = st.one_of(st.none(), st.integers(-3, 12), st.sampled_from(["3", 2.0, True, "x"]))
+
+
+@st.composite
+def _loop_reports(draw: st.DrawFn) -> dict[str, Any]:
+    """A report with 1..3 loops of random shape (indices, counts, types, order)."""
+    steps: list[dict[str, Any]] = []
+    for number in range(draw(st.integers(1, 3))):
+        name = f"L{number}"
+        indexes = draw(st.lists(st.integers(0, 8), max_size=5))
+        loop = {"idx": None, "num": draw(_COUNTS), "endingIndex": draw(_COUNTS)}
+        group = [{"id": 1, "name": name, "status": "P", "loop": loop}]
+        group += [{"id": 2, "name": name, "status": "P", "loop": {"idx": i}} for i in indexes]
+        steps += draw(st.permutations(group))
+    report = minimal_uut("3d1f5a7c-9b2e-4c8d-a6f0-1e2d3c4b5a69")
+    report["root"]["steps"] = [{"id": 0, "name": "Seq", "status": "P", "steps": steps}]
+    return report
+
+
+@settings(max_examples=300, deadline=None)
+@given(_loop_reports())
+def test_rewritten_loops_pass_the_servers_count_rules(report: dict[str, Any]) -> None:
+    fixed, changes = normalize_loops(report)
+    counts = {"loop_num", "loop_ending_index"}
+    left = [r for r in validate_report(fixed) if r.rule in counts]
+    summaries = [s["loop"] for s in fixed["root"]["steps"][0]["steps"] if s["id"] == 1]
+    # Only a summary with neither iterations nor a usable num is left as it was.
+    unfixable = [s for s in summaries if not isinstance(s.get("num"), int) or s["num"] is True]
+    assert not left or unfixable
+    assert normalize_loops(fixed)[1] == []
+    assert all(c["path"].startswith("root -> step Seq -> loop L") for c in changes)
