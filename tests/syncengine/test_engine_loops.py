@@ -76,8 +76,12 @@ def test_with_normalize_loops_the_export_file_goes_through_recorded_as_rewritten
         _drop(tmp_path, "export.json", report)
         wait_for(lambda: engine.counts().get("acked") == 1, 30, "the upload")
         sub = engine.submission(key)
-        submitted = engine.history(key)[0]
+        events = engine.history(key)
+    submitted = events[0]
     assert sub is not None and sub.state == "acked"
+    shown = "\n".join(inspect_lines(inspect_view(sub, events)))
+    assert "by normalize_loops (1 changes to loop summaries)" in shown
+    assert "root -> step Loops -> loop Voltage loop: endingIndex 3 -> 2" in shown
     record = submitted.data["source"]["normalize_loops"]  # what `journal dump` prints
     assert record["changes"] == [
         {
