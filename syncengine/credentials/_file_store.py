@@ -137,10 +137,14 @@ class EncryptedFileStore:
         return entries
 
     def _save(self, entries: dict[str, Any]) -> None:
-        key = self._load_key(create=True)
-        assert key is not None  # create=True always yields a key
         document = {"version": _FORMAT_VERSION, "entries": entries}
-        _write_private(self.path, encrypt(key, json.dumps(document, sort_keys=True).encode()))
+        try:
+            key = self._load_key(create=True)
+            assert key is not None  # create=True always yields a key
+            _write_private(self.path, encrypt(key, json.dumps(document, sort_keys=True).encode()))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise CredentialsStoreError(f"cannot write {self.path}: {reason}") from None
 
     def get(self, server_url: str) -> StoredToken | None:
         """Return the login stored for ``server_url``, or None."""

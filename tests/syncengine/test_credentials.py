@@ -274,6 +274,14 @@ def test_tampered_store_file_is_a_clear_error(store: EncryptedFileStore) -> None
         store.get(SERVER)
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux procfs")
+def test_an_unwritable_store_location_is_a_store_error() -> None:
+    # procfs: reading finds no file, creating one fails, even as root.
+    store = EncryptedFileStore(Path("/proc/self/credentials.enc"))
+    with pytest.raises(CredentialsStoreError, match=r"cannot write /proc/self/credentials\.enc"):
+        store.put(SERVER, entry())
+
+
 def test_delete_forgets_the_entry(store: EncryptedFileStore) -> None:
     store.put(SERVER, entry())
     assert store.delete(SERVER) is True
