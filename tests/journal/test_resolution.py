@@ -203,3 +203,19 @@ def test_a_schema_1_journal_migrates_and_its_reports_are_listed(tmp_path: Path) 
         assert journal.counts()["dismissed"] == 1
         assert journal.check().ok
         assert journal.verify().ok
+
+
+def test_a_supersede_that_fails_midway_leaves_nothing(journal: Journal) -> None:
+    from journal import SubmissionConflictError, superseding_key
+    from journal._codec import canonical, sha256_text
+
+    make_failed(journal, "old", report(1))
+    fixed = report(2)
+    taken = superseding_key("old", sha256_text(canonical(fixed, what="x")))
+    journal.submit(taken, report(3))  # the derived key is taken by another payload
+    before = len(list(journal.dump(payloads=False)))
+    with pytest.raises(SubmissionConflictError):
+        journal.supersede("old", fixed, reason="fix")
+    assert journal.submission("old").state == "failed"
+    assert len(list(journal.dump(payloads=False))) == before
+    assert journal.check().ok and journal.verify().ok
