@@ -172,3 +172,62 @@ def test_syncengine_run_speaks_the_protocol_to_systemd(
     assert lines.count("WATCHDOG=1") >= 2
     # each ping tells `systemctl status` the engine's health and counts
     assert any(line.startswith("STATUS=ok: 0 waiting, 0 failed") for line in lines), lines
+
+
+def test_a_hung_journal_write_stops_the_pings_until_it_moves_again(
+    tmp_path: Path, sim: Simulator, manager: tuple[socket.socket, str]
+) -> None:
+    """Another process holds the journal's write lock: the engine hangs in its journal write,
+    and WATCHDOG=1 stops (systemd would restart the service) -- the heartbeat goes stale, and
+    the ping's STATUS= read waits for the same journal. When the lock goes, the pings come
+    back and the report is delivered once."""
+    import sqlite3
+
+    from journal import Journal
+
+    sock, path = manager
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'server_url = "{sim.base_url}"\ntoken = "test-token"\njournal_path = "journal.db"\n'
+        "idle_poll_s = 0.05\n"
+    )
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="600000", WATCHDOG_PID="")
+    log = tmp_path / "run.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncengine", "--config", str(config), "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    try:
+        messages_until(sock, "READY=1")
+        messages_until(sock, "WATCHDOG=1")
+        item = report(1, tag="hung")
+        with Journal(tmp_path / "journal.db") as producer:
+            producer.submit(item["id"], item)
+        holder = sqlite3.connect(tmp_path / "journal.db", isolation_level=None, timeout=30)
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, before the dispatcher's next round
+        try:
+            sock.settimeout(1.5)
+            silent = False
+            for _ in range(200):  # bounded: pings stop once the dispatcher reaches its write
+                try:
+                    sock.recv(4096)
+                except TimeoutError:
+                    silent = True
+                    break
+            assert silent, "the pings never stopped while the journal write hung"
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        sock.settimeout(20)
+        messages_until(sock, "WATCHDOG=1")  # moving again
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert sim.stats()["distinct_reports"] == 1
+    # No thread died: the pings came back by themselves and the engine stopped cleanly.
+    assert "Traceback" not in log.read_text()
