@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from pywats import AuthenticationError, Client, PyWATSError, make_token
+from pywats import AuthenticationError, AuthorizationError, Client, PyWATSError, make_token
 from syncengine.credentials._errors import (
     CredentialsError,
     LoginRejectedError,
@@ -29,7 +29,7 @@ def check_token(server_url: str, token: str, *, transport: BaseTransport | None 
         raise LoginUnreachableError(f"cannot use server URL {server_url!r}: {exc}") from None
     try:
         version = client.app.version()
-    except AuthenticationError as exc:
+    except (AuthenticationError, AuthorizationError) as exc:
         status = exc.status_code or 401
         raise LoginRejectedError(
             f"the server at {server_url} rejected the user name or API key (HTTP {status})"

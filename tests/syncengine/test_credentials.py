@@ -448,6 +448,15 @@ def test_login_error_messages_never_contain_the_key(server, store: EncryptedFile
     assert "wrong-key-with-secret" not in str(info.value)
 
 
+def test_a_403_answer_is_a_rejected_login(store: EncryptedFileStore) -> None:
+    import httpx
+
+    forbidden = httpx.MockTransport(lambda request: httpx.Response(403, json={"message": "no"}))
+    with pytest.raises(LoginRejectedError, match="HTTP 403"):
+        login("http://127.0.0.1:9", USER, API_KEY, store, transport=forbidden)
+    assert store.get("http://127.0.0.1:9") is None
+
+
 def test_unreachable_server_raises_login_unreachable(store: EncryptedFileStore) -> None:
 
     with pytest.raises(LoginUnreachableError):
