@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from syncengine.cli._commands import _Group, _State, cli
-from syncengine.cli._runtime import EXIT_CONFIG, STATUS_EXIT, CliError, read_health
+from syncengine.cli._runtime import EXIT_CONFIG, EXIT_USAGE, STATUS_EXIT, CliError, read_health
 from syncengine.cli._views import redact
 from syncengine.service import (
     DEFAULT_TOKEN_FILE,
@@ -92,7 +92,7 @@ def _spec(state: _State, opts: dict[str, Any]) -> UnitSpec:
         )
     textfile = opts.get("metrics_textfile")
     if textfile is not None and textfile.suffix != ".prom":
-        raise CliError(f"--metrics-textfile must end in .prom, got {textfile}", 2)
+        raise CliError(f"--metrics-textfile must end in .prom, got {textfile}", EXIT_USAGE)
     return unit_spec(
         settings.partial_config(),
         settings.source,

@@ -174,6 +174,13 @@ def advice(spec: UnitSpec) -> list[str]:
             f"the interpreter {interpreter} is under a home directory, which the service user "
             "usually cannot read: install wats-sync into a virtual environment under /opt"
         )
+    homes = [p for p in spec.read_write_paths if _under_home((p,))]
+    if homes:
+        notes.append(
+            f"{homes[0]} is under a home directory (journal_path defaults to the installing "
+            f'user\'s data folder): set journal_path = "/var/lib/{spec.name}/journal.sqlite3" '
+            "and keep the folders outside /home and /root"
+        )
     private = [p for p in spec.read_write_paths if str(p).startswith(("/tmp", "/var/tmp"))]
     if private:
         notes.append(

@@ -19,6 +19,7 @@ from syncengine.service import (
     ServiceRefusedError,
     SystemdManager,
     UnitSpec,
+    advice,
     python_command,
     render_unit,
     run_command,
@@ -292,3 +293,16 @@ def test_install_refuses_where_systemd_does_not_run(tmp_path: Path) -> None:
     with pytest.raises(ServiceRefusedError, match="systemd is not running"):
         SystemdManager().install(unit_spec(config(tmp_path), Path("/c.toml"), name=unit.stem))
     assert not unit.exists()
+
+
+def test_advice_names_what_will_stop_the_unit(tmp_path: Path) -> None:
+    cfg = EngineConfig(
+        server_url="https://w", token="t", journal_path=Path("/root/.local/share/w/j.db")
+    )
+    s = unit_spec(
+        cfg, Path("/etc/wats-sync/config.toml"), command=PACKAGED, token_file=tmp_path / "none"
+    )
+    notes = advice(s)
+    assert any("journal_path" in n and "/var/lib/wats-sync" in n for n in notes)
+    assert any("no token file" in n for n in notes)
+    assert advice(spec(tmp_path, token_file=None)) == []
