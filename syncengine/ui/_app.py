@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
+from collections import OrderedDict
 from importlib import resources
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -68,6 +70,9 @@ class StationPage:
         )
         self._env.globals["state_labels"] = _pages.STATE_LABELS
         self.address: tuple[str, int] | None = None
+        # Messages after an action live here, named by a random id in the redirect: a link
+        # from elsewhere cannot make the page say something it did not say.
+        self._flashes = _Flashes()
 
     # -- lifecycle (the server calls these) --------------------------------------------------
 
@@ -149,10 +154,7 @@ class StationPage:
     # -- rendering -----------------------------------------------------------------------------
 
     def _render(self, name: str, request: Request | None = None, **context: Any) -> Response:
-        flash = None
-        if request is not None and request.arg("msg") in _FLASH:
-            kind, template = _FLASH[request.arg("msg")]
-            flash = {"kind": kind, "text": template.format(k=request.arg("k"), n=request.arg("n"))}
+        flash = self._flashes.get(request.arg("flash")) if request is not None else None
         html = self._env.get_template(name).render(
             csrf=self._guard.csrf,
             station=self._config.station_name,
@@ -292,6 +294,11 @@ class StationPage:
 
     # -- actions -------------------------------------------------------------------------------
 
+    def _with(self, path: str, msg: str, key: str, n: int = 0) -> str:
+        kind, template = _FLASH[msg]
+        ident = self._flashes.add(kind, template.format(k=key, n=n))
+        return path + ("&" if "?" in path else "?") + urlencode({"flash": ident})
+
     def _post(self, path: str, form: Form) -> Response:
         key = form.get("key")
         who = form.get("who") or None
@@ -305,36 +312,40 @@ class StationPage:
                 self._engine.requeue(
                     key, reason="requeued on the station page", who=who, origin=ORIGIN
                 )
-                return _redirect(_with(back, "requeued", key))
+                return _redirect(self._with(back, "requeued", key))
             if path == "/action/requeue-failed":
                 keys = self._engine.requeue_failed(
                     reason="all failed requeued on the station page", who=who, origin=ORIGIN
                 )
-                return _redirect(_with("/", "requeued_all", "", n=len(keys)))
+                return _redirect(self._with("/", "requeued_all", "", n=len(keys)))
             if path == "/action/probe":
                 state = self._engine.probe_now()
-                return _redirect(_with("/", "probed", state))
+                return _redirect(self._with("/", "probed", state))
             if path == "/action/dismiss":
                 reason = form.get("reason")
-                if not reason:
-                    return _redirect(_with(back, "error", "Say why the report is dismissed."))
+                if not reason or not who:
+                    text = "Say why the report is dismissed, and who you are."
+                    return _redirect(self._with(back, "error", text))
                 self._engine.dismiss(key, reason=reason, who=who, origin=ORIGIN)
-                return _redirect(_with(back, "dismissed", key))
+                return _redirect(self._with(back, "dismissed", key))
             if path == "/action/supersede":
                 return self._supersede(key, form, who, back)
         except Exception as exc:  # shown to the operator, escaped, token removed by _render
             log.warning("station page action %s on %r failed: %s", path, key, exc)
-            return _redirect(_with(back, "error", f"Nothing was done: {exc}"))
+            return _redirect(self._with(back, "error", f"Nothing was done: {exc}"))
         return self._error(404, "Not found", "There is no such action.")
 
     def _supersede(self, key: str, form: Form, who: str | None, back: str) -> Response:
         reason = form.get("reason")
         upload = form.files.get("file")
-        if not reason or upload is None or not upload[1]:
-            return _redirect(_with(back, "error", "Choose the corrected file and say why."))
+        if not reason or not who or upload is None or not upload[1]:
+            text = "Choose the corrected file, say why and who you are."
+            return _redirect(self._with(back, "error", text))
         limit = int(self._config.ui.max_upload_mb * 1024 * 1024)
         if len(upload[1]) > limit:
-            return _redirect(_with(back, "error", "The file is larger than [ui] max_upload_mb."))
+            return _redirect(
+                self._with(back, "error", "The file is larger than [ui] max_upload_mb.")
+            )
         payload = load_corrected(upload[1], upload[0])
         new_key = self._engine.supersede(
             key,
@@ -344,7 +355,9 @@ class StationPage:
             origin=ORIGIN,
             source={"path": upload[0], "uploaded": True},
         )
-        return _redirect(_with("/report?key=" + quote(new_key, safe=""), "superseded", new_key))
+        return _redirect(
+            self._with("/report?key=" + quote(new_key, safe=""), "superseded", new_key)
+        )
 
 
 def load_corrected(data: bytes, name: str) -> dict[str, Any]:
@@ -364,9 +377,25 @@ def load_corrected(data: bytes, name: str) -> dict[str, Any]:
     return payload
 
 
-def _with(path: str, msg: str, key: str, **extra: Any) -> str:
-    sep = "&" if "?" in path else "?"
-    return path + sep + urlencode({"msg": msg, "k": key, **extra})
+class _Flashes:
+    """The last few action messages, by random id (bounded)."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self._items: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def add(self, kind: str, text: str) -> str:
+        ident = secrets.token_urlsafe(9)
+        with self._lock:
+            self._items[ident] = {"kind": kind, "text": text}
+            while len(self._items) > self._keep:
+                self._items.popitem(last=False)
+        return ident
+
+    def get(self, ident: str) -> dict[str, str] | None:
+        with self._lock:
+            return self._items.get(ident)
 
 
 def _redirect(location: str) -> Response:

@@ -128,6 +128,20 @@ def test_acked_reports_offer_no_action(engine: SyncEngine, client: httpx.Client)
     assert engine.wait_idle(20)
     page = client.get("/report", params={"key": key}).text
     assert "/action/" not in page.split("<main>")[1]
-    answer = post(client, "/action/dismiss", key=key, reason="x")
+    answer = post(client, "/action/dismiss", key=key, reason="x", who="anna")
     assert "Nothing was done" in client.get(answer.headers["location"]).text
     assert engine.submission(key).state == "acked"
+
+
+def test_dismiss_needs_a_name(engine: SyncEngine, client: httpx.Client, sim: Simulator) -> None:
+    key = failed_key(engine, sim)
+    answer = post(client, "/action/dismiss", key=key, reason="scrapped")
+    assert "who you are" in client.get(answer.headers["location"]).text
+    assert engine.submission(key).state == "failed"
+
+
+def test_a_crafted_link_cannot_put_words_on_the_page(client: httpx.Client) -> None:
+    for query in ("msg=error&k=Call+555-0100+now", "flash=made-up", "flash=&k=x"):
+        page = client.get("/?" + query).text
+        assert "Call 555" not in page
+        assert 'class="flash' not in page

@@ -76,6 +76,7 @@ def test_a_failed_report_is_found_opened_superseded_and_delivered(
     form = page.locator("form[action='/action/supersede']")
     form.locator("input[type=file]").set_input_files(str(fixed))
     form.locator("input[name=reason]").fill("serial number corrected")
+    form.locator("input[name=who]").fill("Anna")
     form.locator("button").click()
     expect(page.locator(".flash-ok")).to_contain_text("corrected report")
     assert engine.wait_idle(20)
