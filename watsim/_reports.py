@@ -100,6 +100,11 @@ def check_structure(report: object, process_codes: Mapping[int, str]) -> str:
     for name in _TEXT_FIELDS_MAY_BE_EMPTY:
         _text(report, name, allow_empty=True)
     code = report["processCode"]
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit() and code.strip().isascii():
+        # Assumption: the server's Json.NET reader converts an integer written as a JSON string
+        # (real station files carry "10"), as it does by default for integer properties.
+        code = int(code.strip())
+        report["processCode"] = code  # stored as the server's model would hold it
     if not isinstance(code, int) or isinstance(code, bool):
         raise ApiError(400, f"report.processCode: expected an integer, got {_kind(code)}")
     if code not in process_codes:

@@ -110,7 +110,7 @@ def test_missing_required_field_is_400_naming_it(http: httpx.Client, field: str)
     ("changes", "where"),
     [
         ({"processCode": 999}, "report.processCode"),
-        ({"processCode": "10"}, "report.processCode"),
+        ({"processCode": "ten"}, "report.processCode"),
         ({"processCode": True}, "report.processCode"),
         ({"type": "U"}, "report.type"),
         ({"result": "X"}, "report.result"),
@@ -303,3 +303,16 @@ def test_header_receive_count_follows_upserts(http: httpx.Client) -> None:
     for _ in range(3):
         http.post("/api/Report/WSJF", json=report).raise_for_status()
     assert _headers(http)[0]["receiveCount"] == 3
+
+
+def test_a_process_code_written_as_a_string_is_read_as_the_integer(
+    http: httpx.Client, sim: Simulator
+) -> None:
+    report = minimal_uut(str(uuid.uuid4()))
+    report["processCode"] = str(report["processCode"])
+    assert http.post("/api/Report/WSJF", json=report).status_code == 200
+    bad = minimal_uut(str(uuid.uuid4()))
+    bad["processCode"] = "ten"
+    answer = http.post("/api/Report/WSJF", json=bad)
+    assert answer.status_code == 400
+    assert "processCode" in answer.text
