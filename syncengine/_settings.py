@@ -22,9 +22,10 @@ paths in the file are relative to the file's directory. An unknown key or a wron
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -154,6 +155,38 @@ class Settings:
                     f"{folder.path} is not a directory"
                 )
         return config
+
+    def check_paths(self, config: EngineConfig) -> None:
+        """Raise :class:`SettingsError` naming the key of every path the engine cannot use.
+
+        A missing watch folder (unless ``create = true``), a file where a folder should be, a
+        read-only or unreadable folder, a journal path that is a folder. Creates nothing.
+        """
+        from syncengine._paths import config_problems
+
+        lines = []
+        for key, problem in config_problems(config):
+            origin = self.origins.get(key.split("[")[0].split(".")[0], "")
+            where = _describe_origin(origin, self.source)
+            lines.append(f"invalid value for key '{key}' in {where}: {problem}")
+        if lines:
+            raise SettingsError("; ".join(lines))
+
+    def check_converters(self, config: EngineConfig, available: Sequence[str]) -> None:
+        """Raise :class:`SettingsError` for a watch folder whose converter does not exist."""
+        lines = []
+        for index, folder in enumerate(config.watch):
+            if folder.converter != "auto" and folder.converter not in available:
+                where = _describe_origin(self.origins.get("watch", ""), self.source)
+                names = ", ".join(sorted(available)) or "none"
+                hint = _did_you_mean(folder.converter, available)
+                lines.append(
+                    f"invalid value for key 'watch[{index}].converter' in {where}: no converter "
+                    f"is named {folder.converter!r}{hint} (available: {names}, or 'auto'; "
+                    "see 'syncengine converters list')"
+                )
+        if lines:
+            raise SettingsError("; ".join(lines))
 
     def _where(self) -> str:
         return str(self.source) if self.source is not None else "a config file"
@@ -377,6 +410,75 @@ def _describe_origin(origin: str, source: Path | None) -> str:
     return f"config file {source}" if source is not None else "configuration"
 
 
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed where ``loc`` points (for "did you mean")."""
+    tables: dict[str, type[BaseModel]] = {
+        "logging": LoggingSettings,
+        "credentials": CredentialsSettings,
+    }
+    model: type[BaseModel] | None = None
+    names = [str(p) for p in loc[:-1] if isinstance(p, str)]
+    if names and names[0] in tables:
+        model = tables[names[0]]
+    else:
+        model = EngineConfig
+        for name in names:
+            field_info = model.model_fields.get(name) if model is not None else None
+            if field_info is None:
+                return []
+            annotation = field_info.annotation
+            inner = getattr(annotation, "__args__", None)
+            candidates = [annotation, *(inner or ())]
+            model = next(
+                (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+            )
+            if model is None:
+                return []
+    keys = list(model.model_fields) if model is not None else []
+    if len(loc) == 1:
+        keys += list(tables)
+    return keys
+
+
+# pydantic's wording -> TOML's, by error type (the value is never echoed: it may be a token).
+_TOML_WORDS = {
+    "string_type": "expected a string (text in quotes)",
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer, not a number with a fraction",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "dict_type": "expected a table",
+    "model_type": "expected a table",
+    "model_attributes_type": "expected a table",
+    "path_type": "expected a path (text in quotes)",
+    "missing": "this key is required",
+}
+
+
+def _toml_message(error: Any, key: str) -> str:
+    kind = error["type"]
+    if kind in ("tuple_type", "list_type", "set_type"):
+        if key.split(".")[-1] == "watch" or key == "watch":
+            return "expected an array of tables ([[watch]] sections)"
+        return "expected an array ([...])"
+    if kind in _TOML_WORDS:
+        return _TOML_WORDS[kind]
+    message = str(error["msg"])
+    if message.startswith("Input should be "):
+        message = "expected " + message[len("Input should be ") :]
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return message
+
+
 def _settings_error(
     exc: ValidationError,
     source: Path | None,
@@ -390,7 +492,8 @@ def _settings_error(
         origin = origins.get(".".join(str(p) for p in loc[:2]), origins.get(str(loc[0]), ""))
         where = _describe_origin(origin, source)
         if error["type"] == "extra_forbidden":
-            lines.append(f"unknown key '{key}' in {where}")
+            hint = _did_you_mean(str(loc[-1]), _known_keys(loc))
+            lines.append(f"unknown key '{key}' in {where}{hint}")
         else:
-            lines.append(f"invalid value for key '{key}' in {where}: {error['msg']}")
+            lines.append(f"invalid value for key '{key}' in {where}: {_toml_message(error, key)}")
     return SettingsError("; ".join(lines))

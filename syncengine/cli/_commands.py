@@ -251,6 +251,12 @@ def run(
     """
     settings = state.settings()
     config, provider = engine_config_and_credentials(settings)
+    settings.check_paths(config)  # before anything is created, naming the key to fix
+    if config.watch:  # an unknown converter is a config error too
+        from syncengine.converters import list_converters
+
+        found = list_converters(config.converter_paths, timeout_s=config.converter_timeout_s)
+        settings.check_converters(config, [c.name for c in found.converters])
     setup_logging(settings, level="DEBUG" if state.debug else log_level, log_file=log_file)
     from syncengine._engine import SyncEngine
     from syncengine.service import ServiceRuntime
@@ -273,6 +279,9 @@ def run(
         )
         for folder in config.watch:
             log.info("watching %s (converter %s)", folder.path, folder.converter)
+        if engine.health_address is not None:
+            host, port = engine.health_address
+            log.info("health endpoint: http://%s:%d/healthz (metrics: /metrics)", host, port)
         try:
             # A timed wait keeps the main thread responsive to signals on every platform.
             while not stop.wait(0.5):
