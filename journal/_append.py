@@ -15,7 +15,15 @@ from collections import Counter
 from typing import Any
 
 from . import _schema as S
-from ._codec import GENESIS_HASH, canonical, chain_hash, iso_utc, sha256_text
+from ._codec import (
+    CANONICAL_FORM,
+    GENESIS_HASH,
+    canonical,
+    canonical_v1,
+    chain_hash,
+    iso_utc,
+    sha256_text,
+)
 from ._errors import InvalidTransitionError, SubmissionConflictError, UnknownSubmissionError
 from ._projector import (
     ATTEMPTS,
@@ -27,6 +35,16 @@ from ._projector import (
 )
 
 _TAIL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+
+
+def _same_in_form_1(payload: Any, digest: str) -> bool:
+    """True if ``payload`` written in canonical form 1 (older journals) hashes to ``digest``."""
+    if payload is None:
+        return False
+    try:
+        return sha256_text(canonical_v1(payload)) == digest
+    except (TypeError, ValueError):
+        return False
 
 
 class Appender:
@@ -60,23 +78,32 @@ class Appender:
         return seq, ts
 
     def submit(
-        self, key: str, payload_text: str, digest: str, source_text: str
+        self,
+        key: str,
+        payload_text: str,
+        digest: str,
+        source_text: str,
+        payload: Any = None,
     ) -> tuple[list[Any] | None, bool]:
         """Append a Submitted event unless the key exists: ``(row, created)``.
 
         ``row`` is ``None`` for a key that was archived (same digest); a different digest raises
-        :class:`SubmissionConflictError`.
+        :class:`SubmissionConflictError`. ``payload`` (the value ``payload_text`` was made from)
+        lets a key stored by an older version, in canonical form 1, be recognised as the same.
         """
         known = self.conn.execute(S.SELECT_KNOWN, (key,)).fetchone()
         if known is not None:
-            if known[0] != digest:
+            if known[0] != digest and not _same_in_form_1(payload, known[0]):
                 raise SubmissionConflictError(key, known[0], digest)
             if known[1]:  # archived
                 return None, False
             return list(self.conn.execute(S.SELECT_ROW, (key,)).fetchone()), False
         # Built by hand: equal to canonical() of the dict (sorted keys, no spaces). The report
         # body goes to `payloads` under the same seq; its sha256 here ties it into the chain.
-        data_text = f'{{"payload_sha256":"{digest}","source":{source_text},"v":1}}'
+        # `form` names the canonical form of the body (absent in events written in form 1).
+        data_text = (
+            f'{{"form":{CANONICAL_FORM},"payload_sha256":"{digest}","source":{source_text},"v":1}}'
+        )
         seq, ts = self.append(key, "Submitted", data_text, digest)
         self.conn.execute(S.INSERT_PAYLOAD, (seq, payload_text))
         row_new = new_row(key, digest, seq, ts)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ._append import Appender
-from ._codec import canonical, chain_hash, iso_utc, sha256_text
+from ._codec import canonical, chain_hash, iso_utc, matches_digest
 from ._errors import ArchiveError
 from ._files import file_sha256
 from ._files import fsync_dir as _fsync_dir  # a module name tests patch
@@ -241,7 +241,6 @@ def _check_event(path: Path, record: dict[str, Any], prev: dict[str, Any] | None
     try:
         data = dict(record["data"])
         payload = data.pop("payload", None) if record["type"] == "Submitted" else None
-        data_text = canonical(data)
         seq = record["seq"]
         expect = chain_hash(
             record["prev_hash"],
@@ -255,11 +254,17 @@ def _check_event(path: Path, record: dict[str, Any], prev: dict[str, Any] | None
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ArchiveError(path, f"malformed event line: {exc}") from None
-    if sha256_text(data_text) != record["digest"]:
+    # Parsed values are re-canonicalised: text written in canonical form 1 or 2 both match.
+    try:
+        data_ok = matches_digest(data, record["digest"])
+        payload_ok = record["type"] != "Submitted" or matches_digest(
+            payload, data.get("payload_sha256", "")
+        )
+    except (TypeError, ValueError) as exc:
+        raise ArchiveError(path, f"malformed event line: {exc}") from None
+    if not data_ok:
         raise ArchiveError(path, f"event seq {seq} data does not match its digest")
-    if record["type"] == "Submitted" and sha256_text(canonical(payload)) != data.get(
-        "payload_sha256"
-    ):
+    if not payload_ok:
         raise ArchiveError(path, f"event seq {seq} payload does not match its digest")
     if expect != record["hash"]:
         raise ArchiveError(path, f"event seq {seq} does not match its hash")

@@ -371,7 +371,7 @@ class Journal:
                 assert request.item is not None
                 key, payload, payload_text, digest, source_text, source = request.item
                 try:
-                    row, created = app.submit(key, payload_text, digest, source_text)
+                    row, created = app.submit(key, payload_text, digest, source_text, payload)
                 except JournalError as exc:
                     if atomic:
                         raise
