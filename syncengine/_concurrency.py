@@ -2,8 +2,10 @@
 
 AIMD, as TCP's congestion window and Vector's Adaptive Request Concurrency do it:
 
-- **Additive increase.** A full window of answered uploads with flat latency (as many as the
-  limit: one round trip at the current limit) adds one.
+- **Slow start.** Until the first cut, every answered upload with flat latency adds one, so the
+  limit doubles per round trip: a healthy server is filled within a few round trips of start.
+- **Additive increase.** After that, a full window of answered uploads with flat latency (as
+  many as the limit: one round trip at the current limit) adds one.
 - **Multiplicative decrease.** A ``429`` or ``503`` answer, or a latency that rose above
   ``latency_tolerance`` times the baseline (and by more than ``latency_floor_s``), multiplies
   the limit by ``decrease_factor``; at most once per round trip (the smoothed latency), so one
@@ -54,6 +56,7 @@ class AdaptiveConcurrency:
         start = config.initial if config.enabled else maximum
         self._limit = max(self._min, min(maximum, start))
         self._credit = 0
+        self._slow_start = config.enabled
         self._baseline: float | None = None
         self._smoothed: float | None = None
         self._last_cut = -math.inf
@@ -92,7 +95,7 @@ class AdaptiveConcurrency:
                 self._cut()
             elif self._limit < self._max:
                 self._credit += 1
-                if self._credit >= self._limit:
+                if self._slow_start or self._credit >= self._limit:
                     self._limit += 1
                     self._credit = 0
             after = self._limit
@@ -126,6 +129,7 @@ class AdaptiveConcurrency:
         self._last_cut = now
         self._limit = max(self._min, math.floor(self._limit * self._config.decrease_factor))
         self._credit = 0
+        self._slow_start = False
         self.cuts += 1
 
     def _changed(self, before: int, after: int) -> None:

@@ -39,9 +39,21 @@ def answer_round(limit: AdaptiveConcurrency, clock: Clock, latency: float) -> No
     clock.now += latency
 
 
-def test_grows_by_about_one_per_round_trip_while_latency_is_flat() -> None:
+def test_slow_start_doubles_per_round_trip_until_the_first_cut() -> None:
     clock = Clock()
-    limit = limiter(clock, initial=4)
+    limit = limiter(clock, maximum=64, initial=4)
+    sizes = []
+    for _ in range(3):
+        answer_round(limit, clock, 0.02)
+        sizes.append(limit.limit)
+    assert sizes == [8, 16, 32]
+
+
+def test_after_a_cut_it_grows_by_one_per_round_trip_while_latency_is_flat() -> None:
+    clock = Clock()
+    limit = limiter(clock, initial=8)
+    limit.overloaded(None)
+    assert limit.limit == 4
     sizes = []
     for _ in range(5):
         answer_round(limit, clock, 0.02)
