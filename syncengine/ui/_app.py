@@ -272,6 +272,14 @@ class StationPage:
         journal = self._journal()
         sub = journal.submission(key) if key else None
         if sub is None:
+            if key and journal.state(key) == "acked":
+                return self._error(
+                    404,
+                    "Archived report",
+                    f"Report {key} was accepted by the server and later moved to an archive "
+                    "file ('syncengine journal archive'); 'syncengine journal dump' shows the "
+                    "Archived event that names the file.",
+                )
             return self._error(
                 404, "No such report", f"The journal holds no live report with key {key!r}."
             )

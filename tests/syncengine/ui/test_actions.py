@@ -145,3 +145,18 @@ def test_a_crafted_link_cannot_put_words_on_the_page(client: httpx.Client) -> No
         page = client.get("/?" + query).text
         assert "Call 555" not in page
         assert 'class="flash' not in page
+
+
+def test_archived_reports_stay_listed_and_say_where_they_went(
+    engine: SyncEngine, client: httpx.Client, tmp_path
+) -> None:
+    from journal import Journal
+
+    key = engine.submit(report(9))
+    assert engine.wait_idle(20)
+    with Journal(engine.config.journal_path) as journal:
+        assert journal.archive(0, tmp_path).submissions == 1
+    listed = client.get("/reports", params={"state": "archived"}).text
+    assert key[:12] in listed and "archived" in listed
+    page = client.get("/report", params={"key": key})
+    assert page.status_code == 404 and "Archived report" in page.text
