@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -328,9 +329,11 @@ def status_lines(snap: Mapping[str, Any]) -> list[str]:
         ("oldest pending", format_age(snap.get("oldest_pending_age_s"))),
         ("last ack", format_time(snap.get("last_ack_at"))),
     ]
-    error = snap.get("last_error")
-    if isinstance(error, dict) and error:
-        rows.append(("last error", str(error.get("message") or error.get("error_class") or error)))
+    if snap.get("archived") is not None:
+        rows.append(("archived", str(snap.get("archived"))))
+    rows += _error_rows(snap)
+    if snap.get("health_address"):
+        rows.append(("health endpoint", f"{snap['health_address']}/healthz"))
     if snap.get("counts_source") == "journal":
         rows.append(("counts", "read from the journal just now"))
     if snap.get("updated_at"):
@@ -340,6 +343,48 @@ def status_lines(snap: Mapping[str, Any]) -> list[str]:
     if snap.get("note"):
         rows.append(("note", str(snap["note"])))
     return table(rows)
+
+
+def _error_rows(snap: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Last upload error (key, age, recovered or not), the login hint, files in error/."""
+    rows: list[tuple[str, str]] = []
+    now = snap.get("updated_at") or time.time()
+    error = snap.get("last_error")
+    if isinstance(error, dict) and error:
+        text = str(error.get("message") or error.get("error_class") or error)
+        at = error.get("at")
+        where = []
+        if error.get("key"):
+            where.append(f"key {error['key']}")
+        if isinstance(at, (int, float)):
+            where.append(f"{format_age(max(0.0, float(now) - at))} ago")
+        if where:
+            text += f" ({', '.join(where)})"
+        last_ack = snap.get("last_ack_at")
+        if isinstance(at, (int, float)) and isinstance(last_ack, (int, float)) and last_ack > at:
+            text += "; old: uploads were acknowledged since"
+        rows.append(("last error", text))
+    if snap.get("health") == "auth_failed" or snap.get("connection") == "auth_failed":
+        rows.append(
+            (
+                "hint",
+                "the server rejects the token: run 'syncengine login' (a running engine picks "
+                "the new login up), unless SYNCENGINE_TOKEN or 'token' in the config file "
+                "shadows it",
+            )
+        )
+    files = snap.get("error_files")
+    if isinstance(files, dict):
+        count = int(files.get("count") or 0)
+        text = str(count)
+        if count:
+            text += f" since {format_time(files.get('oldest_at'))}"
+            folders = [str(f) for f, n in (files.get("folders") or {}).items() if n]
+            if folders:
+                text += f" in {', '.join(folders)}"
+            text += " (fix a file in place or move it back to its watch folder to retry)"
+        rows.append(("error/ files", text))
+    return rows
 
 
 # --------------------------------------------------------------------------- submit FILE...
