@@ -190,7 +190,9 @@ def _lock_holder(lock_path: Path) -> tuple[int | None, float] | None:
         return None
     try:
         mtime = lock_path.stat().st_mtime
-        text = lock_path.read_text(encoding="utf-8", errors="replace").strip()
+        with open(lock_path, encoding="utf-8", errors="replace") as handle:
+            handle.seek(1)  # Windows locks byte 0 (and refuses to read it); the pid follows
+            text = handle.read().strip()
     except OSError:
         return (None, 0.0)
     return (int(text) if text.isdigit() else None, mtime)

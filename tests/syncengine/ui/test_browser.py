@@ -5,6 +5,7 @@ JavaScript, refused rebinding and cross-site posts, and a large journal."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -171,6 +172,9 @@ def test_a_cross_site_form_post_is_refused(
 
 @pytest.fixture(scope="module")
 def big_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    reuse = os.environ.get("WATS_UI_BIG_JOURNAL")  # a journal built once, for runs by hand
+    if reuse and Path(reuse).exists():
+        return Path(reuse)
     path = tmp_path_factory.mktemp("big") / "journal.db"
     bigjournal.build(path)
     return path
