@@ -39,7 +39,7 @@ log = logging.getLogger("syncengine.ui")
 
 ORIGIN = "station page"
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
-_STATES = ("pending", "in_flight", "acked", "failed", "superseded", "dismissed", "archived")
+_STATES = ("pending", "in_flight", "acked", "failed", "superseded", "dismissed")
 _FLASH = {
     "requeued": ("ok", "Report {k} will be sent again now."),
     "requeued_all": ("ok", "{n} failed report(s) will be sent again now."),
