@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._append import Appender, index_reports
+from ._append import Appender
 from ._codec import canonical, chain_hash, iso_utc, matches_digest
 from ._errors import ArchiveError
 from ._files import file_sha256
@@ -175,8 +175,6 @@ def archive(
         _finish_renames(conn, dest.parent)
         if dest.exists():
             raise ValueError(f"archive destination {str(dest)!r} already exists")
-        # The report index must hold every report before its events leave the live file.
-        index_reports(conn)
         conn.execute("DROP TABLE IF EXISTS temp.archive_keys")
         conn.execute(
             "CREATE TEMP TABLE archive_keys (key TEXT PRIMARY KEY, sha TEXT, first_seq INTEGER)"
