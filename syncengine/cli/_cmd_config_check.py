@@ -2,9 +2,10 @@
 
 The unit's ``ExecStartPre=`` runs it as the service user in the service's sandbox, so what it
 reports is what the engine would meet: the config file loads, a server URL and a token are
-there (config, environment, systemd credential or the credentials store), and every folder the
-engine writes can be written. Exit 0 when all is well, else every problem on stderr, one line
-each, and exit 3 (configuration; ``RestartPreventExitStatus=`` stops a restart loop on it).
+there (config, environment, systemd credential or the credentials store), every folder the
+engine writes can be written, and each watch folder's converter exists (``run``'s own
+checks). Exit 0 when all is well, else every problem on stderr, one line each, and exit 3
+(configuration; ``RestartPreventExitStatus=`` stops a restart loop on it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sys
 
 import click
 
-from syncengine._paths import config_problems, unusable_dir
+from syncengine._config import EngineConfig
+from syncengine._paths import unusable_dir
 from syncengine._settings import Settings, SettingsError
 from syncengine.cli._commands import _State, config_group
 from syncengine.cli._runtime import EXIT_CONFIG, engine_config_and_credentials
@@ -53,11 +55,29 @@ def _file_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _settings_checks(settings: Settings, config: EngineConfig) -> list[str]:
+    """The checks ``run`` makes before it starts, with the same messages."""
+    problems = []
+    try:
+        settings.check_paths(config)
+    except SettingsError as exc:
+        problems += str(exc).split("; ")
+    if config.watch:
+        from syncengine.converters import list_converters
+
+        found = list_converters(config.converter_paths, timeout_s=config.converter_timeout_s)
+        try:
+            settings.check_converters(config, [c.name for c in found.converters])
+        except SettingsError as exc:
+            problems += str(exc).split("; ")
+    return problems
+
+
 def check_problems(settings: Settings) -> list[str]:
     """Every problem with ``settings``, one line each (empty when it can run)."""
     problems = _token_problems(settings)
     config = settings.partial_config()
-    problems += [f"{key}: {message}" for key, message in config_problems(config)]
+    problems += _settings_checks(settings, config)
     for key, path in (
         ("status_path", config.effective_status_path.parent),
         ("lock_path", config.effective_lock_path.parent),

@@ -137,3 +137,10 @@ def test_the_environment_token_wins_over_the_credential(
         {**env, "CREDENTIALS_DIRECTORY": str(creds), "SYNCENGINE_TOKEN": "env-token"},
     )
     assert "token from env SYNCENGINE_TOKEN" in result.output
+
+
+def test_config_check_names_an_unknown_converter(station: Path, env: dict[str, str]) -> None:
+    station.write_text(station.read_text().replace('converter = "wsjf"', 'converter = "wsjff"'))
+    result = invoke(["--config", str(station), "config", "check"], {**env, "SYNCENGINE_TOKEN": "t"})
+    assert result.exit_code == EXIT_CONFIG
+    assert "watch[0].converter" in result.output and "wsjf" in result.output
