@@ -209,6 +209,10 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
     elif isinstance(value, (list, tuple)) and value and isinstance(value[0], BaseModel):
         for index, item in enumerate(value):
             _flatten(f"{prefix}[{index}]", item, out)
+    elif isinstance(value, (list, tuple)):
+        out.append((prefix, ", ".join(str(v) for v in value) if value else "none"))
+    elif isinstance(value, bool):
+        out.append((prefix, "true" if value else "false"))
     elif isinstance(value, dict):
         if not value:
             out.append((prefix, "{}"))
