@@ -23,6 +23,8 @@ def _commands() -> list[tuple[str, click.Command]]:
         for name, command in sorted(group.commands.items()):
             path = f"{prefix} {name}".strip()
             if isinstance(command, click.Group):
+                if command.invoke_without_command:  # a group that is a command itself too
+                    found.append((path, command))
                 walk(command, path)
             else:
                 found.append((path, command))

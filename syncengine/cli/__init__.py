@@ -6,7 +6,14 @@ The engine never imports this package; it is the operator's face of :mod:`syncen
 
 from __future__ import annotations
 
-from syncengine.cli import _cmd_check, _cmd_config_check, _cmd_resolve, _cmd_service  # noqa: F401  (register)
+from syncengine.cli import (  # noqa: F401  (register)
+    _cmd_check,
+    _cmd_config_check,
+    _cmd_find,
+    _cmd_journal_ops,
+    _cmd_resolve,
+    _cmd_service,
+)
 from syncengine.cli._commands import cli, main
 from syncengine.cli._runtime import (
     EXIT_AUTH,

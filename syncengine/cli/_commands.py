@@ -41,6 +41,7 @@ from typing import Any, NoReturn
 import click
 
 from syncengine._settings import Settings, load_settings
+from syncengine.cli._lookup import resolve_key
 from syncengine.cli._runtime import (
     EXIT_AUTH,
     EXIT_CONFIG,
@@ -363,7 +364,7 @@ def submit(
     "keys",
     metavar="KEY",
     multiple=True,
-    help="A submission key to requeue (repeatable).",
+    help="A submission key, report id or unique serial number to requeue (repeatable).",
 )
 @click.option("--failed", is_flag=True, help="Requeue every failed submission.")
 @click.option(
@@ -416,6 +417,7 @@ def replay(
             raise click.BadParameter(str(exc), param_hint="--since") from None
     settings = state.settings()
     with open_journal(settings) as journal:
+        keys = tuple(resolve_key(journal, key) for key in keys)  # report ids, serial numbers
         try:
             plan = replay_plan(journal, keys, failed=failed, since=since_ts)
         except KeyError as exc:
@@ -461,7 +463,7 @@ def replay(
 
 
 @cli.command()
-@click.argument("key")
+@click.argument("key", metavar="KEY|REPORT_ID|SERIAL")
 @click.option("--json", "as_json", is_flag=True, help="Print state and events as JSON.")
 @click.pass_obj
 def inspect(state: _State, key: str, as_json: bool) -> None:
@@ -472,6 +474,7 @@ def inspect(state: _State, key: str, as_json: bool) -> None:
     """
     settings = state.settings()
     with open_journal(settings) as journal:
+        key = resolve_key(journal, key)  # a report id or a unique serial number works too
         sub = journal.submission(key)
         if sub is None:
             raise CliError(missing_submission_message(journal, key))
@@ -621,26 +624,32 @@ def journal_query(state: _State, sql: str, params: tuple[str, ...], as_json: boo
     out.flush()
 
 
-@journal_group.command("archive")
+@journal_group.group("archive", cls=_Group, invoke_without_command=True)
 @click.option(
     "--older-than",
     "days",
     metavar="DAYS",
     type=click.FloatRange(min=0),
-    required=True,
-    help="Archive acknowledged submissions acknowledged more than DAYS ago.",
+    help="Archive acknowledged submissions acknowledged more than DAYS ago (required unless "
+    "a subcommand such as 'verify FILE' follows).",
 )
 @click.option(
     "--dest",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Archive file (default: <journal>.archive-<UTC time>.jsonl.gz next to the journal).",
 )
-@click.pass_obj
-def journal_archive(state: _State, days: float, dest: Path | None) -> None:
+@click.pass_context
+def journal_archive(ctx: click.Context, days: float | None, dest: Path | None) -> None:
     """Move old acknowledged submissions to a compressed, verifiable archive file.
 
     Nothing unacknowledged is ever archived; the archiving is itself a journal event.
+    'syncengine journal archive verify FILE' checks an archive file end to end.
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if days is None:
+        raise click.UsageError("Missing option '--older-than'.")
+    state: _State = ctx.obj
     settings = state.settings()
     if dest is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

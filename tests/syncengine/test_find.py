@@ -1,0 +1,105 @@
+"""`syncengine find` by serial, part number, report id, file and time; `inspect` and
+`replay --key` accept a report id or a unique serial number."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from journal import Journal
+from syncengine.cli import EXIT_FAILED, cli
+
+from .test_engine_support import report
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in list(os.environ):
+        if name.startswith("SYNCENGINE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+    return {"SYNCENGINE_JOURNAL": str(tmp_path / "journal.db")}
+
+
+@pytest.fixture
+def ids(tmp_path: Path) -> dict[str, str]:
+    """Three reports: SN-000001 twice (a retest, one failed), SN-000002 once; id by key."""
+    made: dict[str, str] = {}
+    with Journal(tmp_path / "journal.db") as journal:
+        for key, i, tag, path in (
+            ("key-a", 1, "first", "/station/in/board-a.json"),
+            ("key-b", 1, "retest", "/station/in/board-a-retest.json"),
+            ("key-c", 2, "first", "/station/in/other.xml"),
+        ):
+            body = report(i, tag=tag)
+            if key == "key-c":
+                body["pn"] = "PSU-7"
+            journal.submit(key, body, source={"path": path})
+            made[key] = str(body["id"])
+        journal.upload_started(["key-b"])
+        journal.failed("key-b", reason="HTTP 400", error_class="ReportRejectedError")
+    return made
+
+
+def run(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_find_by_serial_number_prefix_prints_keys_states_and_files(env, ids):
+    result = run(env, "find", "--sn", "SN-000001")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("KEY")
+    assert lines[1].startswith("key-b") and "failed" in lines[1] and "board-a-retest" in lines[1]
+    assert lines[2].startswith("key-a") and "pending" in lines[2]
+    assert len(lines) == 3
+
+
+def test_find_by_report_id_part_number_and_file(env, ids):
+    by_id = run(env, "find", "--id", ids["key-c"], "--json")
+    assert [json.loads(line)["key"] for line in by_id.output.splitlines()] == ["key-c"]
+    by_pn = run(env, "find", "--pn", "PSU", "--json")
+    assert [json.loads(line)["key"] for line in by_pn.output.splitlines()] == ["key-c"]
+    by_file = run(env, "find", "--file", "retest", "--json")
+    assert [json.loads(line)["key"] for line in by_file.output.splitlines()] == ["key-b"]
+
+
+def test_find_by_time_range_and_state(env, ids):
+    recent = run(env, "find", "--since", "1h", "--json")
+    assert {json.loads(line)["key"] for line in recent.output.splitlines()} == set(ids)
+    failed = run(env, "find", "--state", "failed", "--json")
+    assert [json.loads(line)["key"] for line in failed.output.splitlines()] == ["key-b"]
+    future = run(env, "find", "--until", "2000-01-01T00:00:00Z")
+    assert future.exit_code == EXIT_FAILED and "nothing found" in future.output
+
+
+def test_find_needs_a_criterion(env, ids):
+    assert run(env, "find").exit_code == 2
+
+
+def test_inspect_accepts_a_report_id_and_a_unique_serial_number(env, ids):
+    by_id = run(env, "inspect", ids["key-a"], "--json")
+    assert by_id.exit_code == 0, by_id.output
+    assert json.loads(by_id.output)["key"] == "key-a"
+    by_sn = run(env, "inspect", "SN-000002", "--json")
+    assert json.loads(by_sn.output)["key"] == "key-c"
+
+
+def test_inspect_with_an_ambiguous_serial_number_says_how_to_choose(env, ids):
+    result = run(env, "inspect", "SN-000001")
+    assert result.exit_code == EXIT_FAILED
+    assert "matches 2 submissions" in result.output and "syncengine find --sn" in result.output
+
+
+def test_replay_key_accepts_a_report_id(env, ids, tmp_path: Path):
+    result = run(env, "replay", "--key", ids["key-b"])
+    assert result.exit_code == 0, result.output
+    assert "key-b" in result.output
+    with Journal(tmp_path / "journal.db") as journal:
+        sub = journal.submission("key-b")
+        assert sub is not None and sub.state == "pending"
