@@ -47,6 +47,19 @@ def _same_in_form_1(payload: Any, digest: str) -> bool:
         return False
 
 
+ENGINE_INDEX_BATCH = 500
+"""Reports indexed at most per non-durable transaction (keeps the write lock short)."""
+
+
+def index_reports(conn: sqlite3.Connection, limit: int = -1) -> int:
+    """Bring the report index up to the tail (at most ``limit`` reports); return how many.
+
+    ``submit`` does not write the index (see ``_schema.CATCH_UP_REPORT_INDEX``); the caller
+    holds a write transaction.
+    """
+    return int(conn.execute(S.CATCH_UP_REPORT_INDEX, (limit,)).rowcount)
+
+
 class Appender:
     """Appends events and keeps the projection in step, within the caller's transaction."""
 
@@ -108,7 +121,6 @@ class Appender:
         self.conn.execute(S.INSERT_PAYLOAD, (seq, payload_text))
         row_new = new_row(key, digest, seq, ts)
         self.conn.execute(S.INSERT_ROW, row_new)
-        self.conn.execute(S.INSERT_REPORT_INDEX, (seq, key, payload_text, source_text, ts))
         self.deltas["pending"] += 1
         return row_new, True
 

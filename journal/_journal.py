@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from . import _schema as S
-from ._append import Appender
+from ._append import ENGINE_INDEX_BATCH, Appender, index_reports
 from ._codec import canonical, chain_hash, sha256_text
 from ._errors import CorruptJournalError, JournalError
 from ._migrations import check_not_newer, migrate
@@ -384,6 +384,9 @@ class Journal:
                     found = conn.execute(S.SELECT_SUBMITTED_DATA, (row[10],)).fetchone()
                     results.append((_submission([*row, *found]), None))
             app.finish()
+            if not durable:
+                # The engine's non-durable commits (no fsync) carry the report index along.
+                index_reports(conn, ENGINE_INDEX_BATCH)
             return results
 
         durable = any(request.durable for request in batch)
@@ -667,7 +670,21 @@ class Journal:
         """
         from ._browse import browse
 
+        self._index_reports()
         return self._store.read(lambda c: browse(c, flt))
+
+    def _index_reports(self) -> None:
+        """Index every submission not indexed yet (``submit`` leaves that to later), in steps.
+
+        A journal this process cannot write to (read-only file, lock held past the busy
+        timeout) is browsed as indexed so far.
+        """
+        try:
+            while self._store.read(lambda c: c.execute(S.UNINDEXED_REPORTS).fetchone()):
+                if not self._store.write(lambda c: index_reports(c, ENGINE_INDEX_BATCH)):
+                    return  # only damaged reports are left (verify() names them)
+        except JournalError:
+            return
 
     def oldest_pending_at(self) -> float | None:
         """``created_at`` of the oldest submission not yet acked nor failed (pending/in_flight)."""

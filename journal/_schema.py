@@ -206,18 +206,36 @@ REPORT_INDEX_FROM_JSON = (
 )
 """The searchable fields of a report: serial, part number, process code, report id, file."""
 
-INSERT_REPORT_INDEX = (
-    "INSERT OR IGNORE INTO report_index (seq, key, sn, pn, process_code, report_id, source_path, "
-    "created_at) VALUES (?1, ?2, " + REPORT_INDEX_FROM_JSON.format(p="?3", s="?4") + ", ?5)"
-)
-"""Written with every Submitted event (same transaction); ``?3`` payload text, ``?4`` source."""
-
-FILL_REPORT_INDEX = (
+_INDEX_SUBMITTED = (
     "INSERT OR IGNORE INTO report_index (seq, key, sn, pn, process_code, report_id, "
     "source_path, created_at) SELECT e.seq, e.key, "
     + REPORT_INDEX_FROM_JSON.format(p="p.body", s="json_extract(e.data, '$.source')")
     + ", e.ts FROM events AS e JOIN payloads AS p ON p.seq = e.seq WHERE e.type = 'Submitted' "
-    "AND NOT EXISTS (SELECT 1 FROM report_index AS r WHERE r.seq = e.seq)"
+)
+
+UNINDEXED_REPORTS = (
+    "SELECT 1 FROM events WHERE seq > (SELECT coalesce(max(seq), 0) FROM report_index) "
+    "AND type = 'Submitted' LIMIT 1"
+)
+"""A row if a Submitted event after the index's last row is not indexed yet."""
+
+CATCH_UP_REPORT_INDEX = (
+    _INDEX_SUBMITTED + "AND e.seq > (SELECT coalesce(max(seq), 0) FROM report_index) "
+    # A body or event rotted on disk is skipped (verify() reports it), never allowed to fail
+    # the engine's transaction that carries the catch-up.
+    "AND json_valid(p.body) AND json_valid(e.data) ORDER BY e.seq LIMIT ?1"
+)
+"""Index the first ``?1`` (-1: all) Submitted events after the index's last row.
+
+The report index is not written by ``submit`` (it would cost four of a durable submit's WAL
+pages): it is brought up to the tail by the engine's non-durable transactions and by
+``reports()`` before it reads. Each catch-up indexes the lowest seqs first, so every live
+Submitted event at or below ``max(seq)`` is indexed; ``archive()`` removes index rows only with
+their events, which keeps that true.
+"""
+
+FILL_REPORT_INDEX = (
+    _INDEX_SUBMITTED + "AND NOT EXISTS (SELECT 1 FROM report_index AS r WHERE r.seq = e.seq)"
 )
 """Index every live Submitted event not yet indexed (migration, rebuild)."""
 
