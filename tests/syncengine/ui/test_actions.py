@@ -65,6 +65,9 @@ def test_dismiss_is_recorded_and_never_sent(
     assert engine.wait_idle(20)
     assert sim.stats()["report_posts"] == posts + 1  # only the new report went out
     assert "Dismissed" in client.get("/report", params={"key": key}).text
+    metrics = client.get("/metrics").text
+    assert 'wats_sync_submissions{state="dismissed"} 1.0' in metrics
+    assert 'wats_sync_submissions{state="failed"} 0.0' in metrics
 
 
 def test_dismiss_without_a_reason_does_nothing(
