@@ -12,7 +12,8 @@ Signals live in :mod:`syncengine.signals` (blinker); see docs/engine.md.
 
 from __future__ import annotations
 
-from . import signals
+# _provenance first: it stops with a clear message if a foreign pywats shadows ours.
+from . import _provenance, signals  # noqa: F401
 from ._clients import CredentialProvider
 from ._config import (
     AdaptiveConfig,
