@@ -161,6 +161,7 @@ class StationPage:
             refresh_ms=int(self._config.ui.refresh_s * 1000),
             refresh_s=f"{self._config.ui.refresh_s:g}",
             logout=self._guard.needs_login,
+            nav=request is None or self._guard.signed_in(request),
             flash=flash,
             **context,
         )
@@ -195,7 +196,12 @@ class StationPage:
 
     def _overview(self, request: Request) -> Response:
         return self._render(
-            "overview.html", request, page="overview", title="Overview", **self._overview_context()
+            "overview.html",
+            request,
+            live=True,
+            page="overview",
+            title="Overview",
+            **self._overview_context(),
         )
 
     def _live_overview(self, request: Request) -> Response:
@@ -252,6 +258,7 @@ class StationPage:
         return self._render(
             "reports.html",
             request,
+            live=not request.arg("before"),
             page="reports",
             title="Reports",
             states=[(s, _pages.STATE_LABELS[s]) for s in _STATES],

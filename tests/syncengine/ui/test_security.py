@@ -141,6 +141,7 @@ def test_the_page_token_guards_pages_and_actions(tmp_path, sim: Simulator) -> No
     config = ui_config(tmp_path, sim, ui={"token": "line-2-pass"})
     with SyncEngine(config) as engine, httpx.Client(base_url=engine.ui_url) as client:
         assert client.get("/").status_code == 303
+        assert 'href="/reports"' not in client.get("/login").text  # nothing to see yet
         assert client.get("/live/overview").status_code == 403
         assert client.get("/healthz").status_code == 200  # probes stay open to the supervisor
         csrf = csrf_of_login(client)
