@@ -396,7 +396,7 @@ def test_health_endpoint_serves_healthz_and_metrics(tmp_path: Path, sim: Simulat
         with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as r:
             metrics = r.read().decode()
     assert health["health"] == "ok"
-    assert "wats_sync_uploads_success_total 1.0" in metrics
+    assert 'wats_sync_uploads_total{outcome="success"} 1.0' in metrics
 
 
 def test_health_endpoint_refuses_non_loopback_hosts(tmp_path: Path, sim: Simulator) -> None:
