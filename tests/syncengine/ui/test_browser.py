@@ -61,7 +61,10 @@ def test_a_failed_report_is_found_opened_superseded_and_delivered(
     for i in range(5):
         engine.submit(report(i))
     assert engine.wait_idle(20)
-    key = failed_key(engine, sim, sn="SN-BAD-7", id=report(77)["id"])
+    # The server's own validation refuses it: process code 999 is not one it knows.
+    key = engine.submit({**report(77), "sn": "SN-BAD-7", "processCode": 999})
+    wait_for(lambda: engine.counts()["failed"] == 1, what="refused")
+    assert "999" in str(engine.submission(key).last_error)
     page = open_page(browser, engine.ui_url + "reports")
     page.fill("input[name=sn]", "SN-BAD")
     page.select_option("select[name=state]", "failed")
@@ -73,7 +76,7 @@ def test_a_failed_report_is_found_opened_superseded_and_delivered(
     expect(page.locator("h1")).to_contain_text(key)
     save_screenshot(page, "station-page-report.png")
     fixed = tmp_path / "fixed.json"
-    fixed.write_text(json.dumps({**report(77), "sn": "SN-GOOD-7"}), encoding="utf-8")
+    fixed.write_text(json.dumps({**report(77), "sn": "SN-BAD-7", "processCode": 10}), "utf-8")
     form = page.locator("form[action='/action/supersede']")
     form.locator("input[type=file]").set_input_files(str(fixed))
     form.locator("input[name=reason]").fill("serial number corrected")
