@@ -254,7 +254,7 @@ def load_settings(
     for table, value in (("logging", logging_raw), ("credentials", credentials_raw)):
         if not isinstance(value, dict):
             raise SettingsError(f"{source}: key '{table}' must be a table ([{table}])")
-    base = source.parent if source is not None else Path.cwd()
+    base = source.resolve().parent if source is not None else Path.cwd()
     _resolve_paths(raw, base)
     for key in ("file",):
         if logging_raw.get(key):

@@ -68,6 +68,7 @@ from syncengine.cli._views import (
     inspect_lines,
     inspect_view,
     missing_submission_message,
+    parse_options,
     parse_since,
     redact,
     register_secret,
@@ -313,9 +314,21 @@ def run(
     help="Rewrite server-export loop summaries the server refuses (default: the config's "
     "normalize_loops); a rewritten report is a new submission, recorded as rewritten.",
 )
+@click.option(
+    "--option",
+    "option_pairs",
+    metavar="NAME=VALUE",
+    multiple=True,
+    help="A converter option, as a watch folder's [watch.options] gives it (repeatable); "
+    "VALUE is JSON if it parses as JSON, else text: --option delimiter=';'.",
+)
 @click.pass_obj
 def submit(
-    state: _State, files: tuple[Path, ...], converter: str, normalize_loops: bool | None
+    state: _State,
+    files: tuple[Path, ...],
+    converter: str,
+    normalize_loops: bool | None,
+    option_pairs: tuple[str, ...],
 ) -> None:
     """Convert files and append their reports to the journal; print one key per line.
 
@@ -325,6 +338,10 @@ def submit(
     """
     from syncengine.converters import WorkerPool
 
+    try:
+        options = parse_options(option_pairs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--option") from None
     settings = state.settings()
     config = settings.partial_config()
     failures = 0
@@ -345,6 +362,7 @@ def submit(
                 normalize_loops=config.normalize_loops
                 if normalize_loops is None
                 else normalize_loops,
+                options=options,
             )
             if outcome.error is not None:
                 failures += 1
@@ -760,6 +778,18 @@ def login(
     entry = do_login(server_url, user or "", api_key or "", store)
     register_secret(entry.token)
     click.echo(f"logged in to {server_url} as {entry.user}; token stored in {store.description}")
+    if settings.token is not None:
+        origin = settings.origins.get("token", "")
+        where = (
+            f"the environment variable {origin[4:]}"
+            if origin.startswith("env ")
+            else f"'token' in {settings.source or 'the configuration'}"
+        )
+        click.echo(
+            f"warning: {where} shadows this stored login: the engine uses that token, not this "
+            "one; remove it to use the stored login",
+            err=True,
+        )
 
 
 @cli.command()
@@ -803,17 +833,27 @@ def config_show(state: _State, as_json: bool) -> None:
         data["token"] = f"*** (sha256 {fingerprint(settings.token)})"
     elif settings.server_url is not None:
         data["token"] = stored_token_note(settings)
-    data["config_file"] = str(settings.source) if settings.source else None
+    data["config_file"] = str(settings.source.resolve()) if settings.source else None
     data["origins"] = dict(settings.origins)
     if as_json:
         _emit_json(data)
         return
     click.echo(f"# config file: {data['config_file'] or 'none (environment and defaults)'}")
+    config = settings.partial_config()
+    derived = {
+        "status_path": config.effective_status_path,
+        "lock_path": config.effective_lock_path,
+    }
     for key in sorted(data):
         if key in ("origins", "config_file"):
             continue
         origin = settings.origins.get(key)
-        note = f"    # from {origin}" if origin else ""
+        if key in derived and data[key] is None:
+            note = f"    # default: {derived[key]}"
+        elif origin:
+            note = f"    # from {origin}"
+        else:
+            note = "    # default"
         click.echo(redact(f"{key} = {json.dumps(data[key], default=str)}{note}"))
 
 

@@ -390,6 +390,24 @@ def _error_rows(snap: Mapping[str, Any]) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- submit FILE...
 
 
+def parse_options(pairs: Sequence[str]) -> dict[str, object]:
+    """Converter options from ``NAME=VALUE`` pairs; a VALUE that is JSON is parsed as JSON.
+
+    ``delimiter=;`` gives ``";"``, ``header_row=2`` gives ``2``, ``steps=[...]`` a list.
+    Raises ValueError for a pair without ``=`` or with an empty name.
+    """
+    options: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{pair!r} is not NAME=VALUE")
+        try:
+            options[name.strip()] = json.loads(value)
+        except ValueError:
+            options[name.strip()] = value
+    return options
+
+
 @dataclass
 class FileOutcome:
     """What ``syncengine submit`` did with one file: its keys, or why it failed."""
@@ -410,6 +428,7 @@ def file_items(
     station_name: str | None = None,
     normalize_loops: bool = False,
     refused_prefix: str = "",
+    options: Mapping[str, object] | None = None,
 ) -> tuple[SubmitItems, str | None]:
     """The ``submit_many`` items of one file, or why there are none (never raises for a bad file).
 
@@ -435,6 +454,7 @@ def file_items(
             station_name=station_name,
             normalize_loops=normalize_loops,
             source_path=path.resolve(),
+            options=options,
         )
     except OSError as exc:
         return [], f"cannot read: {exc.strerror or exc}"
@@ -453,6 +473,7 @@ def submit_file(
     converter: str = "auto",
     station_name: str | None = None,
     normalize_loops: bool = False,
+    options: Mapping[str, object] | None = None,
 ) -> FileOutcome:
     """Convert one file in the worker pool and commit its reports in one transaction.
 
@@ -467,6 +488,7 @@ def submit_file(
         converter=converter,
         station_name=station_name,
         normalize_loops=normalize_loops,
+        options=options,
     )
     if outcome.error is not None:
         return outcome

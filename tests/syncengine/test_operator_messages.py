@@ -1,0 +1,86 @@
+"""Messages that tell the operator what to do: login warns when its token is shadowed,
+`config show` prints absolute paths and marks defaults, `submit --option` passes converter
+options (a semicolon CSV can be submitted by hand)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pywats import make_token
+from syncengine.cli import cli
+from watsim import Simulator
+
+from .converters.harness import FIXTURES
+
+USER, KEY = "operator", "messages-test-api-key-0123456789"
+TOKEN = make_token(USER, KEY)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in list(os.environ):
+        if name.startswith("SYNCENGINE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    return {
+        "SYNCENGINE_JOURNAL": str(tmp_path / "journal.db"),
+        "SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc"),
+        "SYNCENGINE_CREDENTIALS_STORE": "file",
+    }
+
+
+def test_login_warns_when_an_environment_token_shadows_it(env):
+    with Simulator(token=TOKEN, seed=1) as sim:
+        shadowed = {**env, "SYNCENGINE_TOKEN": "b2xkOnRva2Vu"}
+        args = ["login", "--server", sim.base_url, "--user", USER, "--key-stdin"]
+        result = CliRunner().invoke(cli, args, env=shadowed, input=KEY + "\n")
+        assert result.exit_code == 0, result.output
+        assert "SYNCENGINE_TOKEN shadows this stored login" in result.stderr
+        plain = CliRunner().invoke(cli, args, env=env, input=KEY + "\n")
+        assert plain.exit_code == 0 and "shadows" not in plain.stderr
+
+
+def test_config_show_prints_absolute_paths_and_marks_defaults(tmp_path: Path, env, monkeypatch):
+    station = tmp_path / "station"
+    station.mkdir()
+    (station / "config.toml").write_text(
+        'server_url = "http://127.0.0.1:9"\njournal_path = "data/j.db"\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(station)
+    env = {k: v for k, v in env.items() if k != "SYNCENGINE_JOURNAL"}
+    result = CliRunner().invoke(cli, ["--config", "config.toml", "config", "show"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"# config file: {station / 'config.toml'}"
+    journal = next(line for line in lines if line.startswith("journal_path ="))
+    assert json.dumps(str(station / "data" / "j.db")) in journal and "# from file" in journal
+    status = next(line for line in lines if line.startswith("status_path ="))
+    assert f"# default: {station / 'data' / 'j.db.status.json'}" in status
+    assert any(line.startswith("concurrency =") and line.endswith("# default") for line in lines)
+
+
+def test_submit_option_passes_converter_options(tmp_path: Path, env):
+    rows = (FIXTURES / "eol_rows.csv").read_text(encoding="utf-8").replace(",", ";")
+    path = tmp_path / "semicolon.csv"
+    path.write_text(rows, encoding="utf-8")
+    steps = json.dumps([{"column": "Vout", "unit": "V", "low": 11.8, "high": 12.2}])
+    base = ["submit", "--converter", "csv", "--option", f"steps={steps}", str(path)]
+    without = CliRunner().invoke(cli, base, env=env)
+    assert without.exit_code == 1  # read with the default ',' the file makes no sense
+    result = CliRunner().invoke(cli, [*base[:-1], "--option", "delimiter=;", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.split()) == 3  # one key per row
+
+
+def test_submit_option_without_a_name_is_a_usage_error(tmp_path: Path, env):
+    path = tmp_path / "r.json"
+    path.write_text("{}", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["submit", "--option", "novalue", str(path)], env=env)
+    assert result.exit_code == 2 and "NAME=VALUE" in result.output
