@@ -89,6 +89,13 @@ def engine_facts(status: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def server_said(message: str | None) -> str | None:
+    """The server's own words from an error message, when pywats quoted them."""
+    if message and "server said: " in message:
+        return message.split("server said: ", 1)[1]
+    return message
+
+
 def list_row(row: Any) -> dict[str, Any]:
     """One line of the reports table."""
     key = str(row.key)
@@ -103,7 +110,7 @@ def list_row(row: Any) -> dict[str, Any]:
         "attempts": row.attempts,
         "submitted": format_time(row.created_at),
         "error_class": row.error_class,
-        "error_message": row.error_message,
+        "error_message": server_said(row.error_message),
         "error_status": row.error_status,
         "next_attempt": format_time(row.next_attempt_at) if pending else "",
         "source_name": PurePath(row.source_path).name if row.source_path else "",
