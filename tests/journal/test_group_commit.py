@@ -91,3 +91,31 @@ def test_an_event_with_an_unknown_type_is_refused(journal: Journal) -> None:
     with pytest.raises(ValueError, match="unknown state event type"):
         journal.record([NewEvent(keys[0], "Teleported", {})])
     assert journal.state(keys[0]) == "in_flight"
+
+
+def test_producers_that_stop_never_hold_up_the_one_that_goes_on(journal: Journal) -> None:
+    """The leader waits (bounded) for callers the last commit released; most never come back."""
+    commits: list[int] = []
+    real = journal._commit_requests
+
+    def counting(batch: list[_Request], **kw: bool) -> None:
+        commits.append(len(batch))
+        real(batch, **kw)
+
+    journal._commit_requests = counting  # type: ignore[method-assign]
+    start = threading.Barrier(8)
+
+    def once(w: int) -> None:
+        start.wait()
+        journal.submit(f"burst-{w}", _payload(w))
+
+    threads = [threading.Thread(target=once, args=(w,)) for w in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for i in range(20):  # one producer goes on alone: each submit commits by itself
+        journal.submit(f"alone-{i}", _payload(i))
+    assert sum(commits) == 28 and commits[-20:] == [1] * 20
+    assert journal.counts()["pending"] == 28
+    assert journal.verify().ok and journal.check().ok
