@@ -41,9 +41,11 @@ def _rot(tmp_path: Path, damage: Callable[[bytearray, int], None]) -> tuple[Path
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     raw = bytearray(path.read_bytes())
-    at = raw.find(b"TORTURE-CORRUPT-0000017")
+    # The serial number also stands in the report index; rot the payload's own copy.
+    marker = b'"sn":"TORTURE-CORRUPT-0000017"'
+    at = raw.find(marker)
     assert at > 0, "the payload text is stored in the clear"
-    damage(raw, at + 16)
+    damage(raw, at + len(b'"sn":"') + 16)
     path.write_bytes(bytes(raw))
     return path, report_id("corrupt", 17), report_id("corrupt", 3)
 
