@@ -41,7 +41,9 @@ class ConversionError(ConverterError, ValueError):
 class ConversionFailed(ConverterError):
     """Raised by the worker pool when a file could not be converted.
 
-    ``kind`` is one of ``exception`` (the converter raised), ``timeout`` (the per-file time limit
+    ``kind`` is one of ``invalid_file`` (the file is empty, or the converter raised
+    :class:`ConversionError`: a malformed file, said in one line), ``exception`` (the converter
+    raised anything else; ``details`` has the traceback), ``timeout`` (the per-file time limit
     passed and the worker was killed), ``crashed`` (the worker died: ``os._exit``, a segfault,
     the memory limit), ``bad_output`` (the converter returned something other than a list of
     JSON-serialisable dicts), ``no_converter`` (nothing accepts the file, or the named converter

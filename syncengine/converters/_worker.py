@@ -14,6 +14,7 @@ file, ``{"path", "converter", "options", "station_name"}``, answered by ``{"ok":
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import fnmatch
 import json
@@ -24,7 +25,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from ._api import ConversionContext, Converter
+from ._api import ConversionContext, ConversionError, Converter
 from ._discovery import Discovery, discover
 
 
@@ -89,6 +90,14 @@ def _select(found: Discovery, path: Path, wanted: str) -> tuple[Converter | None
 
 def _convert(found: Discovery, request: dict[str, Any]) -> dict[str, Any]:
     path = Path(request["path"])
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:  # one wording for every converter, and for auto
+            return {
+                "ok": False,
+                "kind": "invalid_file",
+                "converter": request.get("converter") or None,
+                "error": f"{path.name}: the file is empty",
+            }
     conv, why = _select(found, path, request.get("converter") or "auto")
     if conv is None:
         return {"ok": False, "kind": "no_converter", "converter": None, "error": why}
@@ -99,6 +108,9 @@ def _convert(found: Discovery, request: dict[str, Any]) -> dict[str, Any]:
     )
     try:
         reports = conv.convert(path, context)
+    except ConversionError as exc:
+        # The converter's own verdict on a malformed file: one line, no traceback to read.
+        return {"ok": False, "kind": "invalid_file", "converter": conv.name, "error": str(exc)}
     except BaseException as exc:  # SystemExit and MemoryError too: the file failed, not us
         if isinstance(exc, KeyboardInterrupt):
             raise
