@@ -255,10 +255,19 @@ def test_prometheus_fires_stuck_for_the_stuck_engine_only(
             time.sleep(0.5)
 
         # What Prometheus stored is what the engines said, labelled by the scraper.
-        up = {r["metric"]["station"]: r["value"][1] for r in query(base, 'up{job="wats-sync"}')}
-        assert up == {"st-good": "1", "st-bad": "1"}
-        acked = query(base, 'wats_sync_submissions{state="acked", station="st-good"}')
-        assert acked and acked[0]["value"][1] == "3"
+        # (the alert can fire at the first evaluation, before the other target's first scrape)
+        def up() -> dict[str, str]:
+            return {r["metric"]["station"]: r["value"][1] for r in query(base, "up")}
+
+        wait_for(lambda: len(up()) == 2, timeout=30, what="both targets scraped")
+        assert up() == {"st-good": "1", "st-bad": "1"}
+        acked = 'wats_sync_submissions{state="acked", station="st-good"}'
+        wait_for(
+            lambda: [r["value"][1] for r in query(base, acked)] == ["3"],
+            timeout=30,
+            what="Prometheus to hold st-good's 3 acknowledged reports",
+        )
+        assert firing(base, "WatsSyncStuck") == {"st-bad"}  # still only the stuck one
 
         # Every dashboard query runs on this Prometheus (variables set to "all"), and the
         # panels that need no rate window already show both stations.
