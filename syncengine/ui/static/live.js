@@ -16,6 +16,9 @@
         .catch(function () { document.body.classList.add("stale"); });
     });
   }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-js-text]"), function (el) {
+    el.textContent = el.getAttribute("data-js-text"); // true only while this script runs
+  });
   if (document.querySelector("[data-live]")) {
     window.setInterval(refresh, period);
   }

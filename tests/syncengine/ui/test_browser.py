@@ -223,3 +223,14 @@ def bigjournal_filter() -> Any:
     from journal import ReportFilter
 
     return ReportFilter(sn=bigjournal.NEEDLE_SN)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js-on", "js-off"])
+def test_the_page_says_how_it_updates(browser: Browser, engine: SyncEngine, js: bool) -> None:
+    page = open_page(browser, engine.ui_url, js=js)
+    footer = page.locator("footer")
+    if js:
+        expect(footer).to_contain_text("updates by itself")
+    else:
+        expect(footer).to_contain_text("Reload the page")
+        assert "updates by itself" not in footer.inner_text()
