@@ -39,6 +39,8 @@ _SYNC_MODES = ("FULL", "NORMAL", "EXTRA")
 _MAX_KEY = 256
 _DUMP_CHUNK = 500
 _GATHER_S = 0.002
+_RETURN_S = 0.0005
+"""How long a leader waits for callers the previous commit released (they may be done)."""
 _SUB_COLUMNS = (
     "s.key, s.state, s.payload_sha256, s.attempts, s.next_attempt_at, s.error_class, "
     "s.error_message, s.error_status, s.created_at, s.updated_at, s.first_seq, s.last_seq, "
@@ -310,11 +312,13 @@ class Journal:
                 # carries them too. So do the callers the previous commit released, which are
                 # likely on their way back (a steady set of producers then shares every commit
                 # instead of splitting into two alternating halves). A lone caller never waits.
-                deadline = time.monotonic() + _GATHER_S
-                while (
-                    self._active > len(self._queue) or self._returning > 0
-                ) and time.monotonic() < deadline:
+                now = time.monotonic()
+                deadline, returning_deadline = now + _GATHER_S, now + _RETURN_S
+                while (self._active > len(self._queue) and now < deadline) or (
+                    self._returning > 0 and now < returning_deadline
+                ):
                     self._queue_changed.wait(0.0002)
+                    now = time.monotonic()
                 batch, self._queue = self._queue, []
                 self._active -= len(batch)
                 self._returning = len(batch) - 1
