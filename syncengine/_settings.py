@@ -76,6 +76,10 @@ class LoggingSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     backups: int = Field(5, ge=0)
+    acks: Literal["each", "summary", "off"] = "each"
+    """One INFO line per acknowledged report, a periodic count, or none (DEBUG only)."""
+    acks_summary_s: float = Field(60.0, gt=0)
+    """With ``acks = "summary"``: at most one count line per this many seconds."""
 
 
 class CredentialsSettings(BaseModel):

@@ -270,7 +270,8 @@ def run(
     service = ServiceRuntime(
         engine, textfile=metrics_textfile, textfile_interval_s=metrics_interval
     )
-    with stop_on_signals(stop), log_engine_events():
+    acks, every = settings.logging.acks, settings.logging.acks_summary_s
+    with stop_on_signals(stop), log_engine_events(engine, acks=acks, summary_s=every):
         engine.start()
         service.started()
         log.info(

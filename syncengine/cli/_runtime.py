@@ -11,6 +11,7 @@ import logging
 import logging.handlers
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -197,22 +198,58 @@ def connected(receivers: Sequence[tuple[NamedSignal, Callable[..., None]]]) -> I
 
 
 @contextlib.contextmanager
-def log_engine_events() -> Iterator[None]:
+def log_engine_events(
+    engine: Any = None, *, acks: str = "each", summary_s: float = 60.0
+) -> Iterator[None]:
     """Log what an operator reading the service log needs to know, from the engine's signals.
 
     Conversion failures are logged by the ingest step itself; everything else worth a line is
-    here: connection changes, retries, permanent failures, acknowledgements (DEBUG).
+    here: connection changes, retries, permanent failures, acknowledgements. ``acks``: "each"
+    logs one INFO line per acknowledged report (key, serial number, file), "summary" one line
+    per ``summary_s`` with the count, "off" only DEBUG lines. With ``engine`` the lines name
+    the serial number and source file, and a re-dropped file says it was journaled before.
     """
     from syncengine import signals
 
     events = logging.getLogger("syncengine.events")
+    summary = {"n": 0, "since": time.monotonic()}
+    summary_lock = threading.Lock()
+
+    def identity(key: str) -> tuple[str, str, float | None]:
+        sub = None
+        if engine is not None:
+            with contextlib.suppress(Exception):  # stopping engine: a line without identity
+                sub = engine.submission(key)
+        if sub is None:
+            return "-", "-", None
+        source = sub.source or {}
+        return str(sub.payload.get("sn") or "-"), str(source.get("path") or "-"), sub.created_at
+
+    def flush_summary(force: bool) -> None:
+        with summary_lock:
+            elapsed = time.monotonic() - summary["since"]
+            if summary["n"] and (force or elapsed >= summary_s):
+                events.info("%d report(s) acknowledged in the last %.0f s", summary["n"], elapsed)
+                summary["n"], summary["since"] = 0, time.monotonic()
 
     def connection(_sender: object, **kw: Any) -> None:
         level = logging.INFO if kw["new"] == "online" else logging.WARNING
         events.log(level, "connection %s -> %s (%s)", kw["old"], kw["new"], kw["reason"])
 
     def converted(_sender: object, **kw: Any) -> None:
-        events.info("%s: %d report(s) journaled (%s)", kw["path"], len(kw["keys"]), kw["converter"])
+        keys = list(kw["keys"])
+        # A submission created well before this commit was journaled by an earlier drop of the
+        # same bytes: say so, instead of "journaled" (nothing new is sent).
+        earlier = [k for k in keys if (identity(k)[2] or time.time()) < time.time() - 5]
+        if keys and len(earlier) == len(keys):
+            events.info(
+                "%s: already journaled before (key %s%s); not sent again",
+                kw["path"],
+                keys[0],
+                f" and {len(keys) - 1} more" if len(keys) > 1 else "",
+            )
+            return
+        events.info("%s: %d report(s) journaled (%s)", kw["path"], len(keys), kw["converter"])
 
     def retry(_sender: object, **kw: Any) -> None:
         events.info(
@@ -224,17 +261,34 @@ def log_engine_events() -> Iterator[None]:
         )
 
     def failed(_sender: object, **kw: Any) -> None:
+        sn, path, _created = identity(kw["key"])
         events.warning(
-            "%s: failed permanently (HTTP %s): %s; fix the cause, then "
+            "%s: failed permanently (HTTP %s): %s; SN %s, file %s; fix the cause, then "
             "'syncengine replay --key %s'",
             kw["key"],
             kw.get("status_code") or "-",
             kw["reason"],
+            sn,
+            path,
             kw["key"],
         )
 
     def acked(_sender: object, **kw: Any) -> None:
+        if acks == "each":
+            sn, path, _created = identity(kw["key"])
+            events.info(
+                "%s: acknowledged (SN %s, file %s) in %.0f ms",
+                kw["key"],
+                sn,
+                path,
+                kw["latency_s"] * 1000,
+            )
+            return
         events.debug("%s: acknowledged in %.0f ms", kw["key"], kw["latency_s"] * 1000)
+        if acks == "summary":
+            with summary_lock:
+                summary["n"] += 1
+            flush_summary(force=False)
 
     with connected(
         [
@@ -245,7 +299,11 @@ def log_engine_events() -> Iterator[None]:
             (signals.upload_succeeded, acked),
         ]
     ):
-        yield
+        try:
+            yield
+        finally:
+            if acks == "summary":
+                flush_summary(force=True)
 
 
 @contextlib.contextmanager
