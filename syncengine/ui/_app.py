@@ -145,6 +145,7 @@ class StationPage:
             "/reports": self._reports,
             "/live/reports": self._live_reports,
             "/report": self._report,
+            "/live/report": self._live_report,
             "/config": self._config_page,
         }.get(path)
         if route is None:
@@ -291,7 +292,17 @@ class StationPage:
                 404, "No such report", f"The journal holds no live report with key {key!r}."
             )
         view = _pages.report(sub, journal.history(key))
-        return self._render("report.html", request, page="reports", title=f"Report {key}", r=view)
+        return self._render(
+            "report.html", request, page="reports", title=f"Report {key}", r=view, live=True
+        )
+
+    def _live_report(self, request: Request) -> Response:
+        key = request.arg("key")
+        journal = self._journal()
+        sub = journal.submission(key) if key else None
+        if sub is None:
+            return text(404, "no such report\n")
+        return self._render("_report_live.html", r=_pages.report(sub, journal.history(key)))
 
     def _config_page(self, request: Request) -> Response:
         rows = _pages.config_rows(self._config)

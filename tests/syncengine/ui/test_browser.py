@@ -120,6 +120,11 @@ def test_requeue_works_with_javascript_on_and_off(
     expect(page.locator(".flash-ok")).to_contain_text("sent again")
     assert engine.wait_idle(20)
     assert engine.submission(key).state == "acked"
+    if js:  # the report's state follows without a reload
+        expect(page.locator(".state").first).to_have_text("accepted", timeout=20_000)
+    else:
+        page.reload()
+        expect(page.locator(".state").first).to_have_text("accepted")
 
 
 def test_a_rebound_name_gets_nothing(browser: Browser, engine: SyncEngine) -> None:

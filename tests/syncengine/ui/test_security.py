@@ -117,6 +117,7 @@ def test_report_text_is_escaped_everywhere(
         client.get("/live/reports").text,
         client.get("/reports", params={"sn": "<script>"}).text,
         client.get("/report", params={"key": key}).text,
+        client.get("/live/report", params={"key": key}).text,
     ]
     for html in pages:
         assert SCRIPT_SN not in html
