@@ -243,7 +243,10 @@ def test_offline_total_includes_the_running_period_and_never_drops() -> None:
 # --- a real engine, scraped over HTTP ---------------------------------------------------------
 @pytest.fixture
 def engine(tmp_path: Path, sim: Simulator) -> Any:
-    config = fast_config(tmp_path, sim, health_http={"enabled": True, "port": 0})
+    # validate_submit off: a test below journals a report the server refuses, on purpose.
+    config = fast_config(
+        tmp_path, sim, health_http={"enabled": True, "port": 0}, validate_submit=False
+    )
     with SyncEngine(config) as eng:
         yield eng
 
@@ -254,7 +257,7 @@ def test_scrape_counts_successes_rejections_and_errors_by_class(
     keys = [engine.submit(report(i, tag="scrape")) for i in range(5)]
     assert engine.wait_idle(30)
     bad = report(99, tag="scrape")
-    del bad["pn"]  # the server refuses a report without a part number (400)
+    bad["processCode"] = 9999  # valid here, refused by the server (400: unknown process code)
     engine.submit(bad)
     wait_for(lambda: engine.counts()["failed"] == 1, what="the refusal")
     sim.set_faults(error_rate=1.0, error_statuses=[503])
