@@ -150,3 +150,37 @@ def test_a_predecessors_status_file_is_never_shown_as_the_running_engines(
     assert status["stale_file_ignored"] is True
     stopped = read_status(status_path, journal_path)  # lock free again: the engine is gone
     assert stopped["health"] == "stopped" and stopped["running"] is False
+
+
+def test_status_of_a_running_engine_counts_what_the_journal_holds_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncengine import SyncEngine
+    from watsim import Simulator
+
+    from ..test_engine_support import fast_config, report
+
+    for name in list(os.environ):
+        if name.startswith("SYNCENGINE_"):
+            monkeypatch.delenv(name)
+    with Simulator(token="test-token") as sim:
+        sim.set_faults(down_for_s=60)  # nothing is delivered while we look
+        config = fast_config(tmp_path, sim, status_interval_s=3600.0)
+        env = {
+            "SYNCENGINE_JOURNAL": str(config.journal_path),
+            "SYNCENGINE_SERVER_URL": sim.base_url,
+            "SYNCENGINE_TOKEN": "test-token",
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        }
+        with SyncEngine(config) as engine:
+            time.sleep(0.2)  # the first snapshot is written at start; none follows for an hour
+            with Journal(config.journal_path) as producer:  # another process would do the same
+                producer.submit("late", report(5))
+            result = CliRunner().invoke(cli, ["status", "--json"], env=env)
+            snap = json.loads(result.stdout)
+            assert engine.running
+        sim.clear_faults()
+    assert snap["running"] is True and snap["pid"] == os.getpid()
+    assert snap["counts_source"] == "journal"
+    assert snap["counts"]["pending"] + snap["counts"]["in_flight"] == 1
+    assert snap["snapshot_age_s"] > 0
