@@ -46,3 +46,16 @@ def test_metrics_still_served_beside_the_page(client: httpx.Client) -> None:
     answer = client.get("/metrics")
     assert answer.status_code == 200
     assert "wats_sync_" in answer.text
+
+
+def test_stuck_is_not_ready_but_live(tmp_path, sim: Simulator) -> None:
+    from .conftest import ui_config
+
+    sim.set_faults(error_rate=1.0, error_statuses=[500])  # answers, never accepts
+    with SyncEngine(ui_config(tmp_path, sim, stuck_after_s=0.3)) as engine:
+        engine.submit(report(1))
+        wait_for(lambda: engine.status()["health"] == "stuck", what="stuck")
+        with httpx.Client(base_url=engine.ui_url) as client:
+            assert client.get("/livez").status_code == 200
+            assert client.get("/readyz").status_code == 503
+        sim.clear_faults()
