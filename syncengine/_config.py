@@ -197,6 +197,11 @@ class EngineConfig(_Frozen):
     converter_timeout_s: float = Field(60.0, gt=0)
     converter_memory_mb: int | None = Field(1024, ge=16, description="POSIX only; None = no limit")
     converter_workers: int = Field(2, ge=1, le=32)
+    validate_submit: bool = Field(
+        True,
+        description="SyncEngine.submit() checks a report with pywats first (as the watcher "
+        "does) and raises ReportInputError for one the server would refuse",
+    )
     normalize_loops: bool = Field(
         False,
         description="rewrite server-export loop summaries the server's import refuses, in "

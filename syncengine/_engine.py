@@ -71,6 +71,20 @@ def _payload_of(report: object) -> dict[str, Any]:
     )
 
 
+def _check_locally(payload: Mapping[str, Any], key: str) -> None:
+    """Refuse a report the server would refuse, before it is journaled (``validate_submit``)."""
+    from pywats import parse_report
+
+    try:
+        parse_report(dict(payload)).check()
+    except Exception as exc:  # pydantic.ValidationError, ReportFieldError, TypeError
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReportInputError(
+            f"submit(): report {key} is not valid: {text} (nothing was journaled; "
+            "EngineConfig.validate_submit=False journals it anyway)"
+        ) from exc
+
+
 def _key_of(payload: Mapping[str, Any], key: str | None, where: str) -> str:
     if key is None:
         key = payload.get("id")
@@ -404,6 +418,8 @@ class SyncEngine:
         """
         payload = _payload_of(report)
         key = _key_of(payload, key, "submit()")
+        if self.config.validate_submit:
+            _check_locally(payload, key)
         with self._submission():
             self._access().call(lambda j: j.submit(key, payload, source=source))
         emit(submission_appended, self, key=key, source=source)
