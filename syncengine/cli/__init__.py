@@ -11,6 +11,7 @@ from syncengine.cli import (  # noqa: F401  (register)
     _cmd_config_check,
     _cmd_find,
     _cmd_journal_ops,
+    _cmd_resend,
     _cmd_resolve,
     _cmd_service,
 )
