@@ -174,9 +174,10 @@ class Journal:
     damaged (:class:`CorruptJournalError`), and applies pending migrations. It is a context
     manager; :meth:`close` releases the connection.
 
-    Threads: one connection per ``Journal``, shared under a lock. Concurrent :meth:`submit`
-    calls from several threads are committed together (group commit: one calling thread leads
-    and commits everything queued in one transaction; the others are woken with their results).
+    Threads: one connection per ``Journal``, shared under a lock. Concurrent :meth:`submit` and
+    :meth:`record` calls from several threads are committed together (group commit: one calling
+    thread leads and commits everything queued in one transaction; the others are woken with
+    their results; each call stays all or nothing on its own).
     Processes: any number may open the same file; writes are ``BEGIN IMMEDIATE`` with
     ``busy_timeout_s`` and a bounded retry, so "database is locked" never reaches the caller;
     after ``busy_timeout_s`` :class:`JournalBusyError` does.
