@@ -271,7 +271,12 @@ def run(
         engine, textfile=metrics_textfile, textfile_interval_s=metrics_interval
     )
     acks, every = settings.logging.acks, settings.logging.acks_summary_s
-    with stop_on_signals(stop), log_engine_events(engine, acks=acks, summary_s=every):
+    origin = settings.origins.get("token", "")
+    token_from = None
+    if settings.token is not None:
+        token_from = origin[4:] if origin.startswith("env ") else f"'token' in {settings.source}"
+    events = log_engine_events(engine, acks=acks, summary_s=every, token_from=token_from)
+    with stop_on_signals(stop), events:
         engine.start()
         service.started()
         log.info(

@@ -199,7 +199,11 @@ def connected(receivers: Sequence[tuple[NamedSignal, Callable[..., None]]]) -> I
 
 @contextlib.contextmanager
 def log_engine_events(
-    engine: Any = None, *, acks: str = "each", summary_s: float = 60.0
+    engine: Any = None,
+    *,
+    acks: str = "each",
+    summary_s: float = 60.0,
+    token_from: str | None = None,
 ) -> Iterator[None]:
     """Log what an operator reading the service log needs to know, from the engine's signals.
 
@@ -208,6 +212,8 @@ def log_engine_events(
     logs one INFO line per acknowledged report (key, serial number, file), "summary" one line
     per ``summary_s`` with the count, "off" only DEBUG lines. With ``engine`` the lines name
     the serial number and source file, and a re-dropped file says it was journaled before.
+    ``token_from`` names where a configured token comes from (it shadows stored logins): on
+    ``auth_failed`` the log then says that ``syncengine login`` cannot help.
     """
     from syncengine import signals
 
@@ -235,6 +241,19 @@ def log_engine_events(
     def connection(_sender: object, **kw: Any) -> None:
         level = logging.INFO if kw["new"] == "online" else logging.WARNING
         events.log(level, "connection %s -> %s (%s)", kw["old"], kw["new"], kw["reason"])
+        if kw["new"] != "auth_failed":
+            return
+        if token_from is not None:
+            events.error(
+                "the server rejects the token from %s, and a stored login cannot replace it "
+                "(that token shadows it): fix or remove it and restart the engine",
+                token_from,
+            )
+        else:
+            events.error(
+                "the server rejects the token: run 'syncengine login' to store a new one; "
+                "the running engine picks it up without a restart"
+            )
 
     def converted(_sender: object, **kw: Any) -> None:
         keys = list(kw["keys"])

@@ -88,3 +88,21 @@ def test_file_dropped_again_says_already_journaled(tmp_path: Path, sim: Simulato
         wait_for(lambda: any("again.json" in m for m in _lines(caplog)), 30, "its line")
     line = next(m for m in _lines(caplog) if "again.json" in m)
     assert f"already journaled before (key {items[0][0]})" in line and "journaled (" not in line
+
+
+@pytest.mark.parametrize(
+    ("token_from", "expected"),
+    [
+        (None, "run 'syncengine login' to store a new one"),
+        ("SYNCENGINE_TOKEN", "token from SYNCENGINE_TOKEN, and a stored login cannot replace it"),
+    ],
+)
+def test_auth_failed_says_whether_a_login_can_help(
+    tmp_path: Path, sim: Simulator, caplog, token_from, expected
+):
+    caplog.set_level(logging.INFO, logger="syncengine.events")
+    engine = SyncEngine(fast_config(tmp_path, sim, token="d3Jvbmc6dG9rZW4="))
+    with engine, log_engine_events(engine, token_from=token_from):
+        engine.submit(report(1, tag="auth"))
+        wait_for(lambda: engine.status()["connection"] == "auth_failed", 30, "auth_failed")
+        wait_for(lambda: any(expected in m for m in _lines(caplog)), 30, "the hint")
