@@ -206,7 +206,6 @@ def render_unit(spec: UnitSpec) -> str:
         f"# {spec.config_path} instead of editing, or override with 'systemctl edit {spec.name}'.",
         "[Unit]",
         "Description=wats-sync: forward test reports to WATS exactly once",
-        "Documentation=https://github.com/wats-sync/wats-sync/blob/main/docs/operations.md",
         "After=network-online.target",
         "Wants=network-online.target",
         "StartLimitIntervalSec=10min",
