@@ -74,11 +74,6 @@ class Uploads:
         self._abandon = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    @property
-    def concurrency(self) -> int:
-        """How many uploads may be in workers at once."""
-        return self._concurrency
-
     # --- the dispatcher's side ------------------------------------------------------------
     def busy(self) -> set[str]:
         """A copy of the keys in workers now."""
