@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import httpcore
 import httpx
 
 from ._errors import (
@@ -61,7 +60,6 @@ class _NotFound:
 NOT_FOUND: Any = _NotFound()
 
 _URL_CACHE = 64
-_COALESCE_MAX = 65536
 _MESSAGE_KEYS = ("message", "Message", "error", "errors", "detail", "title")
 _MAX_MESSAGE = 500
 
@@ -116,7 +114,7 @@ class Transport:
                 write=timeout.write,
                 pool=timeout.pool,
             ),
-            transport=transport if transport is not None else _coalescing_transport(),
+            transport=transport,
             follow_redirects=True,
         )
         self._urls: dict[str, httpx.URL] = {}
@@ -269,108 +267,6 @@ class Transport:
             raise TransportError(
                 f"{type(exc).__name__}: {exc}", operation=operation, may_have_reached_server=True
             ) from exc
-
-
-class _CoalescingStream(httpcore.NetworkStream):
-    """A connection that sends a request's header and body in one ``send`` instead of two.
-
-    httpcore writes the request head and then the body as two ``send`` calls: two TCP segments
-    and two wake-ups of the server for one request (about 15 % of an upload's CPU on loopback).
-    Writes are held (up to 64 KB, then sent) and sent together before the answer is read,
-    which HTTP/1.1 always does next. A held write that fails surfaces from that read as
-    httpcore's ``WriteError``, mapped exactly as before.
-    """
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-        self._held: list[bytes] = []
-        self._size = 0
-        self._timeout: float | None = None
-
-    def _flush(self) -> None:
-        if self._held:
-            data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
-            self._held, self._size = [], 0
-            self._inner.write(data, self._timeout)
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
-        self._held.append(buffer)
-        self._size += len(buffer)
-        self._timeout = timeout
-        if self._size >= _COALESCE_MAX:
-            self._flush()
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        self._flush()
-        return self._inner.read(max_bytes, timeout)
-
-    def close(self) -> None:
-        self._held, self._size = [], 0
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        self._flush()
-        return _CoalescingStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _CoalescingBackend(httpcore.NetworkBackend):
-    """httpcore's own network backend, handing out :class:`_CoalescingStream` connections."""
-
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        return _CoalescingStream(
-            self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        )
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        return _CoalescingStream(self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _coalescing_transport() -> httpx.HTTPTransport:
-    """httpx's default transport, its connections sending each request in one ``send``.
-
-    httpx has no public hook for httpcore's network backend: the pool's is swapped when it is
-    the expected ``httpcore.SyncBackend``; on any other httpx/httpcore layout the transport is
-    left as it is (slower by one ``send`` per request, nothing else). ``coalescing(client)``
-    tells which (a test pins it for the versions we ship with).
-    """
-    transport = httpx.HTTPTransport()
-    pool = getattr(transport, "_pool", None)
-    if isinstance(pool, httpcore.ConnectionPool) and isinstance(
-        getattr(pool, "_network_backend", None), httpcore.SyncBackend
-    ):
-        pool._network_backend = _CoalescingBackend(pool._network_backend)
-    return transport
-
-
-def coalescing(http: httpx.Client) -> bool:
-    """True if ``http`` sends each request in one ``send`` (see :class:`_CoalescingStream`)."""
-    pool = getattr(getattr(http, "_transport", None), "_pool", None)
-    return isinstance(getattr(pool, "_network_backend", None), _CoalescingBackend)
 
 
 @dataclass(frozen=True)
