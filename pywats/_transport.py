@@ -168,6 +168,8 @@ class Transport:
             content=content,
             headers=headers,
         )
+        if response.history and response.request.method != method.upper():
+            raise method_changed_error(response, method, operation)
         if not 200 <= response.status_code < 300:
             raise status_error(response, operation)
         return Answer(
@@ -337,6 +339,26 @@ def status_error(response: httpx.Response, operation: str) -> PyWATSError:
         server_message=server_message,
         correlation_id=corr,
         retryable=True if status == 408 else None,
+    )
+
+
+def method_changed_error(
+    response: httpx.Response, method: str, operation: str
+) -> UnexpectedStatusError:
+    """The error for a request that a 301/302/303 redirect turned into a ``GET``.
+
+    httpx follows such a redirect as browsers do, dropping the body: a ``POST`` of a report
+    would end as a ``GET`` whose 2xx answer (a proxy's login page, an index) says nothing
+    about the report. It was not carried out, so it must not count as an answer.
+    """
+    first = response.history[0]
+    return UnexpectedStatusError(
+        f"HTTP {first.status_code} redirected {method.upper()} to {response.request.method} "
+        f"{response.request.url}: the request was not carried out; configure the final "
+        "server URL",
+        operation=operation,
+        status_code=first.status_code,
+        correlation_id=correlation_id(first.headers),
     )
 
 
