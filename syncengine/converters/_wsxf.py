@@ -541,7 +541,9 @@ def parse_wsxf(
     except ET.ParseError as exc:
         line, col = exc.position
         raise ConversionError(f"{name}: malformed XML at line {line} column {col}: {exc}") from None
-    except LookupError as exc:  # an encoding declaration Python does not know
+    except (LookupError, ValueError) as exc:
+        # An encoding Python does not know (LookupError), or one expat cannot take, such as a
+        # multi-byte codec like UTF-7 (ValueError): the file is bad, the converter is not.
         raise ConversionError(f"{name}: unsupported XML encoding: {exc}") from None
     except RecursionError:
         raise ConversionError(f"{name}: XML nested too deeply to be a report") from None

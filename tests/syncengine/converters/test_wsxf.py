@@ -139,6 +139,10 @@ NS = b'xmlns="http://wats.virinco.com/schemas/WATS/Report/wsxf"'
         (b"<Report " + NS + b"/>", "expected {http://wats.virinco.com"),
         (b"<Reports xmlns='urn:other'/>", "root element is '{urn:other}Reports'"),
         (b"\x00\x01\x02garbage\xff\xfe", "not an ASCII-compatible encoding"),
+        (
+            b"<?xml version='1.0' encoding='utf-7'?><Reports " + NS + b"/>",
+            "unsupported XML encoding: multi-byte encodings are not supported",
+        ),
         (b"<Reports " + NS + b"><Report type='UUR'/></Reports>", "only UUT reports"),
         (
             b"<Reports " + NS + b"><Report Start='2026-01-01T00:00:00Z' Result='Passed'>"
