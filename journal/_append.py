@@ -47,8 +47,8 @@ def _same_in_form_1(payload: Any, digest: str) -> bool:
         return False
 
 
-ENGINE_INDEX_BATCH = 500
-"""Reports indexed at most per non-durable transaction (keeps the write lock short)."""
+ENGINE_INDEX_BATCH = 2000
+"""Reports indexed at most per catch-up transaction (~9 µs each: the write lock stays < 20 ms)."""
 
 
 def index_reports(conn: sqlite3.Connection, limit: int = -1) -> int:
