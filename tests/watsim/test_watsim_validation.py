@@ -109,6 +109,13 @@ def test_the_submit_loop_shape_is_not_a_summary() -> None:
         {"steps": "not a list"},
         {"steps": [1, None, "x", {"loop": "bad"}, {"loop": {"idx": "x", "num": None}}]},
         {"steps": [{"name": None, "loop": {"idx": None, "num": "3", "endingIndex": []}}]},
+        {
+            "steps": [
+                {"name": "a", "loop": {"idx": None, "num": "--2", "endingIndex": "\u00b2"}},
+                {"name": "a", "loop": {"idx": "-"}},
+                {"name": "a", "loop": {"idx": "\u00b9"}},
+            ]
+        },
     ],
 )
 def test_garbage_shapes_are_skipped_not_crashed_on(root: object) -> None:
