@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 from urllib.parse import unquote
 
+from ._digits import is_digits
 from ._errors import ApiError
 from ._http import JSON_TYPE
 from ._odata import apply_query
@@ -343,7 +344,7 @@ class Api:
     def sn_take(self, req: Request) -> Response:
         type_name = _required_param(req.params, "serialNumberType")
         raw_qty = _required_param(req.params, "quantity")
-        if not raw_qty.isdigit() or not 1 <= int(raw_qty) <= 10_000:
+        if not is_digits(raw_qty) or not 1 <= int(raw_qty) <= 10_000:
             raise ApiError(400, f"quantity: expected an integer 1-10000, got {raw_qty!r}")
         _bool_param(req.params, "onlyInSequence", default=False)
         fmt = req.params.get("format", "XML").strip().upper() or "XML"

@@ -20,6 +20,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
+from ._digits import is_digits
 from ._errors import ApiError
 
 log = logging.getLogger("watsim")
@@ -115,7 +116,7 @@ class SimHandler(BaseHTTPRequestHandler):
         raw = self.headers.get("Content-Length")
         if raw is None:
             return b""
-        if not raw.strip().isdigit():
+        if not is_digits(raw.strip()):
             raise ApiError(400, f"Content-Length: expected a non-negative integer, got {raw!r}")
         length = int(raw)
         limit = self.server.owner.max_body_bytes

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ._digits import is_digits
 from ._errors import ApiError
 from ._timeutil import parse_datetime
 
@@ -319,7 +320,7 @@ def non_negative_int(params: Mapping[str, str], name: str) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not is_digits(raw):
         raise ApiError(400, f"{name}: expected a non-negative integer, got {raw!r}")
     return int(raw)
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ._digits import is_digits
 from ._errors import ApiError
 from ._timeutil import format_utc, parse_datetime
 
@@ -100,7 +101,7 @@ def check_structure(report: object, process_codes: Mapping[int, str]) -> str:
     for name in _TEXT_FIELDS_MAY_BE_EMPTY:
         _text(report, name, allow_empty=True)
     code = report["processCode"]
-    if isinstance(code, str) and code.strip().lstrip("-").isdigit() and code.strip().isascii():
+    if isinstance(code, str) and is_digits(code.strip().removeprefix("-")):
         # Assumption: the server's Json.NET reader converts an integer written as a JSON string
         # (real station files carry "10"), as it does by default for integer properties.
         code = int(code.strip())

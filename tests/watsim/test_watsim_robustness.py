@@ -204,3 +204,50 @@ def test_many_concurrent_posts_are_all_counted(http: httpx.Client, sim: Simulato
     stats = sim.stats()
     assert stats["distinct_reports"] == 40
     assert stats["report_posts"] == 40
+
+
+# "²" is a digit to str.isdigit() but not to int(): every integer parser must answer 400.
+SUPERSCRIPT_TWO = "\u00b2"
+
+
+def test_content_length_with_a_unicode_digit_is_400(sim: Simulator, sim_token: str) -> None:
+    request = (
+        "POST /api/Report/WSJF HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Basic {sim_token}\r\nContent-Length: {SUPERSCRIPT_TWO}\r\n\r\n{{}}"
+    ).encode("latin-1")
+    status, body = _status_and_body(_raw_exchange(sim.port, request))
+    assert status == 400
+    assert "Content-Length" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/Report/Query/Header", {"$top": SUPERSCRIPT_TWO}),
+        ("/api/Report/Query/Header", {"$skip": SUPERSCRIPT_TWO}),
+    ],
+)
+def test_odata_counts_with_a_unicode_digit_are_400(
+    http: httpx.Client, path: str, params: dict[str, str]
+) -> None:
+    answer = http.get(path, params=params)
+    assert answer.status_code == 400, answer.text
+
+
+def test_take_quantity_with_a_unicode_digit_is_400(http: httpx.Client, sim: Simulator) -> None:
+    answer = http.post(
+        "/api/Production/SerialNumbers/Take",
+        params={"serialNumberType": "Default", "quantity": SUPERSCRIPT_TWO},
+    )
+    assert answer.status_code == 400, answer.text
+
+
+@pytest.mark.parametrize("code", ["--10", f"1{SUPERSCRIPT_TWO}"])
+def test_process_code_string_that_int_refuses_is_400_and_nothing_stored(
+    http: httpx.Client, sim: Simulator, code: str
+) -> None:
+    report = minimal_uut(str(uuid.uuid4()), processCode=code)
+    answer = http.post("/api/Report/WSJF", json=report)
+    assert answer.status_code == 400, answer.text
+    assert "processCode" in answer.text
+    assert http.get(f"/api/Report/Wsjf/{report['id']}").status_code == 404
