@@ -125,8 +125,12 @@ def _as_int(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        # Not str.isdigit(): it accepts "²" and "--2", which int() refuses.
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
     return None
 
 

@@ -89,7 +89,16 @@ def test_limits_and_statuses_are_not_rewritten() -> None:
 
 @pytest.mark.parametrize(
     "root",
-    [None, [], {"steps": "x"}, {"steps": [None, 1, {"loop": 5}, {"loop": {"num": "many"}}]}],
+    [
+        None,
+        [],
+        {"steps": "x"},
+        {"steps": [None, 1, {"loop": 5}, {"loop": {"num": "many"}}]},
+        # str.isdigit() takes these, int() does not: a crash here kept the file in the inbox,
+        # retried at every scan, instead of a report refused with one clear line.
+        {"steps": [{"name": "a", "loop": {"idx": None, "num": "--2"}}]},
+        {"steps": [{"name": "a", "loop": {"idx": None, "num": "\u00b2"}}]},
+    ],
 )
 def test_garbage_shapes_are_left_as_they_are(root: object) -> None:
     report = export_loops_uut()
