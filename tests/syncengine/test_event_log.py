@@ -40,8 +40,8 @@ def test_each_acknowledged_report_gets_an_info_line_with_serial_and_file(
     engine, inbox = _engine(tmp_path, sim)
     with engine, log_engine_events(engine, acks="each"):
         (inbox / "board-7.json").write_text(json.dumps(report(7)), encoding="utf-8")
-        wait_for(lambda: any("acknowledged" in m for m in _lines(caplog)), 60, "the ack line")
-    line = next(m for m in _lines(caplog) if "acknowledged" in m)
+        wait_for(lambda: any(": acknowledged (" in m for m in _lines(caplog)), 60, "the ack line")
+    line = next(m for m in _lines(caplog) if ": acknowledged (" in m)
     assert "SN SN-000007" in line and "board-7.json" in line
 
 
