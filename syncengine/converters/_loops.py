@@ -46,7 +46,7 @@ def normalize_loops(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[Loo
     The copy equals the input when the list is empty. Shapes it does not understand are left
     as they are.
     """
-    result = copy.deepcopy(dict(report))
+    result = _copy_tree(report)
     changes: list[LoopChange] = []
     root = result.get("root")
     if isinstance(root, dict):
@@ -63,6 +63,31 @@ def normalize_loops(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[Loo
                     pending.append((child, where, depth + 1))
     changes.sort(key=lambda c: (c["path"], c["field"]))
     return result, changes
+
+
+def _copy_tree(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of the report's dicts and lists, without recursion.
+
+    ``copy.deepcopy`` takes two Python frames per level: a report nested a few hundred steps
+    deep (which ``json`` still reads) raised RecursionError here, outside the caller's
+    validation guard. Leaves (str, numbers, None) are immutable and shared.
+    """
+    result: dict[str, Any] = {}
+    pending: list[tuple[Any, Any]] = [(report, result)]
+    while pending:
+        source, target = pending.pop()
+        items = source.items() if isinstance(source, Mapping) else enumerate(source)
+        for key, value in items:
+            if isinstance(value, Mapping):
+                copied: Any = {}
+            elif isinstance(value, list):
+                copied = [None] * len(value)
+            else:
+                target[key] = copy.copy(value)
+                continue
+            target[key] = copied
+            pending.append((value, copied))
+    return result
 
 
 def _children(step: dict[str, Any]) -> list[dict[str, Any]]:

@@ -232,3 +232,18 @@ def test_rewritten_loops_pass_the_servers_count_rules(report: dict[str, Any]) ->
     assert not left or unfixable
     assert normalize_loops(fixed)[1] == []
     assert all(c["path"].startswith("root -> step Seq -> loop L") for c in changes)
+
+
+def test_a_deeply_nested_report_is_rewritten_without_recursion(tmp_path: Path) -> None:
+    # ~900 JSON levels: json reads it, copy.deepcopy (two frames a level) did not copy it.
+    report = export_loops_uut()
+    node = report["root"]
+    for depth in range(450):
+        child: dict[str, Any] = {"id": 1000 + depth, "name": "n", "status": "P", "steps": []}
+        node["steps"] = [*node.get("steps", []), child]
+        node = child
+    report = json.loads(json.dumps(report))
+    fixed, changes = normalize_loops(report)
+    assert changes == normalize_loops(export_loops_uut())[1]
+    assert fixed["root"]["steps"][-1] is not report["root"]["steps"][-1]
+    assert _summary(fixed)["num"] == _summary(fixed)["endingIndex"] + 1
