@@ -146,6 +146,14 @@ def read_condemned(sidecar: Path) -> Condemned | None:
         return None
 
 
+_DESKTOP_FILES = ("thumbs.db", "desktop.ini")
+
+
+def _not_ours(name: str) -> bool:
+    # Hidden files and what file browsers leave behind (.DS_Store, Thumbs.db) are no report.
+    return name.startswith((".", "~")) or name.lower() in _DESKTOP_FILES
+
+
 @dataclass(frozen=True)
 class ErrorFolderSummary:
     """How many files sit in the error folders, and since when (oldest note or file time)."""
@@ -195,7 +203,7 @@ class ErrorFolderWatch:
                 continue
             for entry in entries:
                 name = entry.name
-                if name.endswith((SIDECAR_SUFFIX, SIDECAR_SUFFIX + _TMP_SUFFIX)):
+                if name.endswith((SIDECAR_SUFFIX, SIDECAR_SUFFIX + _TMP_SUFFIX)) or _not_ours(name):
                     continue
                 try:
                     if not entry.is_file(follow_symlinks=False):

@@ -176,6 +176,8 @@ def test_error_folder_watch_counts_and_returns_a_changed_file_once(tmp_path: Pat
     error = tmp_path / "error"
     error.mkdir()
     (error / "a.json").write_text("x")
+    (error / ".DS_Store").write_text("file browser litter")
+    (error / "Thumbs.db").write_text("file browser litter")
     watch = ErrorFolderWatch([error])
     assert watch.look() == [] and watch.summary.count == 1
     (error / "a.json").write_text("x fixed")
