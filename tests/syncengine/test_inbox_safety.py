@@ -91,8 +91,9 @@ def _deliver_with_slow_writer(
 def test_slow_writer_pausing_longer_than_stable_s_is_never_condemned(
     tmp_path: Path, sim: Simulator, failures: list[dict[str, Any]]
 ):
-    # Pause 1.2 s > stable_s 0.5 s: the half file is converted, fails, but is young: retried.
-    inbox, report_id = _deliver_with_slow_writer(tmp_path, sim, stable_s=0.5, pause_s=1.2)
+    # Pause 1.5 s > stable_s 1 s: the half file is converted and fails, but it was modified
+    # less than 3 x stable_s ago: it is tried again, and by then the writer has finished it.
+    inbox, report_id = _deliver_with_slow_writer(tmp_path, sim, stable_s=1.0, pause_s=1.5)
     assert failures == []
     assert not (inbox / "error").exists() or list((inbox / "error").iterdir()) == []
     assert [p.name for p in (inbox / "done").iterdir()] == ["slow.json"]
