@@ -6,42 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from syncengine.cli import EXIT_CONFIG, cli
+from syncengine.cli import EXIT_CONFIG
 from syncengine.service import CREDENTIAL_NAME
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An isolated environment: no user config, a file credentials store in tmp_path."""
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_") or name == "CREDENTIALS_DIRECTORY":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    return {
-        "SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc"),
-        "SYNCENGINE_CREDENTIALS_STORE": "file",
-    }
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Path:
-    """A config file with one existing watch folder and no token."""
-    (tmp_path / "inbox").mkdir()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        'server_url = "https://wats.example.com"\njournal_path = "state/journal.db"\n'
-        '[[watch]]\npath = "inbox"\nconverter = "wsjf"\n'
-    )
-    path.chmod(0o600)
-    return path
-
-
-def invoke(args: list[str], env: dict[str, str]) -> Result:
-    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+from tests.syncengine.service.conftest import invoke
 
 
 # --- config check -------------------------------------------------------------------------------
