@@ -30,7 +30,7 @@ from typing import Any
 
 from ._api import ConversionContext, ConversionError, ConverterBase
 from ._text import head, read_bytes
-from ._wsxf_write import NS, write_wsxf
+from ._wsxf_write import CHART_ATTRS, NS, write_wsxf
 
 __all__ = ["NOT_CARRIED", "NS", "WsxfConverter", "parse_wsxf", "write_wsxf"]
 
@@ -480,17 +480,7 @@ class _Reader:
         return self.finish(node, out)
 
     def chart(self, node: _Node) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            key: node.get(attr) or ""
-            for attr, key in (
-                ("ChartType", "chartType"),
-                ("Label", "label"),
-                ("XLabel", "xLabel"),
-                ("XUnit", "xUnit"),
-                ("YLabel", "yLabel"),
-                ("YUnit", "yUnit"),
-            )
-        }
+        out: dict[str, Any] = {key: node.get(attr) or "" for attr, key in CHART_ATTRS}
         out["series"] = []
         for series in node.children("Series"):
             item: dict[str, Any] = {

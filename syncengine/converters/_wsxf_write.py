@@ -14,7 +14,8 @@ NS = "http://wats.virinco.com/schemas/WATS/Report/wsxf"
 _Q = "{" + NS + "}"
 
 _AttrMap = tuple[tuple[str, str], ...]
-_CHART_ATTRS: _AttrMap = (
+CHART_ATTRS: _AttrMap = (
+    # Read back by _wsxf.parse_wsxf with the same table.
     ("ChartType", "chartType"),
     ("Label", "label"),
     ("XLabel", "xLabel"),
@@ -138,7 +139,7 @@ def _write_step(parent: ET.Element, step: Mapping[str, Any]) -> None:
     if "chart" in step:
         chart = step["chart"]
         c = ET.SubElement(el, _Q + "Chart")
-        _set_from(c, chart, _CHART_ATTRS)
+        _set_from(c, chart, CHART_ATTRS)
         for series in chart.get("series", ()):
             s = ET.SubElement(c, _Q + "Series")
             _set(s, "Name", series.get("name"))
