@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ from syncengine.credentials._cipher import KEY_LEN, decrypt, encrypt
 from syncengine.credentials._errors import CredentialsStoreError
 from syncengine.credentials._keywrap import unwrap_key, wrap_key
 from syncengine.credentials._types import StoredToken, normalize_server_url
+
+log = logging.getLogger("syncengine.credentials")
 
 _APP = "wats-sync"
 _FORMAT_VERSION = 2
@@ -66,6 +70,10 @@ def _write_private(path: Path, data: bytes, *, replace: bool = True) -> bool:
         raise
     fsync_dir(path.parent)
     return True
+
+
+class _UndecryptableError(CredentialsStoreError):
+    """The store file exists but can never be decrypted (altered, or no usable key)."""
 
 
 def _check_private(path: Path) -> None:
@@ -121,7 +129,7 @@ class EncryptedFileStore:
             raise CredentialsStoreError(f"cannot read {self.path}: {exc.strerror}") from None
         key = self._load_key(create=False)
         if key is None:
-            raise CredentialsStoreError(
+            raise _UndecryptableError(
                 f"{self.path} exists but its key file {self.key_path} is missing; "
                 "run 'syncengine login' again"
             )
@@ -129,12 +137,35 @@ class EncryptedFileStore:
             entries = json.loads(decrypt(key, blob).decode("utf-8"))["entries"]
         except (ValueError, KeyError, TypeError) as exc:
             # The exception text is ours (the cipher) or json's position info: no secret in it.
-            raise CredentialsStoreError(
+            raise _UndecryptableError(
                 f"cannot decrypt {self.path}: {exc}; run 'syncengine login' again"
             ) from None
         if not isinstance(entries, dict):
-            raise CredentialsStoreError(f"cannot decrypt {self.path}: unexpected content")
+            raise _UndecryptableError(
+                f"cannot decrypt {self.path}: unexpected content; run 'syncengine login' again"
+            )
         return entries
+
+    def _load_for_change(self) -> dict[str, Any]:
+        """The entries to change; a file that can never be decrypted is set aside first.
+
+        Such a file (altered, key file missing or from elsewhere) holds no login anyone can
+        use, and every read error says "run 'syncengine login' again": so a ``put`` renames it
+        to ``<name>.unreadable-<UNIX time>`` (kept, never deleted) and starts an empty store.
+        Unreadable or unsafe files (permissions, I/O, DPAPI of another user) still raise.
+        """
+        try:
+            return self._load()
+        except _UndecryptableError as exc:
+            aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
+            try:
+                os.replace(self.path, aside)
+            except OSError as move:
+                raise CredentialsStoreError(
+                    f"{exc}; and it cannot be set aside: {move.strerror}"
+                ) from None
+            log.warning("%s; it was renamed to %s and a new store started", exc, aside.name)
+            return {}
 
     def _save(self, entries: dict[str, Any]) -> None:
         document = {"version": _FORMAT_VERSION, "entries": entries}
@@ -157,8 +188,12 @@ class EncryptedFileStore:
             raise CredentialsStoreError(f"{self.path}: malformed entry for {server_url}") from None
 
     def put(self, server_url: str, entry: StoredToken) -> None:
-        """Store (replace) the login for ``server_url``."""
-        entries = self._load()
+        """Store (replace) the login for ``server_url``.
+
+        A store file that cannot be decrypted is renamed aside first (see
+        :meth:`_load_for_change`), so that logging in again repairs it.
+        """
+        entries = self._load_for_change()
         entries[normalize_server_url(server_url)] = {
             "user": entry.user,
             "token": entry.token,

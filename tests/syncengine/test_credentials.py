@@ -274,6 +274,53 @@ def test_tampered_store_file_is_a_clear_error(store: EncryptedFileStore) -> None
         store.get(SERVER)
 
 
+def _tamper(store: EncryptedFileStore) -> bytes:
+    data = bytearray(store.path.read_bytes())
+    data[-1] ^= 0xFF
+    store.path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def _set_aside(store: EncryptedFileStore) -> list[Path]:
+    return sorted(store.path.parent.glob(store.path.name + ".unreadable-*"))
+
+
+def test_login_again_repairs_an_altered_store_and_keeps_the_old_file(
+    store: EncryptedFileStore,
+) -> None:
+    # The error says "run 'syncengine login' again": that login (a put) must then work.
+    store.put(SERVER, entry())
+    damaged = _tamper(store)
+    with pytest.raises(CredentialsStoreError, match="login' again"):
+        store.get(SERVER)
+    store.put(SERVER, entry("bmV3LXRva2Vu"))
+    assert store.get(SERVER) == entry("bmV3LXRva2Vu")
+    (aside,) = _set_aside(store)
+    assert aside.read_bytes() == damaged
+
+
+def test_login_again_repairs_a_store_whose_key_file_is_gone(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    original = store.path.read_bytes()
+    store.key_path.unlink()
+    with pytest.raises(CredentialsStoreError, match="login' again"):
+        store.get(SERVER)
+    store.put(SERVER, entry("bmV3LXRva2Vu"))
+    assert store.get(SERVER) == entry("bmV3LXRva2Vu")
+    assert [p.read_bytes() for p in _set_aside(store)] == [original]
+
+
+@posix_only
+def test_an_unsafe_store_is_not_set_aside_by_a_login(store: EncryptedFileStore) -> None:
+    store.put(SERVER, entry())
+    store.key_path.chmod(0o640)
+    with pytest.raises(CredentialsStoreError, match="chmod 600"):
+        store.put(SERVER, entry("bmV3LXRva2Vu"))
+    assert _set_aside(store) == []
+    store.key_path.chmod(0o600)
+    assert store.get(SERVER) == entry()
+
+
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux procfs")
 def test_an_unwritable_store_location_is_a_store_error() -> None:
     # procfs: reading finds no file, creating one fails, even as root.
