@@ -175,6 +175,11 @@ class SyncEngine:
                 )
             self._state = "starting"
         try:
+            if self.config.watch:
+                # Before the journal, lock and status files exist: a bad folder creates nothing.
+                from ._watcher import check_watch_folders
+
+                check_watch_folders(self.config)
             self._start()
         except BaseException:
             self._state = "new"

@@ -399,6 +399,12 @@ def _openable(path: Path) -> bool:
         return False
 
 
+def check_watch_folders(config: EngineConfig) -> None:
+    """:func:`check_watch_folder` for every folder of ``config``, in order."""
+    for index, folder in enumerate(config.watch):
+        check_watch_folder(folder, index)
+
+
 def check_watch_folder(folder: WatchFolder, index: int) -> None:
     """Raise :class:`WatchFolderError` naming ``watch[index].*`` if the folder cannot be used.
 

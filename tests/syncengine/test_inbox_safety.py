@@ -26,6 +26,7 @@ from syncengine._error_folder import (
     sidecar_for,
 )
 from syncengine._ingest import Ingestor, move_without_overwrite
+from syncengine._watcher import WatchFolderError
 from syncengine.converters import WorkerPool
 from watsim import Simulator
 
@@ -234,3 +235,16 @@ def test_long_named_files_reach_done_and_error_through_the_engine(
     assert sim.stats()["distinct_reports"] == 1 and len(failures) == 1
     time.sleep(0.5)  # a few rescans: nothing is tried again
     assert len(failures) == 1
+
+
+def test_engine_with_a_missing_watch_folder_refuses_to_start_and_creates_nothing(
+    tmp_path: Path, sim: Simulator
+):
+    folder = WatchFolder(path=tmp_path / "typo", converter="wsjf")
+    config = fast_config(tmp_path, sim, watch=[folder])
+    with pytest.raises(WatchFolderError, match=r"watch\[0\]\.path: the folder .* does not exist"):
+        SyncEngine(config).start()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no journal, lock or status file
+    created = WatchFolder(path=tmp_path / "typo", converter="wsjf", create=True)
+    with SyncEngine(fast_config(tmp_path, sim, watch=[created])) as engine:
+        assert engine.running and (tmp_path / "typo").is_dir()
