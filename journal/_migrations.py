@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._codec import iso_utc
 from ._errors import NewerSchemaError
-from ._schema import DDL_V1, DDL_V2, MIGRATION_SET, SCHEMA_VERSION
+from ._schema import DDL_V1, DDL_V2, DDL_V3, MIGRATION_SET, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -39,7 +39,18 @@ def _m0002_resolution(db: Database) -> None:
     db.execute("PRAGMA user_version = 2")
 
 
-KNOWN_MIGRATIONS = (("0001_initial", _m0001_initial), ("0002_resolution", _m0002_resolution))
+def _m0003_head(db: Database) -> None:
+    # The chain head and the counters become one row: one WAL page per commit instead of two.
+    for statement in DDL_V3:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 3")
+
+
+KNOWN_MIGRATIONS = (
+    ("0001_initial", _m0001_initial),
+    ("0002_resolution", _m0002_resolution),
+    ("0003_head", _m0003_head),
+)
 """(name, function) in order; the position + 1 is the ``user_version`` each one sets."""
 
 

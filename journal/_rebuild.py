@@ -154,9 +154,12 @@ def rebuild(conn: sqlite3.Connection) -> int:
     conn.execute("DELETE FROM archived")
     conn.execute(f"INSERT INTO archived (key, payload_sha256, archive_seq) {_SELECT_ARCHIVED_KEYS}")
     archived = conn.execute("SELECT count(*) FROM archived").fetchone()[0]
-    for state, n in (*zip(STATES, per_state, strict=True), ("archived", archived)):
-        conn.execute("UPDATE state_counts SET n = ? WHERE state = ?", (n, state))
-    conn.execute("UPDATE chain_head SET last_ack_at = (" + _LAST_ACK + ") WHERE id = 1")
+    counts = (*zip(STATES, per_state, strict=True), ("archived", archived))
+    conn.execute(
+        f"UPDATE head SET {', '.join(f'{state} = ?' for state, _ in counts)}, "
+        f"last_ack_at = ({_LAST_ACK}) WHERE id = 1",
+        [n for _, n in counts],
+    )
     # The report index is derived from report bodies: refill what is missing (rows of
     # archived reports stay; their bodies are gone from the live file).
     conn.execute(FILL_REPORT_INDEX)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._codec import GENESIS_HASH
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """``PRAGMA user_version`` after all migrations this code knows are applied."""
 
 MIGRATION_SET = "wats-sync-journal"
@@ -20,6 +20,9 @@ JOURNAL_KEY = ""
 
 STATES = ("pending", "in_flight", "acked", "failed", "superseded", "dismissed")
 """Every live state; ``superseded`` and ``dismissed`` are an operator's way out of ``failed``."""
+
+COUNTED = (*STATES, "archived")
+"""The counters of the ``head`` row (migration 0003): one per state, and archived submissions."""
 
 DDL_V1 = (
     """
@@ -137,10 +140,6 @@ DDL_V1 = (
 # -- hot-path SQL ------------------------------------------------------------------------------
 
 SELECT_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
-UPDATE_HEAD = "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1"
-UPDATE_LAST_ACK = (
-    "UPDATE chain_head SET last_ack_at = max(coalesce(last_ack_at, ?), ?) WHERE id = 1"
-)
 INSERT_EVENT = (
     "INSERT INTO events (seq, event_id, key, type, ts, ts_iso, data, digest, prev_hash, hash, ref) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -162,7 +161,6 @@ SELECT_KNOWN = (
     "UNION ALL SELECT payload_sha256, 1 FROM archived WHERE key = ?1 LIMIT 1"
 )
 """One probe for submit(): the key's payload digest and whether it was archived, or no row."""
-ADD_COUNT = "UPDATE state_counts SET n = n + ? WHERE state = ?"
 SELECT_SUBMITTED_DATA = (
     "SELECT e.data, p.body FROM events AS e JOIN payloads AS p ON p.seq = e.seq WHERE e.seq = ?"
 )
@@ -273,3 +271,55 @@ DDL_V2 = (
     "CREATE INDEX report_index_created ON report_index (created_at)",
     FILL_REPORT_INDEX,
 )
+
+
+# -- migration 0003: the chain head and the counters in one row (one page per commit) ---------
+
+DDL_V3 = (
+    f"""
+    CREATE TABLE head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        last_ack_at REAL,
+        {", ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in COUNTED)}
+    )
+    """,
+    "INSERT INTO head (id, seq, hash, last_ack_at, "
+    + ", ".join(COUNTED)
+    + ") SELECT 1, h.seq, h.hash, h.last_ack_at, "
+    + ", ".join(
+        f"coalesce((SELECT n FROM state_counts WHERE state = '{name}'), 0)" for name in COUNTED
+    )
+    + " FROM chain_head AS h",
+    "DROP TABLE chain_head",
+    "DROP TABLE state_counts",
+    # The old names stay readable (queries, tools): views over the one row.
+    "CREATE VIEW chain_head AS SELECT id, seq, hash, last_ack_at FROM head",
+    "CREATE VIEW state_counts AS "
+    + " UNION ALL ".join(f"SELECT '{name}' AS state, {name} AS n FROM head" for name in COUNTED),
+)
+"""The chain head and the per-state counters were two tables, two pages written by every commit;
+one row of one table is one page."""
+
+
+def update_head(
+    seq_hash: tuple[int, str] | None, deltas: dict[str, int], last_ack: float | None
+) -> tuple[str, list[object]] | None:
+    """One ``UPDATE head`` for a transaction's new tail, counter deltas and last ack (or None)."""
+    sets: list[str] = []
+    params: list[object] = []
+    if seq_hash is not None:
+        sets.append("seq = ?, hash = ?")
+        params += seq_hash
+    for name in COUNTED:
+        delta = deltas.get(name, 0)
+        if delta:
+            sets.append(f"{name} = {name} + ?")
+            params.append(delta)
+    if last_ack is not None:
+        sets.append("last_ack_at = max(coalesce(last_ack_at, ?), ?)")
+        params += [last_ack, last_ack]
+    if not sets:
+        return None
+    return f"UPDATE head SET {', '.join(sets)} WHERE id = 1", params

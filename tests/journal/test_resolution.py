@@ -174,10 +174,28 @@ def test_reports_pages_cover_everything_once(journal: Journal, clock: Clock) -> 
     assert seen == [f"k{i}" for i in reversed(range(23))]
 
 
+def _undo_head(conn: sqlite3.Connection) -> None:
+    """Undo migration 0003: the chain head and the counters back in their own tables."""
+    conn.execute("CREATE TABLE chain_head_t AS SELECT * FROM chain_head")
+    conn.execute("CREATE TABLE state_counts_t AS SELECT * FROM state_counts")
+    conn.execute("DROP VIEW chain_head")
+    conn.execute("DROP VIEW state_counts")
+    conn.execute("DROP TABLE head")
+    for ddl in DDL_V1:
+        if "CREATE TABLE chain_head" in ddl or "CREATE TABLE state_counts" in ddl:
+            conn.execute(ddl)
+    conn.execute("INSERT INTO chain_head SELECT * FROM chain_head_t")
+    conn.execute("INSERT INTO state_counts SELECT * FROM state_counts_t")
+    conn.execute("DROP TABLE chain_head_t")
+    conn.execute("DROP TABLE state_counts_t")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_head'")
+
+
 def _downgrade_to_v1(path: Path) -> None:
     """Turn a current journal into what schema 1 wrote (no report index, four states)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
+    _undo_head(conn)
     conn.execute("DROP TABLE report_index")
     conn.execute("ALTER TABLE submissions RENAME TO submissions_new")
     ddl = next(s for s in DDL_V1 if "CREATE TABLE submissions" in s)
