@@ -33,6 +33,8 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
+import os
+import re
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -520,8 +522,28 @@ class TextfileWriter:
         while not self._stop.wait(self._interval):
             self.write()
 
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete what a killed writer left: ``<name>.<pid>.<thread id>`` of another process.
+
+        ``write_to_textfile`` removes its temporary on an error, but a process killed during
+        a write cannot; each such kill would leave one more file next to the ``.prom``.
+        """
+        removed = []
+        pattern = re.compile(re.escape(self.path.name) + r"\.(\d+)\.\d+")
+        with contextlib.suppress(OSError):
+            for candidate in self.path.parent.iterdir():
+                match = pattern.fullmatch(candidate.name)
+                if match is None or int(match.group(1)) == os.getpid():
+                    continue
+                with contextlib.suppress(OSError):
+                    candidate.unlink()
+                    removed.append(candidate)
+        return removed
+
     def start(self) -> None:
-        """Write once now, then every interval on a daemon thread."""
+        """Remove a killed run's temporaries, write once now, then every interval on a thread."""
+        for stale in self.remove_stale_temporaries():
+            log.info("removed %s, left by a writer that was killed", stale)
         self.write()
         self._thread = threading.Thread(target=self._run, name="syncengine-textfile", daemon=True)
         self._thread.start()

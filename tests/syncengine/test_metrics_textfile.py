@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from syncengine._metrics import TextfileWriter
 from tests.syncengine.test_engine_support import wait_for
 from watsim import Simulator
 
@@ -145,3 +147,20 @@ def test_a_killed_writer_never_leaves_half_a_file(tmp_path: Path, sim: Simulator
             proc.kill()
             proc.wait()
     assert sim.stats()["distinct_reports"] == 3
+    # The clean run removed whatever temporaries the killed ones left.
+    assert [p.name for p in tmp_path.glob("wats_sync.prom*")] == ["wats_sync.prom"]
+
+
+def test_start_removes_temporaries_of_killed_writers_only(tmp_path: Path) -> None:
+    textfile = tmp_path / "wats_sync.prom"
+    stale = tmp_path / "wats_sync.prom.999999.140001"  # another process, killed mid-write
+    mine = tmp_path / f"wats_sync.prom.{os.getpid()}.140002"  # this process's own
+    others = [tmp_path / "wats_sync.prom.bak", tmp_path / "other.prom.999999.1"]
+    for path in (stale, mine, *others):
+        path.write_text("x")
+    writer = TextfileWriter(CollectorRegistry(), textfile, interval_s=3600)
+    writer.start()
+    writer.stop()
+    assert not stale.exists()
+    assert mine.exists() and all(p.exists() for p in others)
+    assert textfile.exists()
