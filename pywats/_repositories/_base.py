@@ -28,6 +28,10 @@ def segment(value: str, name: str) -> str:
     """``value`` quoted as one URL path segment (so ``/`` or ``?`` cannot change the route)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    if value in (".", ".."):
+        # A dot segment survives quoting and is then resolved away by the URL: ".." would
+        # send the request to the parent route (get_unit("..", "X") -> /api/Production/X).
+        raise ValueError(f"{name} cannot be {value!r}: a URL path cannot carry it as a value")
     return quote(value, safe="")
 
 

@@ -185,6 +185,20 @@ def test_get_quotes_the_id_as_one_path_segment(client: pywats.Client, recorder: 
     assert recorder.last.url.raw_path == b"/api/Report/Wsjf/..%2FApp%2FVersion%3Fx%3D1"
 
 
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_a_dot_segment_is_refused_before_anything_is_sent(
+    client: pywats.Client, recorder: Recorder, dots: str
+) -> None:
+    # Quoted or not, the URL resolves "." and ".." away: the request would reach another route.
+    with pytest.raises(ValueError, match="cannot be"):
+        client.production.get_unit(dots, "PN-1")
+    with pytest.raises(ValueError, match="cannot be"):
+        client.production.get_unit("SN-1", dots)
+    with pytest.raises(ValueError, match="cannot be"):
+        client.reports.get(dots)
+    assert recorder.requests == []
+
+
 def test_get_sends_the_specs_options_only_when_given(
     client: pywats.Client, recorder: Recorder
 ) -> None:
