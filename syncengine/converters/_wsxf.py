@@ -544,7 +544,11 @@ def parse_wsxf(
     reports = []
     for i, node in enumerate(top.children("Report")):
         node.where = f"Report[{i}]"
-        reports.append(reader.report(node))
+        try:
+            reports.append(reader.report(node))
+        except RecursionError:
+            # expat builds any depth; the step reader recurses once per level.
+            raise ConversionError(f"{name}: Report[{i}]: steps nested too deeply") from None
     others = top.unknown()
     if others and unknown_xml == "error":
         raise reader.fail("Reports", "elements other than Report (option unknown_xml = 'error')")

@@ -161,6 +161,16 @@ def test_hostile_or_malformed_xml_raises_a_clear_conversion_error(data, expected
         parse_wsxf(data, "bad.xml")
 
 
+def test_steps_nested_deeper_than_the_reader_recurses_are_a_conversion_error():
+    step = b'<Step Name="a" StepType="SequenceCall" Status="Passed">'
+    data = (
+        b"<Reports " + NS + b"><Report Start='2026-01-01T00:00:00Z' Result='Passed' SN='1' "
+        b"PN='2'><Process Code='10'/>" + step * 3000 + b"</Step>" * 3000 + b"</Report></Reports>"
+    )
+    with pytest.raises(ConversionError, match=r"Report\[0\]: steps nested too deeply"):
+        parse_wsxf(data, "deep.xml")
+
+
 def test_numeric_step_with_bad_value_names_the_step():
     data = (FIXTURES / "fct_report.xml").read_bytes().replace(b'"5.02"', b'"5,02"')
     with pytest.raises(ConversionError, match=r"'Supply voltage'.*NumericValue='5,02'"):
