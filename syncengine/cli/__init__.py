@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from syncengine.cli import (  # noqa: F401  (register)
     _cmd_check,
+    _cmd_config,
     _cmd_config_check,
+    _cmd_delivery,
     _cmd_find,
+    _cmd_journal,
     _cmd_journal_ops,
+    _cmd_login,
     _cmd_resend,
     _cmd_resolve,
+    _cmd_run,
     _cmd_service,
 )
 from syncengine.cli._commands import cli, main

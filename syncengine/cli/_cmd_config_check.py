@@ -20,7 +20,8 @@ import click
 from syncengine._config import EngineConfig
 from syncengine._paths import unusable_dir
 from syncengine._settings import Settings, SettingsError
-from syncengine.cli._commands import _State, config_group
+from syncengine.cli._cmd_config import config_group
+from syncengine.cli._commands import _State
 from syncengine.cli._runtime import EXIT_CONFIG, engine_config_and_credentials
 from syncengine.cli._views import redact
 from syncengine.credentials import CredentialsError

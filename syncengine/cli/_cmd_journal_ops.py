@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from syncengine.cli._backup import backup_journal, verify_archive
-from syncengine.cli._commands import _State, journal_archive, journal_group
+from syncengine.cli._cmd_journal import journal_archive, journal_group
+from syncengine.cli._commands import _State
 
 
 @journal_group.command("backup")

@@ -1,7 +1,8 @@
 """The CLI's machinery that needs no click: exit codes, error classification, settings to
 engine config and credentials, journal opening, logging and signal handling.
 
-``syncengine/cli/_commands.py`` (the only click user) parses and prints; this module decides.
+The command modules (``_commands.py`` and ``_cmd_*.py``, the only click users) parse and print;
+this module decides.
 """
 
 from __future__ import annotations

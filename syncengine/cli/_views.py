@@ -1,7 +1,7 @@
 """What the CLI computes, kept apart from click: redaction, times, views, file submission.
 
-``syncengine/cli/_commands.py`` parses arguments and prints; everything here is plain functions over
-journal records and snapshots, so it is tested without a terminal.
+The command modules (``_cmd_*.py``) parse arguments and print; everything here is plain functions
+over journal records and snapshots, so it is tested without a terminal.
 """
 
 from __future__ import annotations
