@@ -8,7 +8,7 @@ from .._models._domain import Asset
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
 from .._transport import NOT_FOUND
-from ._base import Repository, odata_params, paged, parse_model, segment
+from ._base import Repository, odata_params, paged, segment
 
 
 class AssetRepository(Repository):
@@ -36,29 +36,22 @@ class AssetRepository(Repository):
 
     def get(self, id_or_serial: str) -> Asset | None:
         """The asset by id, else by serial number (None when lenient and unknown)."""
-        data = self._t.request_json(
-            "GET",
-            f"/api/Asset/{segment(id_or_serial, 'id_or_serial')}",
-            operation="assets.get",
-            lenient_404=True,
-        )
-        return None if data is NOT_FOUND else parse_model(Asset, data, "assets.get")
+        path = f"/api/Asset/{segment(id_or_serial, 'id_or_serial')}"
+        return self._get(Asset, path, operation="assets.get")
 
     def save(self, asset: Asset, *, idempotency_key: str | None = None) -> Asset:
         """Create or update an asset; returns what the server stored.
 
         ``idempotency_key`` is sent as the ``Idempotency-Key`` header when given.
         """
-        if not isinstance(asset, Asset):
-            raise TypeError(f"asset must be an Asset, got {type(asset).__name__}")
-        data = self._t.request_json(
-            "PUT",
+        return self._put(
+            Asset,
             "/api/Asset",
+            asset,
+            "asset",
             operation="assets.save",
-            json_body=asset.to_json_dict(),
             idempotency_key=idempotency_key,
         )
-        return parse_model(Asset, data, "assets.save")
 
     def delete(self, *, asset_id: str | None = None, serial_number: str | None = None) -> bool:
         """Delete one asset by ``asset_id`` or ``serial_number`` (exactly one).

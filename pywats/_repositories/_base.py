@@ -9,11 +9,13 @@ from urllib.parse import quote
 import pydantic
 
 from .._errors import InvalidResponseError
+from .._models._domain import ApiModel
 from .._paging import check_page_args, paginate
 from .._query import Filter
-from .._transport import Transport
+from .._transport import NOT_FOUND, Transport
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+A = TypeVar("A", bound=ApiModel)
 T = TypeVar("T")
 
 
@@ -22,6 +24,43 @@ class Repository:
 
     def __init__(self, transport: Transport) -> None:
         self._t = transport
+
+    def _get(
+        self,
+        cls: type[M],
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str | int] | None = None,
+    ) -> M | None:
+        """GET one object parsed into ``cls``; None when lenient and the server answers 404."""
+        data = self._t.request_json(
+            "GET", path, operation=operation, params=params, lenient_404=True
+        )
+        return None if data is NOT_FOUND else parse_model(cls, data, operation)
+
+    def _put(
+        self,
+        cls: type[A],
+        path: str,
+        obj: object,
+        what: str,
+        *,
+        operation: str,
+        idempotency_key: str | None,
+    ) -> A:
+        """PUT ``obj`` (TypeError unless it is a ``cls``); returns what the server stored."""
+        if not isinstance(obj, cls):
+            article = "an" if cls.__name__[0] in "AEIOU" else "a"
+            raise TypeError(f"{what} must be {article} {cls.__name__}, got {type(obj).__name__}")
+        data = self._t.request_json(
+            "PUT",
+            path,
+            operation=operation,
+            json_body=obj.to_json_dict(),
+            idempotency_key=idempotency_key,
+        )
+        return parse_model(cls, data, operation)
 
 
 def segment(value: str, name: str) -> str:

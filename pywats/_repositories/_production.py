@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 from .._errors import UnitsRejectedError
 from .._models._domain import Unit, UnitsSaved, UnitVerification
-from .._transport import NOT_FOUND, Answer
+from .._transport import Answer
 from ._base import Repository, flag, parse_model, segment
 
 
@@ -24,8 +24,7 @@ class ProductionRepository(Repository):
             f"/api/Production/Unit/{segment(serial_number, 'serial_number')}"
             f"/{segment(part_number, 'part_number')}"
         )
-        data = self._t.request_json("GET", path, operation="production.get_unit", lenient_404=True)
-        return None if data is NOT_FOUND else parse_model(Unit, data, "production.get_unit")
+        return self._get(Unit, path, operation="production.get_unit")
 
     def save_units(
         self, units: Sequence[Unit], *, idempotency_key: str | None = None
@@ -111,16 +110,12 @@ class ProductionRepository(Repository):
         params: dict[str, str | int] = {"serialNumber": serial_number}
         if part_number is not None:
             params["partNumber"] = part_number
-        data = self._t.request_json(
-            "GET",
+        return self._get(
+            UnitVerification,
             "/api/Production/UnitVerification",
             operation="production.verify_unit",
             params=params,
-            lenient_404=True,
         )
-        if data is NOT_FOUND:
-            return None
-        return parse_model(UnitVerification, data, "production.verify_unit")
 
 
 def units_rejected(

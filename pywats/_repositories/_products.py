@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from .._models._domain import Product, ProductRevision
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
-from .._transport import NOT_FOUND
-from ._base import Repository, odata_params, paged, parse_model, segment
+from ._base import Repository, odata_params, paged, segment
 
 
 class ProductRepository(Repository):
@@ -37,27 +36,22 @@ class ProductRepository(Repository):
 
     def get(self, part_number: str) -> Product | None:
         """The product with its revisions (None when lenient and unknown)."""
-        data = self._t.request_json(
-            "GET",
-            f"/api/Product/{segment(part_number, 'part_number')}",
-            operation="products.get",
-            lenient_404=True,
-        )
-        return None if data is NOT_FOUND else parse_model(Product, data, "products.get")
+        path = f"/api/Product/{segment(part_number, 'part_number')}"
+        return self._get(Product, path, operation="products.get")
 
     def save(self, product: Product, *, idempotency_key: str | None = None) -> Product:
         """Create or update a product by part number; returns what the server stored.
 
         ``idempotency_key`` is sent as the ``Idempotency-Key`` header when given.
         """
-        data = self._t.request_json(
-            "PUT",
+        return self._put(
+            Product,
             "/api/Product",
+            product,
+            "product",
             operation="products.save",
-            json_body=_body(product, Product, "product"),
             idempotency_key=idempotency_key,
         )
-        return parse_model(Product, data, "products.save")
 
     def revision(self, part_number: str, revision: str) -> ProductRevision | None:
         """One revision of a product (None when lenient and unknown).
@@ -65,10 +59,7 @@ class ProductRepository(Repository):
         ``GET /api/Product/{partNumber}/{revision}``, each quoted as one path segment.
         """
         path = f"/api/Product/{segment(part_number, 'part_number')}/{segment(revision, 'revision')}"
-        data = self._t.request_json("GET", path, operation="products.revision", lenient_404=True)
-        return (
-            None if data is NOT_FOUND else parse_model(ProductRevision, data, "products.revision")
-        )
+        return self._get(ProductRevision, path, operation="products.revision")
 
     def revisions(self, part_number: str) -> builtins.list[ProductRevision]:
         """Every revision of a product (from the product itself)."""
@@ -82,17 +73,11 @@ class ProductRepository(Repository):
 
         ``idempotency_key`` is sent as the ``Idempotency-Key`` header when given.
         """
-        data = self._t.request_json(
-            "PUT",
+        return self._put(
+            ProductRevision,
             "/api/Product/Revision",
+            revision,
+            "revision",
             operation="products.save_revision",
-            json_body=_body(revision, ProductRevision, "revision"),
             idempotency_key=idempotency_key,
         )
-        return parse_model(ProductRevision, data, "products.save_revision")
-
-
-def _body(obj: object, cls: type[Product] | type[ProductRevision], what: str) -> object:
-    if not isinstance(obj, cls):
-        raise TypeError(f"{what} must be a {cls.__name__}, got {type(obj).__name__}")
-    return obj.to_json_dict()
