@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from types import TracebackType
+from urllib.parse import urlsplit
 
 from ._repositories._app import AppRepository
 from ._repositories._assets import AssetRepository
@@ -28,6 +29,13 @@ def normalise_base_url(base_url: str) -> str:
     if not isinstance(base_url, str):
         raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
     url = base_url.strip()
+    if "@" in urlsplit(url).netloc:
+        # Not echoed: the part before "@" is a secret. httpx would also send it as Basic auth
+        # instead of the token, and every error message would print it with the URL.
+        raise ValueError(
+            "base_url must not carry a user name or key (user:key@host): give them as the "
+            "token (make_token(user, key))"
+        )
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
     url = url.rstrip("/")

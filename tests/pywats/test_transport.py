@@ -283,6 +283,17 @@ def test_base_url_without_http_scheme_is_rejected(base: str) -> None:
         pywats.Client(base, "t")
 
 
+@pytest.mark.parametrize(
+    "base",
+    ["https://bob:s3cret@127.0.0.1:9", "http://s3cret@127.0.0.1:9/api", " https://:s3cret@x"],
+)
+def test_base_url_with_credentials_is_rejected_without_echoing_them(base: str) -> None:
+    # httpx would send them as Basic auth in place of the token, and errors print the URL.
+    with pytest.raises(ValueError, match="user name or key") as info:
+        pywats.Client(base, "t")
+    assert "s3cret" not in str(info.value)
+
+
 @pytest.mark.parametrize("token", ["", "a\nb"])
 def test_bad_token_is_rejected(token: str) -> None:
     with pytest.raises(ValueError, match="token"):
