@@ -22,6 +22,8 @@ def test_journal_benchmark_runs_and_prints_every_case(tmp_path: Path) -> None:
             "8",
             "--big",
             "30",
+            "--frames",
+            "5",
             "--out",
             str(tmp_path),
         ],
@@ -37,6 +39,8 @@ def test_journal_benchmark_runs_and_prints_every_case(tmp_path: Path) -> None:
         "8 producer threads",
         "rebuild (warm)",
         "peak RSS",
+        "WAL pages written per durable submit",
+        "| head |",
     ):
         assert label in proc.stdout
 
