@@ -6,15 +6,21 @@ station page records them with origin ``station page``; nothing is erased.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from syncengine.cli._commands import _emit_json, _State, cli
 from syncengine.cli._runtime import CliError, open_journal
 from syncengine.cli._views import redact
+
+if TYPE_CHECKING:
+    from journal import Journal
 
 ORIGIN = "cli"
 
@@ -25,6 +31,22 @@ def operator() -> str | None:
         return getpass.getuser()
     except (OSError, KeyError, ImportError):
         return None
+
+
+@contextlib.contextmanager
+def _only_failed(journal: Journal, key: str, done: str) -> Iterator[None]:
+    """Turn the journal's refusal to resolve ``key`` into a CliError naming why."""
+    from journal import InvalidTransitionError, UnknownSubmissionError
+
+    try:
+        yield
+    except UnknownSubmissionError:
+        raise CliError(f"no submission with key {key!r} in journal {journal.path}") from None
+    except InvalidTransitionError:
+        current = journal.state(key)
+        raise CliError(
+            f"submission {key!r} is {current}; only a failed report can be {done}"
+        ) from None
 
 
 @cli.command()
@@ -38,20 +60,10 @@ def dismiss(state: _State, key: str, reason: str, as_json: bool) -> None:
     The report stays in the journal and in audits with the reason, who and when; `inspect`
     and `journal dump` show the Dismissed event. Only a failed report can be dismissed.
     """
-    from journal import InvalidTransitionError, UnknownSubmissionError
-
     if not reason.strip():
         raise click.BadParameter("say why", param_hint="--reason")
-    with open_journal(state.settings()) as journal:
-        try:
-            journal.dismiss(key, reason=reason.strip(), who=operator(), origin=ORIGIN)
-        except UnknownSubmissionError:
-            raise CliError(f"no submission with key {key!r} in journal {journal.path}") from None
-        except InvalidTransitionError:
-            current = journal.state(key)
-            raise CliError(
-                f"submission {key!r} is {current}; only a failed report can be dismissed"
-            ) from None
+    with open_journal(state.settings()) as journal, _only_failed(journal, key, "dismissed"):
+        journal.dismiss(key, reason=reason.strip(), who=operator(), origin=ORIGIN)
     if as_json:
         _emit_json({"dismissed": key})
     else:
@@ -62,7 +74,6 @@ def supersede_from_file(
     state: _State, key: str, path: Path, reason: str | None, as_json: bool
 ) -> None:
     """``replay --key K --with FILE``: the corrected report in FILE replaces failed K."""
-    from journal import InvalidTransitionError, UnknownSubmissionError
     from syncengine.ui import load_corrected
 
     try:
@@ -74,23 +85,15 @@ def supersede_from_file(
     except ValueError as exc:
         raise CliError(str(exc)) from None
     why = reason or f"corrected report from {path.name}"
-    with open_journal(state.settings()) as journal:
-        try:
-            new_key = journal.supersede(
-                key,
-                payload,
-                reason=why,
-                who=operator(),
-                origin=ORIGIN,
-                source={"path": str(path.resolve())},
-            )
-        except UnknownSubmissionError:
-            raise CliError(f"no submission with key {key!r} in journal {journal.path}") from None
-        except InvalidTransitionError:
-            current = journal.state(key)
-            raise CliError(
-                f"submission {key!r} is {current}; only a failed report can be superseded"
-            ) from None
+    with open_journal(state.settings()) as journal, _only_failed(journal, key, "superseded"):
+        new_key = journal.supersede(
+            key,
+            payload,
+            reason=why,
+            who=operator(),
+            origin=ORIGIN,
+            source={"path": str(path.resolve())},
+        )
     if as_json:
         click.echo(redact(json.dumps({"superseded": key, "by": new_key}, indent=2)))
     else:
