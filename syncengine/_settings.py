@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -343,44 +343,29 @@ def _apply_env(
 ) -> None:
     cwd = Path.cwd()
 
-    def take(name: str) -> str | None:
-        value = env.get(name, "")
-        return value if value.strip() else None
+    def path(value: str) -> object:
+        return _resolve(value, cwd)
 
-    simple = (
-        (ENV_SERVER_URL, "server_url"),
-        (ENV_TOKEN, "token"),
-        (ENV_STATION, "station_name"),
+    def watch(value: str) -> object:
+        return [{"path": _resolve(value, cwd), "converter": WSJF_CONVERTER}]
+
+    tables = {"": raw, "logging": logging_raw, "credentials": credentials_raw}
+    overrides: tuple[tuple[str, str, str, Callable[[str], object]], ...] = (
+        (ENV_SERVER_URL, "", "server_url", str.strip),
+        (ENV_TOKEN, "", "token", str.strip),
+        (ENV_STATION, "", "station_name", str.strip),
+        (ENV_JOURNAL, "", "journal_path", path),
+        (ENV_WATCH, "", "watch", watch),
+        (ENV_LOG_FILE, "logging", "file", path),
+        (ENV_LOG_LEVEL, "logging", "level", lambda v: v.strip().upper()),
+        (ENV_CREDENTIALS, "credentials", "path", path),
+        (ENV_CREDENTIALS_STORE, "credentials", "store", lambda v: v.strip().lower()),
     )
-    for name, key in simple:
-        value = take(name)
-        if value is not None:
-            raw[key] = value.strip()
-            origins[key] = f"env {name}"
-    journal = take(ENV_JOURNAL)
-    if journal is not None:
-        raw["journal_path"] = _resolve(journal, cwd)
-        origins["journal_path"] = f"env {ENV_JOURNAL}"
-    watch = take(ENV_WATCH)
-    if watch is not None:
-        raw["watch"] = [{"path": _resolve(watch, cwd), "converter": WSJF_CONVERTER}]
-        origins["watch"] = f"env {ENV_WATCH}"
-    log_file = take(ENV_LOG_FILE)
-    if log_file is not None:
-        logging_raw["file"] = _resolve(log_file, cwd)
-        origins["logging.file"] = f"env {ENV_LOG_FILE}"
-    log_level = take(ENV_LOG_LEVEL)
-    if log_level is not None:
-        logging_raw["level"] = log_level.strip().upper()
-        origins["logging.level"] = f"env {ENV_LOG_LEVEL}"
-    cred_path = take(ENV_CREDENTIALS)
-    if cred_path is not None:
-        credentials_raw["path"] = _resolve(cred_path, cwd)
-        origins["credentials.path"] = f"env {ENV_CREDENTIALS}"
-    cred_store = take(ENV_CREDENTIALS_STORE)
-    if cred_store is not None:
-        credentials_raw["store"] = cred_store.strip().lower()
-        origins["credentials.store"] = f"env {ENV_CREDENTIALS_STORE}"
+    for name, table, key, convert in overrides:
+        value = env.get(name, "")
+        if value.strip():  # set but blank counts as unset
+            tables[table][key] = convert(value)
+            origins[f"{table}.{key}" if table else key] = f"env {name}"
 
 
 def _validate_table(
