@@ -143,13 +143,19 @@ def unit_spec(
     )
 
 
+def _specifiers(text: str) -> str:
+    # systemd expands "%x" specifiers in these settings; "%%" is a literal "%".
+    return text.replace("%", "%%")
+
+
 def _quote(args: Iterable[str]) -> str:
-    # systemd's command-line quoting is close enough to the shell's for paths and options.
-    return " ".join(shlex.quote(a) for a in args)
+    # systemd's command-line quoting is close enough to the shell's for paths and options; it
+    # also expands specifiers and "$VAR" in command lines, even inside quotes ("$$" is "$").
+    return " ".join(_specifiers(shlex.quote(a)).replace("$", "$$") for a in args)
 
 
 def _systemd_path(path: Path) -> str:
-    text = str(PurePosixPath(path))
+    text = _specifiers(str(PurePosixPath(path)))
     # A space in a ReadWritePaths= entry needs quoting; a missing folder is ignored ("-") and
     # reported clearly by ExecStartPre's config check instead of failing the namespace setup.
     return f'"-{text}"' if " " in text else f"-{text}"
@@ -229,7 +235,7 @@ def render_unit(spec: UnitSpec) -> str:
         f"Environment=PYTHONUNBUFFERED=1 HOME=/var/lib/{spec.name}",
     ]
     if spec.token_file is not None:
-        lines.append(f"LoadCredential={CREDENTIAL_NAME}:{spec.token_file}")
+        lines.append(f"LoadCredential={CREDENTIAL_NAME}:{_specifiers(str(spec.token_file))}")
     lines += [
         f"ExecStartPre={_quote(check)}",
         f"ExecStart={_quote(spec.exec_start)}",

@@ -200,6 +200,38 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     assert "wats-sync.service" not in result.stderr  # no warning about our unit either
 
 
+ODD_CONFIG = Path("/etc/wats-sync/100%zq $USER.toml")
+"""A legal file name holding a systemd specifier (%z) and a variable reference ($USER)."""
+
+
+def test_percent_and_dollar_in_paths_are_escaped_for_systemd(tmp_path: Path) -> None:
+    cfg = EngineConfig(
+        server_url="https://wats.example.com",
+        token="t",
+        journal_path=Path("/var/lib/wats-sync/50%h/journal.db"),
+    )
+    s = unit_spec(cfg, ODD_CONFIG, command=PACKAGED, token_file=Path("/etc/wats-sync/t%n"))
+    found = dict(directives(render_unit(s)))
+    assert "'/etc/wats-sync/100%%zq $$USER.toml' run" in found["ExecStart"]
+    assert "'/etc/wats-sync/100%%zq $$USER.toml' config check" in found["ExecStartPre"]
+    assert found["LoadCredential"] == "wats-sync-token:/etc/wats-sync/t%%n"
+    assert "-/var/lib/wats-sync/50%%h" in render_unit(s)
+
+
+@needs_analyze
+def test_systemd_analyze_verify_accepts_specifiers_in_paths(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    s = unit_spec(cfg, ODD_CONFIG, command=python_command())
+    result = subprocess.run(
+        [str(ANALYZE), "verify", str(write_unit(tmp_path, s))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 @needs_analyze
 def test_systemd_analyze_verify_rejects_a_broken_unit(tmp_path: Path) -> None:
     path = write_unit(tmp_path, spec(tmp_path))
