@@ -21,7 +21,8 @@ import click
 
 from syncengine.cli._commands import _State, cli
 from syncengine.cli._runtime import EXIT_FAILED, EXIT_USAGE
-from syncengine.cli._views import file_items, redact
+from syncengine.cli._submit_files import file_items
+from syncengine.cli._views import redact
 
 if TYPE_CHECKING:
     from syncengine.converters import WorkerPool
@@ -78,7 +79,7 @@ def check_file(
     normalize_loops: bool,
 ) -> FileCheck:
     """Convert ``path`` and build its reports exactly as ``syncengine submit`` would
-    (:func:`~syncengine.cli._views.file_items`), then run the server's rules over each. Never
+    (:func:`~syncengine.cli._submit_files.file_items`), then run the server's rules over each. Never
     raises for a bad file."""
     from syncengine.converters import refusal_hint
 

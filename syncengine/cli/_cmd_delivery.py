@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from syncengine.cli._commands import _echo_lines, _emit_json, _State, cli
-from syncengine.cli._lookup import resolve_key
+from syncengine.cli._lookup import missing_submission_message, resolve_key
+from syncengine.cli._replay_plan import replay_plan
 from syncengine.cli._runtime import (
     EXIT_FAILED,
     STATUS_EXIT,
@@ -18,16 +19,13 @@ from syncengine.cli._runtime import (
     open_journal,
     read_health,
 )
+from syncengine.cli._submit_files import parse_options, submit_file
 from syncengine.cli._views import (
     inspect_lines,
     inspect_view,
-    missing_submission_message,
-    parse_options,
     parse_since,
     redact,
-    replay_plan,
     status_lines,
-    submit_file,
 )
 
 

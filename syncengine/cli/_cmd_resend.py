@@ -17,9 +17,9 @@ import click
 from syncengine._ingest import KEY_NAMESPACE
 from syncengine.cli._cmd_resolve import ORIGIN, operator
 from syncengine.cli._commands import _emit_json, _State, cli
-from syncengine.cli._lookup import resolve_key
+from syncengine.cli._lookup import missing_submission_message, resolve_key
 from syncengine.cli._runtime import CliError, open_journal
-from syncengine.cli._views import missing_submission_message, redact
+from syncengine.cli._views import redact
 
 
 def resend_key(key: str, at_ns: int) -> str:

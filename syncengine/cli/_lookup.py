@@ -143,3 +143,18 @@ def resolve_key(journal: Journal, text: str) -> str:
             "by its key"
         )
     return text
+
+
+def missing_submission_message(journal: Journal, key: str) -> str:
+    """Why ``key`` has no live submission: archived (and where to look), or unknown."""
+    from journal import query
+
+    sql = "SELECT archive_seq FROM archived WHERE key = ?"
+    rows = list(query(journal.path, sql, (key,)))
+    if rows:
+        return (
+            f"submission {key!r} was acknowledged and then archived (journal event "
+            f"{rows[0]['archive_seq']}); its history is in that archive file "
+            "(see 'syncengine journal dump' for the Archived event)"
+        )
+    return f"no submission with key {key!r} in journal {journal.path}"

@@ -1,4 +1,4 @@
-"""What the CLI computes, kept apart from click: redaction, times, views, file submission.
+"""What the CLI prints, kept apart from click: redaction, times, the inspect and status views.
 
 The command modules (``_cmd_*.py``) parse arguments and print; everything here is plain functions
 over journal records and snapshots, so it is tested without a terminal.
@@ -10,14 +10,11 @@ import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from journal import Event, Journal, Submission
-    from syncengine.converters import WorkerPool
+    from journal import Event, Submission
 
 # Every secret this process learns (tokens, API keys) is registered here so that log lines,
 # JSON output and error messages can be scrubbed before they leave the process.
@@ -232,79 +229,6 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------------- replay
-
-
-@dataclass
-class ReplayItem:
-    """A failed submission ``syncengine replay`` will requeue."""
-
-    key: str
-    state: str
-    updated_at: float
-    error: str | None
-
-
-@dataclass
-class ReplayPlan:
-    """What to requeue, and what was chosen but skipped (key, why)."""
-
-    todo: list[ReplayItem] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
-_NOT_REPLAYED = {
-    "acked": "already acknowledged by the server; never resent",
-    "in_flight": "being uploaded right now",
-}
-
-
-def replay_plan(
-    journal: Journal, keys: Sequence[str], *, failed: bool, since: float | None
-) -> ReplayPlan:
-    """Choose the submissions to requeue: the named ``keys`` plus, with ``failed``, every
-    failed one; with ``since``, only those last changed at or after it. A named pending
-    submission (for example one backing off after errors) is requeued too: it becomes due now.
-
-    Raises KeyError naming a key the journal does not hold.
-    """
-    chosen = list(dict.fromkeys(keys))
-    if failed:
-        listed = set(chosen)
-        chosen += [key for key in journal.keys_in_state("failed") if key not in listed]
-    plan = ReplayPlan()
-    for key in chosen:
-        sub = journal.submission(key)
-        if sub is None:
-            raise KeyError(f"no submission with key {key!r}")
-        if since is not None and sub.updated_at < since:
-            continue
-        if sub.state not in ("failed", "pending"):
-            plan.skipped.append((key, _NOT_REPLAYED.get(sub.state, sub.state)))
-            continue
-        message = (sub.last_error or {}).get("message")
-        plan.todo.append(ReplayItem(key, sub.state, sub.updated_at, message))
-    return plan
-
-
-def missing_submission_message(journal: Journal, key: str) -> str:
-    """Why ``key`` has no live submission: archived (and where to look), or unknown."""
-    from journal import query
-
-    sql = "SELECT archive_seq FROM archived WHERE key = ?"
-    rows = list(query(journal.path, sql, (key,)))
-    if rows:
-        return (
-            f"submission {key!r} was acknowledged and then archived (journal event "
-            f"{rows[0]['archive_seq']}); its history is in that archive file "
-            "(see 'syncengine journal dump' for the Archived event)"
-        )
-    return f"no submission with key {key!r} in journal {journal.path}"
-
-
-# --------------------------------------------------------------------------- status
-
-
 def status_lines(snap: Mapping[str, Any]) -> list[str]:
     """The people's rendering of a health snapshot."""
     counts = snap.get("counts") or {}
@@ -385,114 +309,3 @@ def _error_rows(snap: Mapping[str, Any]) -> list[tuple[str, str]]:
             text += " (fix a file in place or move it back to its watch folder to retry)"
         rows.append(("error/ files", text))
     return rows
-
-
-# --------------------------------------------------------------------------- submit FILE...
-
-
-def parse_options(pairs: Sequence[str]) -> dict[str, object]:
-    """Converter options from ``NAME=VALUE`` pairs; a VALUE that is JSON is parsed as JSON.
-
-    ``delimiter=;`` gives ``";"``, ``header_row=2`` gives ``2``, ``steps=[...]`` a list.
-    Raises ValueError for a pair without ``=`` or with an empty name.
-    """
-    options: dict[str, object] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"{pair!r} is not NAME=VALUE")
-        try:
-            options[name.strip()] = json.loads(value)
-        except ValueError:
-            options[name.strip()] = value
-    return options
-
-
-@dataclass
-class FileOutcome:
-    """What ``syncengine submit`` did with one file: its keys, or why it failed."""
-
-    path: Path
-    keys: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-SubmitItems = list[tuple[str, dict[str, Any], dict[str, Any]]]
-
-
-def file_items(
-    pool: WorkerPool,
-    path: Path,
-    *,
-    converter: str = "auto",
-    station_name: str | None = None,
-    normalize_loops: bool = False,
-    refused_prefix: str = "",
-    options: Mapping[str, object] | None = None,
-) -> tuple[SubmitItems, str | None]:
-    """The ``submit_many`` items of one file, or why there are none (never raises for a bad file).
-
-    The engine's own step (``syncengine._ingest.convert_file`` after ``journal.file_sha256``),
-    so the keys (file SHA-256 and report index) and payloads are the watcher's. ``syncengine
-    submit`` journals the items; ``syncengine check`` runs the server's rules over them.
-    ``refused_prefix`` goes before the reason when the reports themselves are refused.
-    """
-    from journal import file_sha256
-    from syncengine._ingest import InvalidReportsError, convert_file
-    from syncengine.converters import ConversionFailed
-
-    if not path.is_file():
-        return [], "no such file" if not path.exists() else "not a regular file"
-    try:
-        sha, size = file_sha256(path)
-        _conversion, items = convert_file(
-            pool,
-            path,
-            sha,
-            size,
-            converter=converter,
-            station_name=station_name,
-            normalize_loops=normalize_loops,
-            source_path=path.resolve(),
-            options=options,
-        )
-    except OSError as exc:
-        return [], f"cannot read: {exc.strerror or exc}"
-    except ConversionFailed as exc:
-        return [], f"conversion failed: {exc}"
-    except InvalidReportsError as exc:
-        return [], f"{refused_prefix}{exc}"
-    return items, None
-
-
-def submit_file(
-    journal: Journal,
-    pool: WorkerPool,
-    path: Path,
-    *,
-    converter: str = "auto",
-    station_name: str | None = None,
-    normalize_loops: bool = False,
-    options: Mapping[str, object] | None = None,
-) -> FileOutcome:
-    """Convert one file in the worker pool and commit its reports in one transaction.
-
-    Keys and payloads are the folder watcher's (:func:`file_items`): a file submitted here and
-    later dropped into a watch folder is one submission. The file itself is not moved. Never
-    raises for a bad file: the reason is in ``error``.
-    """
-    outcome = FileOutcome(path)
-    items, outcome.error = file_items(
-        pool,
-        path,
-        converter=converter,
-        station_name=station_name,
-        normalize_loops=normalize_loops,
-        options=options,
-    )
-    if outcome.error is not None:
-        return outcome
-    for _key, _payload, source in items:
-        source["via"] = "cli submit"
-    outcome.keys = [sub.key for sub in journal.submit_many(items)]
-    return outcome
