@@ -21,7 +21,7 @@ import click
 
 from syncengine.cli._commands import _State, cli
 from syncengine.cli._runtime import EXIT_FAILED, EXIT_USAGE
-from syncengine.cli._submit_files import file_items
+from syncengine.cli._submit_files import command_pool, file_items
 from syncengine.cli._views import redact
 
 if TYPE_CHECKING:
@@ -177,17 +177,10 @@ def check(
     the server itself would print. Exit code 1 when any report would be refused or any file
     cannot be converted; 0 when every report passes the documented rules.
     """
-    from syncengine.converters import WorkerPool
-
     validate = _load_rules()
     config = state.settings().partial_config()
     rewrite = config.normalize_loops if normalize_loops is None else normalize_loops
-    pool = WorkerPool(
-        config.converter_paths,
-        workers=1,
-        timeout_s=config.converter_timeout_s,
-        memory_mb=config.converter_memory_mb,
-    )
+    pool = command_pool(config)
     refused = 0
     with pool:
         for path in files:

@@ -19,7 +19,7 @@ from syncengine.cli._runtime import (
     open_journal,
     read_health,
 )
-from syncengine.cli._submit_files import parse_options, submit_file
+from syncengine.cli._submit_files import command_pool, parse_options, submit_file
 from syncengine.cli._views import (
     inspect_lines,
     inspect_view,
@@ -66,8 +66,6 @@ def submit(
     submissions. Exit code 1 when any file failed; each failure is one line on stderr with
     the file and the reason.
     """
-    from syncengine.converters import WorkerPool
-
     try:
         options = parse_options(option_pairs)
     except ValueError as exc:
@@ -75,12 +73,7 @@ def submit(
     settings = state.settings()
     config = settings.partial_config()
     failures = 0
-    pool = WorkerPool(
-        config.converter_paths,
-        workers=1,
-        timeout_s=config.converter_timeout_s,
-        memory_mb=config.converter_memory_mb,
-    )
+    pool = command_pool(config)
     with open_journal(settings, create=True) as journal, pool:
         for path in files:
             outcome = submit_file(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from journal import Journal
+    from syncengine._config import EngineConfig
     from syncengine.converters import WorkerPool
 
 
@@ -31,6 +32,18 @@ def parse_options(pairs: Sequence[str]) -> dict[str, object]:
         except ValueError:
             options[name.strip()] = value
     return options
+
+
+def command_pool(config: EngineConfig) -> WorkerPool:
+    """The converter pool of a command that converts files: one worker, the config's limits."""
+    from syncengine.converters import WorkerPool
+
+    return WorkerPool(
+        config.converter_paths,
+        workers=1,
+        timeout_s=config.converter_timeout_s,
+        memory_mb=config.converter_memory_mb,
+    )
 
 
 @dataclass
