@@ -8,7 +8,7 @@ from .._models._domain import Asset
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
 from .._transport import NOT_FOUND
-from ._base import Repository, odata_params, paged, segment
+from ._base import Repository, segment
 
 
 class AssetRepository(Repository):
@@ -23,13 +23,12 @@ class AssetRepository(Repository):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[Asset]:
         """Lazily iterate assets, page by page."""
-        params = odata_params(filter, orderby)
-        return paged(
-            self._t,
-            "/api/Asset",
+        return self._list(
             Asset,
+            "/api/Asset",
             operation="assets.list",
-            params=params,
+            filter=filter,
+            orderby=orderby,
             page_size=page_size,
             top=top,
         )

@@ -25,6 +25,28 @@ class Repository:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
+    def _list(
+        self,
+        cls: type[M],
+        path: str,
+        *,
+        operation: str,
+        filter: Filter | str | None,
+        orderby: str | None,
+        page_size: int,
+        top: int | None,
+    ) -> Iterator[M]:
+        """A lazy iterator over an OData list endpoint (``$filter``, ``$orderby``, paging)."""
+        return paged(
+            self._t,
+            path,
+            cls,
+            operation=operation,
+            params=odata_params(filter, orderby),
+            page_size=page_size,
+            top=top,
+        )
+
     def _get(
         self,
         cls: type[M],

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from .._models._domain import Product, ProductRevision
 from .._paging import DEFAULT_PAGE_SIZE
 from .._query import Filter
-from ._base import Repository, odata_params, paged, segment
+from ._base import Repository, segment
 
 
 class ProductRepository(Repository):
@@ -23,13 +23,12 @@ class ProductRepository(Repository):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[Product]:
         """Lazily iterate products (list view, without revisions), page by page."""
-        params = odata_params(filter, orderby)
-        return paged(
-            self._t,
-            "/api/Product/Query",
+        return self._list(
             Product,
+            "/api/Product/Query",
             operation="products.list",
-            params=params,
+            filter=filter,
+            orderby=orderby,
             page_size=page_size,
             top=top,
         )
