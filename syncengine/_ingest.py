@@ -449,15 +449,10 @@ def _check_same(path: Path, seen: _Seen) -> IngestResult | None:
     """None while ``path`` is still the file that was read, else the deferral to return."""
     try:
         now = path.lstat()
-    except FileNotFoundError:
-        return IngestResult("gone", path)
-    except OSError:
-        return _changed(path)
-    if (now.st_size, now.st_mtime_ns) != (seen.stat.st_size, seen.stat.st_mtime_ns):
-        return _changed(path)
-    if seen.sha256 is None or stat.S_ISLNK(now.st_mode):
-        return None
-    try:
+        if (now.st_size, now.st_mtime_ns) != (seen.stat.st_size, seen.stat.st_mtime_ns):
+            return _changed(path)
+        if seen.sha256 is None or stat.S_ISLNK(now.st_mode):
+            return None
         sha, _size = file_sha256(path)
     except FileNotFoundError:
         return IngestResult("gone", path)
