@@ -159,7 +159,7 @@ class EncryptedFileStore:
         except _UndecryptableError as exc:
             aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
             try:
-                os.replace(self.path, aside)
+                _replace(str(self.path), aside)  # retried on Windows while a reader has it
             except OSError as move:
                 raise CredentialsStoreError(
                     f"{exc}; and it cannot be set aside: {move.strerror}"
