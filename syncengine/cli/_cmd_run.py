@@ -11,14 +11,13 @@ from pathlib import Path
 import click
 
 from syncengine.cli._commands import _State, cli
+from syncengine.cli._logs import log_engine_events, setup_logging
 from syncengine.cli._runtime import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
     engine_config_and_credentials,
-    log_engine_events,
-    setup_logging,
     stop_on_signals,
 )
 from syncengine.cli._views import redact

@@ -88,7 +88,7 @@ def _wait(predicate: Callable[[], bool], timeout: float, poll: float = 0.05) -> 
 def _progress(run: _Run) -> Iterator[None]:
     """Narrate the engine's signals while the demo runs."""
     from syncengine import signals
-    from syncengine.cli._runtime import connected
+    from syncengine.cli._logs import connected
 
     def label(key: str) -> str:
         return run.labels.get(key, key[:8])

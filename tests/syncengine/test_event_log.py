@@ -15,7 +15,7 @@ from journal import Journal, file_sha256
 from syncengine import SyncEngine
 from syncengine._config import WatchFolder
 from syncengine._ingest import convert_file
-from syncengine.cli._runtime import log_engine_events
+from syncengine.cli._logs import log_engine_events
 from syncengine.converters import WorkerPool
 from watsim import Simulator
 
