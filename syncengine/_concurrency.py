@@ -10,12 +10,16 @@ AIMD, as TCP's congestion window and Vector's Adaptive Request Concurrency do it
   ``latency_tolerance`` times the baseline (and by more than ``latency_floor_s``), multiplies
   the limit by ``decrease_factor``; at most once per round trip (the smoothed latency), so one
   congestion event, seen by every upload in flight, cuts once.
-- **Retry-After.** A 429/503 that names a wait holds all new uploads for that long (at most
-  ``max_hold_s``); the refused submission itself waits at least that long anyway (retry policy).
+- **Retry-After.** A 429/503 that names a wait holds all new uploads for that long times a
+  random factor in [1, 1.5), drawn per answer (at most ``max_hold_s``): engines refused in the
+  same second do not all come back in the same instant. The refused submission itself waits at
+  least that long anyway (retry policy).
 - **Bounds.** The limit stays within ``[min_in_flight, concurrency]`` (default 1..32).
 
-The *baseline* is the lowest latency seen, drifting slowly up toward what is measured, so a
-server that became slower for good becomes the new normal instead of keeping the limit low. The
+The *baseline* is the lowest latency seen in the last one to two windows of ``_BASELINE_WINDOW_S``
+(a windowed minimum, as BBR keeps its min RTT), so a server that became slower for good becomes
+the new normal within a minute instead of keeping the limit low, while a queue that builds up
+slowly (a fleet filling the server) is still measured against the unloaded round trip. The
 *smoothed latency* is an EWMA of the answered uploads. Failures that say nothing about load
 (a refused report, a rejected token, no answer at all) leave the limit alone: the circuit
 breaker and the ConnectionService deal with a server that is gone.
@@ -26,6 +30,7 @@ Thread-safe; ``clock`` (monotonic seconds) is injectable for tests.
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +38,8 @@ from collections.abc import Callable
 from ._config import AdaptiveConfig
 
 _EWMA_ALPHA = 0.2
-_BASELINE_DRIFT = 0.01
+_BASELINE_WINDOW_S = 30.0
+_HOLD_JITTER = 0.5
 
 
 class AdaptiveConcurrency:
@@ -58,6 +64,10 @@ class AdaptiveConcurrency:
         self._credit = 0
         self._slow_start = config.enabled
         self._baseline: float | None = None
+        self._window_min: float | None = None  # the current baseline window's lowest latency
+        self._previous_min: float | None = None  # the previous window's
+        self._window_start = clock()
+        self._random = random.Random()
         self._smoothed: float | None = None
         self._last_cut = -math.inf
         self._hold_until = -math.inf
@@ -87,10 +97,7 @@ class AdaptiveConcurrency:
                 if self._smoothed is None
                 else self._smoothed + _EWMA_ALPHA * (latency - self._smoothed)
             )
-            if self._baseline is None or latency < self._baseline:
-                self._baseline = latency
-            else:
-                self._baseline += _BASELINE_DRIFT * (latency - self._baseline)
+            self._track_baseline(latency)
             if self._latency_rose():
                 self._cut()
             elif self._limit < self._max:
@@ -106,12 +113,23 @@ class AdaptiveConcurrency:
         with self._lock:
             before = self._limit
             if retry_after_s is not None and retry_after_s > 0:
-                hold = min(retry_after_s, self._config.max_hold_s)
+                jitter = 1.0 + _HOLD_JITTER * self._random.random()
+                hold = min(retry_after_s * jitter, self._config.max_hold_s)
                 self._hold_until = max(self._hold_until, self._clock() + hold)
             if self._config.enabled:
                 self._cut()
             after = self._limit
         self._changed(before, after)
+
+    def _track_baseline(self, latency: float) -> None:
+        now = self._clock()
+        if now - self._window_start >= _BASELINE_WINDOW_S:
+            self._previous_min, self._window_min = self._window_min, None
+            self._window_start = now
+        if self._window_min is None or latency < self._window_min:
+            self._window_min = latency
+        lows = [m for m in (self._window_min, self._previous_min) if m is not None]
+        self._baseline = min(lows)
 
     def _latency_rose(self) -> bool:
         assert self._smoothed is not None and self._baseline is not None

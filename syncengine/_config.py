@@ -63,7 +63,7 @@ class AdaptiveConfig(_Frozen):
         2.0, gt=1, description="answers slower than baseline x this count as congestion"
     )
     latency_floor_s: float = Field(
-        0.05, ge=0, description="...and only if slower than the baseline by more than this"
+        0.01, ge=0, description="...and only if slower than the baseline by more than this"
     )
     max_hold_s: float = Field(
         60.0, ge=0, description="longest pause of all uploads that a Retry-After can ask for"

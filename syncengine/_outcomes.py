@@ -119,7 +119,13 @@ class Outcomes:
             return
         next_at = time.time() + decision.delay_s
         self._record_retry(key, attempt, decision, next_at)
-        self._breaker.record_failure()
+        if decision.status_code == 429:
+            # "Too many requests" is a server that answers and asks for less: adaptive
+            # concurrency slows down for it; opening the breaker would stop this engine for
+            # reset_timeout_s while the others take its share (fleet fairness, docs/engine.md).
+            self._breaker.record_success()
+        else:
+            self._breaker.record_failure()
         self._metrics.inc("retries")
         self._note_error(key, decision, correlation_id)
         self._failure_signal(key, decision, latency_s)

@@ -9,7 +9,9 @@ TransportError (ConnectError, RequestTimeout,           RETRY       the server m
 ConnectionDropped)                                                  answer lost; the key makes the
                                                                     re-send safe
 ServerError (5xx)                                      RETRY       server-side, usually transient
-RateLimitedError (429)                                 RETRY       ``Retry-After`` is a floor
+RateLimitedError (429)                                 RETRY       after exactly its positive
+                                                                    ``Retry-After`` (no backoff on
+                                                                    top); without one, backoff
 InvalidResponseError (garbage 2xx body)                RETRY       the server (or a proxy) sent
                                                                     nonsense; the report may or may
                                                                     not be stored, the re-send is
@@ -149,8 +151,17 @@ class RetryPolicy:
             return Decision(Action.REAUTH, 0.0, name, message, status, transport)
         if isinstance(exc, PERMANENT) or not self._retryable(_state_for(attempt, exc)):
             return Decision(Action.FAIL, 0.0, name, message, status, transport)
-        delay = self.backoff(attempt)
         retry_after = getattr(exc, "retry_after", None)
+        if (
+            isinstance(exc, RateLimitedError)
+            and isinstance(retry_after, (int, float))
+            and retry_after > 0
+        ):
+            # The server named its pace: no exponential growth on top (adaptive concurrency
+            # already slowed the engine); repeated 429s must not push one station's reports
+            # minutes behind the others' (fleet fairness).
+            return Decision(Action.RETRY, float(retry_after), name, message, status, transport)
+        delay = self.backoff(attempt)
         if isinstance(retry_after, (int, float)) and retry_after > delay:
             delay = float(retry_after)
         return Decision(Action.RETRY, delay, name, message, status, transport)

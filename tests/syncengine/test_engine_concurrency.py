@@ -128,11 +128,40 @@ def test_retry_after_holds_every_upload_for_at_most_max_hold() -> None:
     clock = Clock()
     limit = limiter(clock, max_hold_s=60)
     limit.overloaded(30.0)
-    assert limit.hold_s() == pytest.approx(30.0)
-    clock.now += 31
+    held = limit.hold_s()
+    assert 30.0 <= held < 45.0  # Retry-After times a per-engine jitter in [1, 1.5)
+    clock.now += 46
     assert limit.hold_s() == 0.0
     limit.overloaded(3600.0)
     assert limit.hold_s() == pytest.approx(60.0)
+
+
+def test_retry_after_holds_are_jittered_so_refused_engines_do_not_return_together() -> None:
+    holds = set()
+    for _ in range(20):
+        limit = limiter(Clock())
+        limit.overloaded(1.0)
+        holds.add(round(limit.hold_s(), 6))
+    assert len(holds) > 10
+    assert all(1.0 <= h < 1.5 for h in holds)
+
+
+def test_the_baseline_is_a_windowed_minimum_not_dragged_up_by_a_slow_queue() -> None:
+    clock = Clock()
+    limit = limiter(clock, initial=2, latency_floor_s=0.005)
+    for _ in range(3):
+        answer_round(limit, clock, 0.004)
+    cuts = limit.cuts
+    # A queue that stays within the baseline window is still measured against the 4 ms: the
+    # last answers of a long congested stretch still count as congestion.
+    for _ in range(150):
+        limit.answered(0.030)
+        clock.now += 0.031
+    cuts = limit.cuts
+    for _ in range(50):
+        limit.answered(0.030)
+        clock.now += 0.031
+    assert limit.cuts > cuts
 
 
 def test_disabled_keeps_the_maximum_but_still_honours_retry_after() -> None:
@@ -196,4 +225,43 @@ def test_the_engine_backs_off_on_429_and_delivers_everything_once(
         final = engine.metrics.snapshot()["gauges"]["concurrency_limit"]
     assert limits and limits[0] <= 4  # the first 429 halved the initial 8 before it was recorded
     assert 1 <= final <= 8
+    assert_exactly(sim, keys)
+
+
+def test_a_429_with_retry_after_waits_exactly_that_without_growing_backoff() -> None:
+    from pywats import RateLimitedError, ServerError
+    from syncengine._config import RetryConfig
+    from syncengine._retry import RetryPolicy
+
+    policy = RetryPolicy(RetryConfig(base_s=1.0, cap_s=60.0))
+    refused = RateLimitedError("slow down", operation="submit", retry_after=1.0)
+    assert [policy.decide(refused, n).delay_s for n in (1, 5, 50)] == [1.0, 1.0, 1.0]
+    # Without a Retry-After (or another failure), backoff grows as before.
+    assert policy.decide(RateLimitedError("slow", operation="submit"), 50).delay_s == 60.0
+    assert policy.decide(ServerError("boom", operation="submit"), 50).delay_s == 60.0
+
+
+def test_a_stream_of_429s_never_opens_the_breaker_and_everything_arrives_once(
+    tmp_path: Path, sim: Simulator, receivers: Receivers
+) -> None:
+    config = fast_config(
+        tmp_path, sim, concurrency=4, breaker={"failure_threshold": 2, "reset_timeout_s": 3600}
+    )
+    refusals: list[int] = []
+
+    def on_retry(sender: SyncEngine, **kw: Any) -> None:
+        refusals.append(1)
+        if len(refusals) == 12:
+            sim.clear_faults()
+
+    receivers.connect(signals.retry_scheduled, on_retry)
+    keys = [report(i, tag="r429")["id"] for i in range(10)]
+    sim.set_faults(rate_limit_rate=1.0, retry_after_s=0.01)
+    with SyncEngine(config) as engine:
+        engine.submit_many([(k, report(i, tag="r429"), None) for i, k in enumerate(keys)])
+        # With a 500 instead, two failures would open the breaker for an hour and this would
+        # not drain.
+        assert engine.wait_idle(60), engine.status()
+        assert engine.status()["breaker"] == "closed"
+    assert len(refusals) >= 12
     assert_exactly(sim, keys)

@@ -4,9 +4,12 @@ Measured in one run, against one simulator subprocess (``python -m watsim``) on
 127.0.0.1, as ratios to a baseline measured in the same run:
 
 * **throughput**: ``SyncEngine.submit`` (journal fsync per report) until every report is
-  acknowledged, vs. a bare ``httpx`` loop POSTing the same reports to the same simulator, one
-  at a time (and, for reference, with as many threads as the engine's ``concurrency``);
-  interleaved ``--rounds`` times, medians reported; CPU seconds per report of this process;
+  acknowledged (``--latency-ms`` makes the simulator answer that much later, for both;
+  ``--config default`` runs the engine with the DEFAULT ``EngineConfig``, only server, token and
+  journal set, instead of the bench's fixed ``--concurrency`` without adaptation), vs. a bare
+  ``httpx`` loop POSTing the same reports to the same simulator, one at a time (and, for
+  reference, with as many threads as the engine's ``concurrency``); interleaved ``--rounds``
+  times, medians reported; CPU seconds per report of this process;
 * **backlog drain**: ``--backlog`` reports journalled while the server is down, then the time
   until the engine has delivered them all once it is back;
 * **start-up and RSS** with a journal of ``--big-events`` events (a third acknowledged
@@ -105,9 +108,14 @@ def _bare(url: str, reports: list[dict[str, Any]], threads: int) -> tuple[float,
         return time.perf_counter() - t0, time.process_time() - cpu
 
 
+_DEFAULT_CONFIG = False  # --config default: EngineConfig's defaults (set by main)
+
+
 def _engine_config(url: str, journal: Path, concurrency: int) -> Any:
     from syncengine import EngineConfig, RateLimitConfig, RetryConfig
 
+    if _DEFAULT_CONFIG:
+        return EngineConfig(server_url=url, token=TOKEN, journal_path=journal)
     return EngineConfig(
         server_url=url,
         token=TOKEN,
@@ -329,9 +337,18 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         choices=["throughput", "backlog", "startup", "profile"],
     )
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="server latency, throughput")
+    ap.add_argument(
+        "--config",
+        choices=["bench", "default"],
+        default="bench",
+        help="engine config: the bench's (fixed --concurrency, no ceiling) or the defaults",
+    )
     ap.add_argument("--out", type=Path)
     ap.add_argument("--cache", type=Path, help="keep the big journal here between runs")
     args = ap.parse_args(argv)
+    global _DEFAULT_CONFIG
+    _DEFAULT_CONFIG = args.config == "default"
     results: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
         work = Path(tmp)
@@ -370,6 +387,8 @@ def _throughput(sim: _Sim, work: Path, args: argparse.Namespace) -> dict[str, An
         ]
         for name, fn in cases:
             sim.post("/_sim/reset", {})
+            if args.latency_ms:
+                sim.post("/_sim/faults", {"latency_ms": args.latency_ms})
             reps = _reports(f"{name}-{r}", args.reports)
             runs[name].append(fn(reps))
     out: dict[str, Any] = {}
