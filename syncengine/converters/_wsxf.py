@@ -17,7 +17,9 @@ not carry either, are known and not carried (:data:`NOT_CARRIED`).
 
 Security: a DOCTYPE or ENTITY declaration is refused before parsing (no billion-laughs, no
 external entities), and files in encodings that are not ASCII-compatible are refused, so that
-check cannot be dodged.
+check cannot be dodged. Where the bytes ``<!DOCTYPE`` or ``<!ENTITY`` appear, an expat pass
+that stops at the start of a DOCTYPE decides, so the text inside a comment or CDATA section
+does not refuse a report.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 from ._api import ConversionContext, ConversionError, ConverterBase
 from ._text import head, read_bytes
@@ -505,6 +508,33 @@ class _Reader:
         return self.finish(node, out)
 
 
+class _DoctypeFound(Exception):
+    pass
+
+
+def _declares_dtd(data: bytes) -> bool:
+    """Whether the document really has a DOCTYPE (``_DECL`` also matches comments and CDATA).
+
+    A bare expat pass that stops at the start of the DOCTYPE, before its internal subset is
+    read: no entity is declared or expanded. A document this pass cannot read to the end is
+    taken as declaring one (refused as before): only a clean read clears the match.
+    """
+
+    def stop(*_args: object) -> None:
+        raise _DoctypeFound
+
+    scanner = expat.ParserCreate()
+    scanner.StartDoctypeDeclHandler = stop
+    scanner.EntityDeclHandler = stop
+    try:
+        scanner.Parse(data, True)
+    except _DoctypeFound:
+        return True
+    except (expat.ExpatError, ValueError, LookupError, RecursionError):
+        return True
+    return False
+
+
 def parse_wsxf(
     data: bytes,
     name: str = "<wsxf>",
@@ -522,7 +552,7 @@ def parse_wsxf(
         raise ConversionError(
             f"option unknown_xml must be one of {', '.join(_UNKNOWN_MODES)}, got {unknown_xml!r}"
         )
-    if _DECL.search(data):
+    if _DECL.search(data) and _declares_dtd(data):
         raise ConversionError(f"{name}: DOCTYPE/ENTITY declarations are not allowed in WSXF")
     if b"\x00" in data[:4096]:
         raise ConversionError(f"{name}: not an ASCII-compatible encoding (UTF-16/32?) or binary")

@@ -161,6 +161,19 @@ def test_hostile_or_malformed_xml_raises_a_clear_conversion_error(data, expected
         parse_wsxf(data, "bad.xml")
 
 
+def test_declaration_text_in_a_comment_or_cdata_does_not_refuse_the_file():
+    # The bytes "<!DOCTYPE" in a comment or CDATA section declare nothing.
+    data = (FIXTURES / "fct_report.xml").read_bytes()
+    assert b"<!DOCTYPE" not in data
+    marked = data.replace(
+        b"</Reports>",
+        b"<!-- exported from <!DOCTYPE html> tool; <!ENTITY x 'y'> -->"
+        b"<![CDATA[<!DOCTYPE html>]]></Reports>",
+    )
+    assert marked != data
+    assert parse_wsxf(marked, "fct.xml") == parse_wsxf(data, "fct.xml")
+
+
 def test_steps_nested_deeper_than_the_reader_recurses_are_a_conversion_error():
     step = b'<Step Name="a" StepType="SequenceCall" Status="Passed">'
     data = (
