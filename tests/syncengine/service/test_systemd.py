@@ -301,6 +301,27 @@ def test_a_failed_step_takes_back_what_install_wrote(tmp_path: Path) -> None:
 
 
 @linux_only
+@needs_systemctl
+def test_a_failed_write_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    chmod = Path.chmod
+
+    def refuse_unit_chmod(self: Path, mode: int, **kw: object) -> None:
+        if self.name == "wats-sync.service.tmp":
+            raise PermissionError(13, "Permission denied", str(self))
+        chmod(self, mode, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "chmod", refuse_unit_chmod)
+    with pytest.raises(PermissionError):
+        SystemdManager(root=root).install(spec(tmp_path))
+    left = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert left == []
+
+
+@linux_only
 def test_install_refuses_without_root_and_touches_nothing(tmp_path: Path) -> None:
     calls: list[Sequence[str]] = []
 
