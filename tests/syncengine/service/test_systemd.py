@@ -181,6 +181,16 @@ def write_unit(tmp_path: Path, s: UnitSpec) -> Path:
     return path
 
 
+def analyze_verify(unit: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ANALYZE), "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @needs_analyze
 def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     s = spec(
@@ -189,13 +199,7 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
         textfile=Path("/var/lib/node-exporter/wats.prom"),
         supplementary_groups=["station"],
     )
-    result = subprocess.run(
-        [str(ANALYZE), "verify", str(write_unit(tmp_path, s))],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = analyze_verify(write_unit(tmp_path, s))
     assert result.returncode == 0, result.stderr
     assert "wats-sync.service" not in result.stderr  # no warning about our unit either
 
@@ -222,13 +226,7 @@ def test_percent_and_dollar_in_paths_are_escaped_for_systemd(tmp_path: Path) -> 
 def test_systemd_analyze_verify_accepts_specifiers_in_paths(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     s = unit_spec(cfg, ODD_CONFIG, command=python_command())
-    result = subprocess.run(
-        [str(ANALYZE), "verify", str(write_unit(tmp_path, s))],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = analyze_verify(write_unit(tmp_path, s))
     assert result.returncode == 0, result.stderr
 
 
@@ -236,13 +234,7 @@ def test_systemd_analyze_verify_accepts_specifiers_in_paths(tmp_path: Path) -> N
 def test_systemd_analyze_verify_rejects_a_broken_unit(tmp_path: Path) -> None:
     path = write_unit(tmp_path, spec(tmp_path))
     path.write_text(path.read_text().replace("Type=notify", "Type=notifyy"))
-    result = subprocess.run(
-        [str(ANALYZE), "verify", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = analyze_verify(path)
     assert "notifyy" in result.stderr  # the check above can fail
 
 
