@@ -40,7 +40,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("syncengine.health_http")
 
 _LOOPBACK_NAMES = {"localhost"}
-_MAX_BODY = 64 * 1024 * 1024
+_FORM_SLACK = 1024 * 1024
+"""Room for a form's other fields and multipart framing beside an upload of max_upload_mb."""
+_NO_PAGE_BODY = 64 * 1024
+"""The largest body a server without the page reads (it has no POST route at all)."""
 READY_HEALTH = ("ok", "degraded", "offline")
 """Health words for which /readyz answers 200."""
 
@@ -188,6 +191,10 @@ class HealthServer:
         self._server = server_class((config.host, config.port), self._handler())
         self._server.daemon_threads = True
         self._hosts = allowed_hosts(config.host, self.address[1])
+        # A body is read into memory whole: never more than the upload form accepts.
+        self._max_body = _NO_PAGE_BODY
+        if page is not None and isinstance(config, UiConfig):
+            self._max_body = int(config.max_upload_mb * 1024 * 1024) + _FORM_SLACK
         if page is not None:
             page.bind(self.address)
         self._thread: threading.Thread | None = None
@@ -209,6 +216,7 @@ class HealthServer:
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         respond = self._respond
+        outer = self  # its Host allow-list and body limit are known once it is bound
         security = self._page.security_headers if self._page is not None else None
 
         # HTTP/1.0 (the default): one request per connection, so no browser keeps a
@@ -221,11 +229,16 @@ class HealthServer:
                 self._serve("GET", b"", head=True)
 
             def do_POST(self) -> None:
+                if self.headers.get("Host", "") not in outer._hosts:
+                    # Refused before a byte of the body is read (and so is an oversize body).
+                    self._serve("POST", b"")
+                    return
                 try:
                     length = int(self.headers.get("Content-Length") or 0)
                 except ValueError:
                     length = -1
-                if length < 0 or length > _MAX_BODY:
+                if length < 0 or length > outer._max_body:
+                    self.close_connection = True
                     self._send(text(413, "request body too large\n"))
                     return
                 self._serve("POST", self.rfile.read(length))

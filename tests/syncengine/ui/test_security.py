@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
@@ -179,3 +181,33 @@ def test_the_ui_refuses_a_host_that_is_not_loopback(tmp_path, sim: Simulator) ->
     with pytest.raises(ValueError, match=r"ui\.host must be a loopback"):
         engine.start()
     assert not engine.running
+
+
+def _raw_post_head(url: str, host: str, length: int) -> bytes:
+    """Send only the head of a POST announcing ``length`` body bytes; return the answer."""
+    parts = httpx.URL(url)
+    with socket.create_connection((parts.host, parts.port), timeout=10) as sock:
+        head = (
+            f"POST /action/supersede HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Type: multipart/form-data; boundary=x\r\n"
+            f"Content-Length: {length}\r\n\r\n"
+        )
+        sock.sendall(head.encode("ascii"))
+        # The server must answer without waiting for the body it was promised; with
+        # the old behaviour this read times out (socket.timeout fails the test).
+        return sock.recv(200)
+
+
+def test_an_upload_larger_than_the_form_allows_is_refused_unread(tmp_path, sim: Simulator) -> None:
+    with SyncEngine(ui_config(tmp_path, sim, ui={"max_upload_mb": 0.5})) as engine:
+        assert engine.ui_url is not None
+        host = engine.ui_url.split("/")[2]
+        answer = _raw_post_head(engine.ui_url, host, 3 * 1024 * 1024)
+        assert answer.startswith(b"HTTP/1.0 413"), answer
+        assert engine.counts().get("pending", 0) == 0
+
+
+def test_a_forged_host_post_is_refused_before_its_body_is_read(engine: SyncEngine) -> None:
+    assert engine.ui_url is not None
+    answer = _raw_post_head(engine.ui_url, "rebound.example", 1024 * 1024)
+    assert answer.startswith(b"HTTP/1.0 421"), answer
