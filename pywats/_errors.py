@@ -225,6 +225,7 @@ class UnexpectedStatusError(PyWATSError):
 class InvalidResponseError(PyWATSError):
     """Raised when: a 2xx answer is not what the API promised (bad JSON, fails the model).
 
-    A submit answer without a usable id is not one: the server took the report, so
-    ``reports.submit`` returns a SubmitResult with ``id=None`` and the raw answer instead.
+    A submit answer that is JSON (or empty) without a usable id is not one: the server took the
+    report, so ``reports.submit`` returns a SubmitResult with ``id=None`` and the raw answer. A
+    submit answer that is not JSON at all (a proxy's HTML page) is one.
     """

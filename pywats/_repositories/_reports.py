@@ -176,11 +176,19 @@ def header_orderby(orderby: str) -> str:
 
 
 def submit_result(answer: Answer) -> SubmitResult:
-    """A SubmitResult from a 2xx submit answer of any known shape; never raises for a 2xx."""
+    """A SubmitResult from a 2xx submit answer of any known shape.
+
+    An empty body, or JSON without a usable id, is taken as stored (``id=None``). A body that is
+    not JSON at all (a proxy's or login portal's HTML page answering 200) is not the WATS server
+    speaking: InvalidResponseError, which the engine retries. Retrying is safe either way, since
+    the server upserts by report id, while taking such a page as "stored" could lose the report.
+    """
     try:
         body: Any = json.loads(answer.content) if answer.content.strip() else None
-    except ValueError:
-        body = None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise answer.invalid(
+            f"the answer is not JSON, so not the WATS server's ({exc}): {answer.snippet()}"
+        ) from exc
     candidate: Any = body
     if isinstance(candidate, list) and len(candidate) == 1:
         candidate = candidate[0]

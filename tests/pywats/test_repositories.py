@@ -140,7 +140,6 @@ def test_submit_result_is_frozen(client: pywats.Client, recorder: Recorder) -> N
         (42, b"42"),
         ([{"ID": 1}], b'[{"ID":1}]'),
         ({"ID": "00000000-0000-0000-0000-000000000000"}, None),  # the spec's empty Guid
-        (None, b"<html>stored</html>"),
         (None, b""),
     ],
 )
@@ -160,6 +159,21 @@ def test_a_2xx_submit_answer_without_an_id_is_acknowledged_with_the_raw_answer(
     assert result.id is None and result.status_code == 200
     assert result.raw_answer == raw.decode()
     assert "no report id" in caplog.text and "reports.submit" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html><body>Please log in to the proxy</body></html>", b"\xff\xfe not text"]
+)
+def test_a_2xx_submit_answer_that_is_not_json_is_an_invalid_response(
+    client: pywats.Client, recorder: Recorder, body: bytes
+) -> None:
+    # A proxy or login portal answering 200 with a page is not the WATS server: taking it as
+    # "stored" would lose the report, while a retry is safe (the server upserts by id).
+    recorder.answer(200, content=body)
+    with pytest.raises(pywats.InvalidResponseError, match="not JSON") as info:
+        client.reports.submit({"id": "id-1"})
+    assert info.value.operation == "reports.submit"
+    assert info.value.status_code == 200
 
 
 # ------------------------------------------------------------------ reports.get

@@ -111,7 +111,7 @@ def test_acknowledged_stores_the_status_id_and_correlation_id_really_returned(
     assert len(script.posts) == 1
 
 
-@pytest.mark.parametrize("body", [b"{}", b"", b"<html>ok</html>", b'{"ID": ""}'])
+@pytest.mark.parametrize("body", [b"{}", b"", b'{"ID": ""}'])
 def test_a_2xx_without_an_id_is_acknowledged_once_with_the_raw_answer(
     tmp_path: Path,
     sim: Simulator,
@@ -128,3 +128,26 @@ def test_a_2xx_without_an_id_is_acknowledged_once_with_the_raw_answer(
     assert answer["raw_answer"] == body.decode()
     assert len(script.posts) == 1  # acknowledged, never sent again
     assert "without a report id" in caplog.text
+
+
+def test_a_proxy_page_answering_200_is_not_taken_as_stored(
+    tmp_path: Path, sim: Simulator, scripted: tuple[Scripted, str]
+) -> None:
+    # A login portal or proxy answering 200 with an HTML page has not given the report to the
+    # WATS server: the engine retries (safe: the server upserts by id) and acknowledges only
+    # the WATS server's own answer.
+    script, url = scripted
+    script.body = b"<html><body>Sign in to continue</body></html>"
+    doc = report(3)
+    with SyncEngine(fast_config(tmp_path, sim, server_url=url)) as engine:
+        key = engine.submit(doc)
+        assert not engine.wait_idle(1.5)
+        assert engine.counts()["acked"] == 0
+        kinds = [e.type for e in engine.history(key)]
+        assert "RetryScheduled" in kinds and "Acknowledged" not in kinds
+        with script.lock:
+            script.body = json.dumps({"ID": doc["id"]}).encode()
+        assert engine.wait_idle(30)
+        acks = [e for e in engine.history(key) if e.type == "Acknowledged"]
+    assert len(acks) == 1
+    assert acks[0].data["answer"]["report_id"] == doc["id"]
