@@ -48,6 +48,14 @@ def _age_since(ts: float | None, now: float) -> str:
     return f"{format_age(now - ts)} ago ({format_time(ts)})"
 
 
+BREAKER_TEXT = {
+    "closed": "closed (sending normally)",
+    "open": "open (paused after repeated errors)",
+    "half_open": "half-open (trying one report)",
+}
+"""The circuit breaker's state in words: "closed" alone reads as "blocked" to most people."""
+
+
 def overview(status: Mapping[str, Any], acks_per_min: float | None) -> dict[str, Any]:
     """The overview's facts: health word and sentence, connection, breaker, times, counts."""
     now = time.time()
@@ -67,7 +75,7 @@ def overview(status: Mapping[str, Any], acks_per_min: float | None) -> dict[str,
         "health_label": label,
         "health_text": sentence,
         "connection": str(status.get("connection") or "-"),
-        "breaker": str(status.get("breaker") or "-"),
+        "breaker": BREAKER_TEXT.get(str(status.get("breaker")), str(status.get("breaker") or "-")),
         "last_ack": _age_since(status.get("last_ack_at"), now),
         "oldest_pending": "none waiting" if oldest is None else format_age(oldest),
         "next_retry": next_retry,
@@ -112,6 +120,9 @@ def list_row(row: Any) -> dict[str, Any]:
         "error_class": row.error_class,
         "error_message": server_said(row.error_message),
         "error_status": row.error_status,
+        # An error from a try before the report was accepted (or replaced, or dismissed) is
+        # history, not a problem: it is shown muted so red means "needs a look" only.
+        "error_past": row.state not in ("pending", "in_flight", "failed"),
         "next_attempt": format_time(row.next_attempt_at) if pending else "",
         "source_name": PurePath(row.source_path).name if row.source_path else "",
     }

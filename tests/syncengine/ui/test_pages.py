@@ -76,3 +76,22 @@ def test_static_files_and_unknown_paths(client: httpx.Client) -> None:
     for path in ("/static/../_app.py", "/static/nope.css", "/static/.hidden.js", "/nope"):
         assert client.get(path).status_code == 404
     assert client.get("/report", params={"key": "unknown"}).status_code == 404
+
+
+def test_an_error_before_acceptance_is_not_shown_as_a_problem(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    sim.set_faults(error_rate=1.0, error_statuses=[503])
+    key = engine.submit(report(1))
+    wait_for(lambda: engine.submission(key).attempts >= 1, what="a refused try")
+    sim.clear_faults()
+    assert engine.wait_idle(20)
+    assert engine.submission(key).state == "acked"
+    html = client.get("/reports").text
+    cell = re.search(r'<td class="([^"]*)">Earlier try: HTTP 503', html)
+    assert cell is not None, html
+    assert cell.group(1) == "err past"
+
+
+def test_the_breaker_is_said_in_words(client: httpx.Client) -> None:
+    assert "closed (sending normally)" in client.get("/").text
