@@ -24,6 +24,7 @@ from syncengine._error_folder import (
     fit_name,
     read_condemned,
     sidecar_for,
+    write_sidecar,
 )
 from syncengine._ingest import Ingestor, move_without_overwrite
 from syncengine._watcher import WatchFolderError
@@ -212,6 +213,33 @@ def test_250_character_names_move_to_done_and_to_error_with_a_note(tmp_path: Pat
     second = move_without_overwrite(again, inbox / "done")  # name.1.json would be too long
     assert second != moved and len(second.name.encode()) <= NAME_MAX
     assert len(sidecar_for(second).name.encode()) + len(".tmp") <= NAME_MAX
+
+
+def test_long_names_sharing_a_long_prefix_never_collide_and_notes_name_the_original(
+    tmp_path: Path,
+):
+    # Two 250-byte names equal but for their last characters: every shortened form (the
+    # .N de-duplication, the note) must stay distinct, and each note must name its own file.
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    names = ["p" * 240 + "-alpha.json", "p" * 240 + "-omega.json"]
+    moved: list[Path] = []
+    for _round in range(2):  # the second round needs name.1.json, which is too long
+        for name in names:
+            src = inbox / name
+            src.write_text(name)
+            target = move_without_overwrite(src, inbox / "error")
+            write_sidecar(src, target, "wsjf", "invalid_report", "bad")
+            moved.append(target)
+    assert len({m.name for m in moved}) == 4
+    assert all(len(m.name.encode()) <= NAME_MAX for m in moved)
+    assert sorted(m.read_text() for m in moved) == sorted(names * 2)  # nothing overwritten
+    notes = [sidecar_for(m) for m in moved]
+    assert len({n.name for n in notes}) == 4 and all(n.exists() for n in notes)
+    for target, note in zip(moved, notes, strict=True):
+        text = note.read_text(encoding="utf-8")
+        assert f"file:      {inbox / target.read_text()}" in text  # the full original name
+        assert f"moved to:  {target.name}" in text
 
 
 def test_long_named_files_reach_done_and_error_through_the_engine(
