@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import escape
 
 from .._health_http import Request, Response, text
 from . import _pages
@@ -58,7 +59,10 @@ class StationPage:
         self._config = config
         ui = config.ui
         self._guard = Guard(ui.token.get_secret_value() if ui.token is not None else None)
-        self._secret = config.token.get_secret_value()
+        secrets_ = [config.token.get_secret_value()]
+        if ui.token is not None:
+            secrets_.append(ui.token.get_secret_value())
+        self._hidden = _hidden_forms(secrets_)
         self._sampler = Sampler(engine.status, ui.sample_s)
         self._reader: Journal | None = None
         self._reader_lock = threading.Lock()
@@ -166,10 +170,11 @@ class StationPage:
             flash=flash,
             **context,
         )
-        if len(self._secret) >= 4:
-            # The API token is never part of any value shown, but a report or a server
-            # message could quote it: it is never rendered, whatever the source.
-            html = html.replace(self._secret, "<hidden>")
+        # The API token and the page password are never part of any value shown, but a report
+        # or a server message could quote them: they are never rendered, whatever the source,
+        # in any form the page may write them (as is, HTML-escaped, JSON-then-HTML-escaped).
+        for form in self._hidden:
+            html = html.replace(form, "&lt;hidden&gt;")
         return Response(200, html.encode("utf-8"), "text/html; charset=utf-8")
 
     def _error(self, status: int, title: str, message: str) -> Response:
@@ -384,6 +389,19 @@ class StationPage:
         return _redirect(
             self._with("/report?key=" + quote(new_key, safe=""), "superseded", new_key)
         )
+
+
+def _hidden_forms(secrets_: list[str]) -> list[str]:
+    """Every text under which a secret can appear in a rendered page, longest first."""
+    forms: set[str] = set()
+    for secret in secrets_:
+        if len(secret) < 4:  # too short to search for without mangling the page
+            continue
+        forms.update({secret, str(escape(secret))})
+        for ascii_only in (True, False):
+            json_text = json.dumps(secret, ensure_ascii=ascii_only)[1:-1]
+            forms.update({json_text, str(escape(json_text))})
+    return sorted(forms, key=len, reverse=True)
 
 
 def load_corrected(data: bytes, name: str) -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from html import escape as html_escape
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from journal import Journal
 from syncengine import SyncEngine
@@ -211,3 +214,31 @@ def test_a_forged_host_post_is_refused_before_its_body_is_read(engine: SyncEngin
     assert engine.ui_url is not None
     answer = _raw_post_head(engine.ui_url, "rebound.example", 1024 * 1024)
     assert answer.startswith(b"HTTP/1.0 421"), answer
+
+
+def test_secrets_with_html_characters_are_hidden_in_every_form(tmp_path, sim: Simulator) -> None:
+    # A password with characters HTML and JSON escape: a plain search for the raw text misses
+    # its escaped form in the page; and a "<hidden>" written raw would be an invisible tag.
+    api, password = 'api&"tok<1>', "pass'&word\\2"
+    sim.add_token(api)
+    config = ui_config(tmp_path, sim, token=api, ui={"token": password})
+    with SyncEngine(config) as engine, httpx.Client(base_url=engine.ui_url) as client:
+        csrf = csrf_of_login(client)
+        login = {"token": password, "csrf": csrf}
+        assert client.post("/login", data=login, headers=origin_headers(client)).is_redirect
+        sim.set_faults(error_rate=1.0, error_statuses=[400])
+        hostile = {**report(4), "sn": api, "pn": password, "location": api + password}
+        with Journal(engine.config.journal_path) as producer:  # a producer without checks
+            key = producer.submit(hostile["id"], hostile).key
+        wait_for(lambda: engine.counts()["failed"] == 1, what="failed")
+        forms = {
+            s: [s, str(escape(s)), html_escape(s), str(escape(json.dumps(s)[1:-1]))]
+            for s in (api, password)
+        }
+        for path in ("/", "/config", "/reports", f"/report?key={key}", f"/live/report?key={key}"):
+            html = client.get(path).text
+            for secret, shown in forms.items():
+                for form in shown:
+                    assert form not in html, (path, secret, form)
+        page = client.get(f"/report?key={key}").text
+        assert "<hidden>" not in page and "&lt;hidden&gt;" in page
