@@ -242,3 +242,31 @@ def test_secrets_with_html_characters_are_hidden_in_every_form(tmp_path, sim: Si
                     assert form not in html, (path, secret, form)
         page = client.get(f"/report?key={key}").text
         assert "<hidden>" not in page and "&lt;hidden&gt;" in page
+
+
+def test_the_page_on_ipv6_loopback_answers_its_names_with_the_port_only(
+    tmp_path, sim: Simulator
+) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    with SyncEngine(ui_config(tmp_path, sim, ui={"host": "::1"})) as engine:
+        assert engine.ui_url is not None and engine.ui_url.startswith("http://[::1]:")
+        port = engine.ui_url.rstrip("/").rsplit(":", 1)[1]
+        with httpx.Client(base_url=engine.ui_url, timeout=10.0) as client:
+            for host in (f"[::1]:{port}", f"localhost:{port}", f"127.0.0.1:{port}"):
+                assert client.get("/", headers={"Host": host}).status_code == 200, host
+            for host in (
+                "[::1]",
+                f"[::1]:{int(port) + 1}",
+                f"[::2]:{port}",
+                f"[::ffff:7f00:1]:{port}",
+            ):
+                assert client.get("/", headers={"Host": host}).status_code == 421, host
+            key = failed_key(engine, sim)
+            answer = client.post(
+                "/action/dismiss",
+                data={"key": key, "reason": "scrapped", "who": "anna", "csrf": csrf_of(client)},
+                headers=origin_headers(client),
+            )
+            assert answer.status_code == 303
+            assert engine.submission(key).state == "dismissed"
