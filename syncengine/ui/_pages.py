@@ -128,12 +128,33 @@ def list_row(row: Any) -> dict[str, Any]:
     }
 
 
+def _plain(name: str, value: Any, parts: list[str]) -> None:
+    # Nested values read as "source path: ...", never as a Python dict or list literal.
+    if value is None or value == "":
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _plain(f"{name} {key}", item, parts)
+    elif isinstance(value, (list, tuple)):
+        if all(not isinstance(v, (Mapping, list, tuple)) for v in value):
+            parts.append(f"{name}: {', '.join(str(v) for v in value) or 'none'}")
+        else:
+            for index, item in enumerate(value, 1):
+                _plain(f"{name} {index}", item, parts)
+    else:
+        parts.append(f"{name}: {value}")
+
+
 def _details(data: Mapping[str, Any]) -> str:
     skip = {"v", "payload", "payload_sha256", "answer"}
-    parts = [f"{k}: {v}" for k, v in data.items() if k not in skip and v not in (None, "")]
+    parts: list[str] = []
+    for key, value in data.items():
+        if key not in skip:
+            _plain(str(key), value, parts)
     answer = data.get("answer")
     if isinstance(answer, Mapping):
-        parts += [f"{k}: {v}" for k, v in answer.items() if v not in (None, "")]
+        for key, value in answer.items():
+            _plain(str(key), value, parts)
     return "; ".join(parts)
 
 

@@ -95,3 +95,14 @@ def test_an_error_before_acceptance_is_not_shown_as_a_problem(
 
 def test_the_breaker_is_said_in_words(client: httpx.Client) -> None:
     assert "closed (sending normally)" in client.get("/").text
+
+
+def test_event_details_read_as_words_not_python_literals(
+    engine: SyncEngine, client: httpx.Client
+) -> None:
+    key = engine.submit(report(2), source={"path": "/in/r2.json", "tags": ["a", "b"]})
+    assert engine.wait_idle(20)
+    html = client.get("/report", params={"key": key}).text
+    events = html.split("Journal events", 1)[1].split("Report as stored", 1)[0]
+    assert "source path: /in/r2.json" in events and "source tags: a, b" in events
+    assert "{&#39;" not in events and "[&#39;" not in events
