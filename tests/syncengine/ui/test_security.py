@@ -270,3 +270,17 @@ def test_the_page_on_ipv6_loopback_answers_its_names_with_the_port_only(
             )
             assert answer.status_code == 303
             assert engine.submission(key).state == "dismissed"
+
+
+def test_no_action_happens_on_get_or_head(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    events = len(engine.history(key))
+    params = {"key": key, "reason": "x", "who": "anna", "csrf": csrf_of(client)}
+    for path in ("/action/requeue", "/action/dismiss", "/action/requeue-failed", "/logout"):
+        for method in ("GET", "HEAD"):
+            answer = client.request(method, path, params=params, headers=origin_headers(client))
+            assert answer.status_code in (404, 405), (method, path, answer.status_code)
+    assert engine.submission(key).state == "failed"
+    assert len(engine.history(key)) == events
