@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from syncengine import SyncEngine
 from watsim import Simulator
@@ -165,3 +166,37 @@ def test_archived_reports_leave_the_list_and_say_where_they_went(
         assert journal.reports(ReportFilter()).rows == []
     page = client.get("/report", params={"key": key})
     assert page.status_code == 404 and "Archived report" in page.text
+
+
+@pytest.mark.parametrize(
+    ("csrf", "headers"),
+    [
+        (True, {"Origin": "http://evil.example"}),
+        (True, {"Referer": "http://evil.example/form"}),
+        (True, {}),
+        (False, None),  # the page's own origin, no token
+        ("forged", None),
+    ],
+    ids=["foreign-origin", "foreign-referer", "no-origin", "no-token", "wrong-token"],
+)
+def test_a_forged_upload_is_refused_and_nothing_is_journaled(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator, csrf: object, headers: object
+) -> None:
+    key = failed_key(engine, sim)
+    before = engine.counts()
+    fields = {"key": key, "reason": "sn corrected", "who": "anna"}
+    if csrf is True:
+        fields["csrf"] = csrf_of(client)
+    elif csrf:
+        fields["csrf"] = str(csrf)
+    fixed = json.dumps({**report(1), "sn": "SN-FORGED"}).encode()
+    answer = client.post(
+        "/action/supersede",
+        data=fields,
+        files={"file": ("fixed.json", fixed, "application/json")},
+        headers=origin_headers(client) if headers is None else headers,
+    )
+    assert answer.status_code == 403
+    assert engine.submission(key).state == "failed"
+    assert engine.counts() == before
+    assert [e.type for e in engine.history(key)] == ["Submitted", "UploadStarted", "Failed"]
