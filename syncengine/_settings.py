@@ -120,6 +120,13 @@ class Settings:
         return str(value) if value else None
 
     @property
+    def ui_token(self) -> str | None:
+        """The station page password (``[ui] token``), or None."""
+        ui = self.engine_data.get("ui")
+        value = ui.get("token") if isinstance(ui, dict) else None
+        return str(value) if value else None
+
+    @property
     def journal_path(self) -> Path:
         """The journal file (default: ``journal.sqlite3`` in the per-user data directory)."""
         return Path(self.engine_data["journal_path"])

@@ -67,6 +67,7 @@ class _State:
 
             self._settings = with_credential_token(load_settings(self.config_path))
             register_secret(self._settings.token)
+            register_secret(self._settings.ui_token)  # the page password is never logged
         return self._settings
 
 

@@ -251,3 +251,19 @@ def test_watch_path_that_is_a_file_is_an_error_naming_the_key(tmp_path: Path) ->
     settings = load_settings(None, {**BASE_ENV, "SYNCENGINE_WATCH": str(tmp_path / "afile")})
     with pytest.raises(SettingsError, match=r"'watch\[0\]\.path' in environment variable"):
         settings.engine_config()
+
+
+def test_the_page_password_is_redacted_from_cli_output_and_logs(tmp_path: Path) -> None:
+    from syncengine.cli._commands import _State
+    from syncengine.cli._views import redact
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'server_url = "http://127.0.0.1:9"\ntoken = "api-token-1234"\n'
+        '[ui]\nenabled = true\ntoken = "page-pass-5678"\n',
+        encoding="utf-8",
+    )
+    settings = _State(config_path=config).settings()
+    assert settings.ui_token == "page-pass-5678"
+    line = "login with page-pass-5678 and api-token-1234 failed"
+    assert redact(line) == "login with *** and *** failed"
