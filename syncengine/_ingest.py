@@ -417,16 +417,31 @@ class Ingestor:
             return IngestResult(
                 "deferred", path, converter=converter, reason=f"young: {reason}", retry=True
             )
-        self._metrics.inc("conversions_failed")
         moved_to: Path | None = None
         condemned = Condemned(seen.stat.st_size, seen.stat.st_mtime_ns, seen.sha256)
         try:
             moved_to = move_without_overwrite(path, folder.effective_error_dir)
-            write_sidecar(path, moved_to, converter, kind, reason, details, condemned)
         except FileNotFoundError:
             pass
         except OSError as exc:
-            log.error("could not move %s to the error folder: %s", path, _os_reason(exc))
+            # E.g. the station still has it open (Windows), or error/ cannot be made: a file
+            # left in the inbox as if handled would be counted nowhere and never tried again.
+            log.error(
+                "%s: %s (%s), but it could not be moved to the error folder (%s); it stays in "
+                "the inbox and is tried again",
+                path,
+                kind,
+                reason,
+                _os_reason(exc),
+            )
+            why = f"cannot move to the error folder: {_os_reason(exc)}"
+            return IngestResult("deferred", path, converter=converter, reason=why, retry=True)
+        self._metrics.inc("conversions_failed")
+        if moved_to is not None:
+            try:
+                write_sidecar(path, moved_to, converter, kind, reason, details, condemned)
+            except OSError as exc:
+                log.error("could not write the note for %s: %s", moved_to, _os_reason(exc))
         log.warning("conversion of %s failed (%s): %s", path, kind, reason)
         emit(conversion_failed, self._sender, path=path, converter=converter, reason=reason)
         return IngestResult("error", path, converter=converter, reason=reason, moved_to=moved_to)

@@ -151,6 +151,28 @@ def test_failure_on_a_young_file_waits_and_an_old_one_is_condemned(tmp_path: Pat
     assert recorded is not None and recorded.size == len("{ half")
 
 
+def test_a_file_that_cannot_be_set_aside_stays_and_is_tried_again(tmp_path: Path, submit, metrics):
+    # The error folder cannot be made (a file is in its way), as when Windows refuses to move
+    # a file the station holds open: the file must not be left in the inbox as if handled.
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    path = inbox / "bad.json"
+    path.write_text("{ half")
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file where the error folder should be")
+    folder = WatchFolder(path=inbox, converter="wsjf", error_dir=blocker / "error")
+    with WorkerPool([], workers=1, timeout_s=10.0, memory_mb=512) as pool:
+        ingestor = Ingestor(pool, submit, metrics)
+        stuck = ingestor.ingest(path, folder, young_s=0)
+        assert (stuck.outcome, stuck.retry) == ("deferred", True), stuck
+        assert "error folder" in (stuck.reason or "") and path.exists()
+        blocker.unlink()
+        blocker.mkdir()
+        done = ingestor.ingest(path, folder, young_s=0)
+    assert done.outcome == "error" and done.moved_to == blocker / "error" / "bad.json"
+    assert not path.exists() and sidecar_for(done.moved_to).exists()
+
+
 def test_file_changed_after_commit_stays_in_the_inbox(tmp_path: Path, journal, metrics):
     inbox = tmp_path / "in"
     inbox.mkdir()
