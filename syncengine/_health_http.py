@@ -157,7 +157,10 @@ def allowed_hosts(host: str, port: int) -> frozenset[str]:
     """The ``Host`` header values this server answers: loopback names with its port."""
     names = {"localhost", "127.0.0.1", "[::1]"}
     names.add(f"[{host}]" if ":" in host else host)
-    return frozenset(f"{name}:{port}" for name in names)
+    hosts = {f"{name}:{port}" for name in names}
+    if port == 80:  # browsers leave the default port out of Host (and Origin)
+        hosts |= names
+    return frozenset(hosts)
 
 
 class _Server(ThreadingHTTPServer):

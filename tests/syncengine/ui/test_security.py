@@ -284,3 +284,12 @@ def test_no_action_happens_on_get_or_head(
             assert answer.status_code in (404, 405), (method, path, answer.status_code)
     assert engine.submission(key).state == "failed"
     assert len(engine.history(key)) == events
+
+
+def test_on_port_80_the_names_without_a_port_are_allowed_too() -> None:
+    from syncengine._health_http import allowed_hosts
+
+    # A browser writes http://127.0.0.1/ as Host "127.0.0.1" (the default port left out).
+    assert {"127.0.0.1", "localhost", "[::1]", "127.0.0.1:80"} <= allowed_hosts("127.0.0.1", 80)
+    assert "127.0.0.1" not in allowed_hosts("127.0.0.1", 8765)
+    assert "evil.example" not in allowed_hosts("127.0.0.1", 80)
