@@ -90,6 +90,14 @@ class CircuitBreaker:
                 self._probe_out = False
                 self.opened_count += 1
 
+    def try_now(self) -> None:
+        """The server answers again (a probe got through): an open breaker goes half-open at
+        once, so its one permitted upload decides now instead of after ``reset_timeout_s``."""
+        with self._lock:
+            if self._state == OPEN:
+                self._state = HALF_OPEN
+                self._probe_out = False
+
     def release(self) -> None:
         """Give back a permit that was not used (the request was never sent)."""
         with self._lock:

@@ -129,6 +129,7 @@ class SyncEngine:
         self._clients: Clients | None = None
         self._breaker = CircuitBreaker(config.breaker, clock=self._clock)
         self._connection: ConnectionService | None = None
+        self._previous_connection = "online"  # the ConnectionService starts online
         self._dispatcher: Dispatcher | None = None
         self._uploads: Uploads | None = None
         self._watcher: WatchService | None = None
@@ -271,7 +272,7 @@ class SyncEngine:
             idle_poll_s=cfg.idle_poll_s,
         )
         clients.on_recovered = self._wake_dispatcher
-        self._connection.on_change = lambda _state: self._wake_dispatcher()
+        self._connection.on_change = self._connection_changed
         from ._health_http import local_servers
 
         self._health_server = local_servers(cfg, self)  # binds: may fail here
@@ -282,6 +283,15 @@ class SyncEngine:
     def _wake_dispatcher(self) -> None:
         if self._dispatcher is not None:
             self._dispatcher.wake()
+
+    def _connection_changed(self, state: str) -> None:
+        previous, self._previous_connection = self._previous_connection, state
+        if previous == "offline" and state == "circuit_open":
+            # A probe found the server answering again after an outage that opened the breaker:
+            # let its one half-open upload go now rather than wait out reset_timeout_s (up to
+            # 30 s of a backlog drain spent waiting for a server that is back).
+            self._breaker.try_now()
+        self._wake_dispatcher()
 
     def _start_threads(self) -> None:
         assert self._dispatcher is not None and self._uploads is not None

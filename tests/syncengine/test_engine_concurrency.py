@@ -265,3 +265,18 @@ def test_a_stream_of_429s_never_opens_the_breaker_and_everything_arrives_once(
         assert engine.status()["breaker"] == "closed"
     assert len(refusals) >= 12
     assert_exactly(sim, keys)
+
+
+def test_a_server_back_after_an_outage_does_not_wait_out_the_open_breaker(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    config = fast_config(tmp_path, sim, breaker={"failure_threshold": 1, "reset_timeout_s": 3600})
+    keys = [report(i, tag="outage")["id"] for i in range(20)]
+    with SyncEngine(config) as engine:
+        sim.set_faults(down_for_s=0.5)
+        engine.submit_many([(k, report(i, tag="outage"), None) for i, k in enumerate(keys)])
+        # The first upload got no answer and opened the breaker for an hour; the probe that
+        # finds the server back lets the half-open upload go at once.
+        assert engine.wait_idle(60), engine.status()
+        assert engine.status()["breaker"] == "closed"
+    assert_exactly(sim, keys)

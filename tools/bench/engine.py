@@ -14,6 +14,10 @@ Measured in one run, against one simulator subprocess (``python -m watsim``) on
   until the engine has delivered them all once it is back;
 * **start-up and RSS** with a journal of ``--big-events`` events (a third acknowledged
   submissions with their three events each), in a fresh subprocess;
+* **idle**: an engine with the default config and one watch folder, started against the simulator
+  with an empty journal, then left alone for ``--idle-s`` seconds in a fresh subprocess: CPU as a
+  share of one core, wake-ups per second (context switches of all its threads, voluntary and
+  not, from ``/proc``; Linux only) and peak RSS;
 * **profile**: CPU per report of each engine thread (Linux), then a sampling profiler over every
   thread of one more run; the top costs.
 
@@ -268,6 +272,77 @@ def _startup(work: Path, events: int, cache: Path | None) -> dict[str, Any]:
     return data
 
 
+_IDLE_CHILD = (
+    _RSS
+    + """
+import json, os, sys, time
+from pathlib import Path
+from syncengine import EngineConfig, SyncEngine
+from syncengine._config import WatchFolder
+url, work, seconds = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
+(work / "in").mkdir(parents=True, exist_ok=True)
+config = EngineConfig(server_url=url, token=sys.argv[4], journal_path=work / "idle.db",
+                      watch=(WatchFolder(path=work / "in"),))
+
+def switches():
+    total = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+engine = SyncEngine(config)
+engine.start()
+time.sleep(3.0)  # start-up work (first probe, first scan) is not idling
+cpu0, sw0, t0 = time.process_time(), switches(), time.monotonic()
+time.sleep(seconds)
+cpu1, sw1, t1 = time.process_time(), switches(), time.monotonic()
+threads = len(os.listdir("/proc/self/task"))
+engine.stop(grace=1)
+wall = t1 - t0
+print(json.dumps({"seconds": wall, "cpu_share_of_core_pct": 100 * (cpu1 - cpu0) / wall,
+                  "wakeups_per_s": (sw1 - sw0) / wall, "threads": threads,
+                  "max_rss_mb": peak_rss_mb()}))
+"""
+)
+
+
+def _idle(sim: _Sim, work: Path, seconds: float) -> dict[str, Any]:
+    """An idle engine with one watch folder, in a fresh subprocess (see the module doc).
+
+    The journal is created by another process first: a station's engine opens an existing
+    journal; creating one runs the schema migrations, which import sqlite-utils (and numpy
+    through it, when installed), +20 MB once in the life of a station.
+    """
+    (work / "idle").mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from journal import Journal; Journal(sys.argv[1]).close()",
+            str(work / "idle" / "idle.db"),
+        ],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=120,
+        check=True,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", _IDLE_CHILD, sim.url, str(work / "idle"), str(seconds), TOKEN],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=seconds + 120,
+        check=True,
+    )
+    data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return data
+
+
 def _journal_chunks(engine: Any, reports: list[dict[str, Any]]) -> None:
     for lo in range(0, len(reports), 1000):
         engine.submit_many([(r["id"], r, None) for r in reports[lo : lo + 1000]])
@@ -335,8 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["throughput", "backlog", "startup", "profile"],
+        choices=["throughput", "backlog", "startup", "profile", "idle"],
     )
+    ap.add_argument("--idle-s", type=float, default=30.0, help="idle measurement length")
     ap.add_argument("--latency-ms", type=float, default=0.0, help="server latency, throughput")
     ap.add_argument(
         "--config",
@@ -358,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["throughput"] = _throughput(sim, work, args)
             if "profile" not in args.skip:
                 results["profile"] = _profile(sim, work, args)
+            if "idle" not in args.skip:
+                results["idle"] = _idle(sim, work, args.idle_s)
             if "backlog" not in args.skip:
                 results["backlog"] = _backlog(sim, work, args.backlog, args.concurrency)
         finally:
