@@ -158,7 +158,7 @@ def test_status_of_a_running_engine_counts_what_the_journal_holds_now(
     from syncengine import SyncEngine
     from watsim import Simulator
 
-    from ..test_engine_support import fast_config, report
+    from ..test_engine_support import fast_config, report, wait_for
 
     for name in list(os.environ):
         if name.startswith("SYNCENGINE_"):
@@ -173,7 +173,8 @@ def test_status_of_a_running_engine_counts_what_the_journal_holds_now(
             "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         }
         with SyncEngine(config) as engine:
-            time.sleep(0.2)  # the first snapshot is written at start; none follows for an hour
+            # The first snapshot is written at start; none follows for an hour.
+            wait_for(config.effective_status_path.exists, what="the first status snapshot")
             with Journal(config.journal_path) as producer:  # another process would do the same
                 producer.submit("late", report(5))
             result = CliRunner().invoke(cli, ["status", "--json"], env=env)
