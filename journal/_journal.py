@@ -315,11 +315,20 @@ class Journal:
                 # instead of splitting into two alternating halves). A lone caller never waits.
                 now = time.monotonic()
                 deadline, returning_deadline = now + _GATHER_S, now + _RETURN_S
-                while (self._active > len(self._queue) and now < deadline) or (
-                    self._returning > 0 and now < returning_deadline
-                ):
-                    self._queue_changed.wait(0.0002)
-                    now = time.monotonic()
+                try:
+                    while (self._active > len(self._queue) and now < deadline) or (
+                        self._returning > 0 and now < returning_deadline
+                    ):
+                        self._queue_changed.wait(0.0002)
+                        now = time.monotonic()
+                except BaseException:
+                    # Interrupted while gathering (KeyboardInterrupt): withdraw this request
+                    # and give up the lead, or every later caller would wait for it forever.
+                    self._queue.remove(request)
+                    self._active -= 1
+                    self._leading = False
+                    self._queue_changed.notify_all()
+                    raise
                 batch, self._queue = self._queue, []
                 self._active -= len(batch)
                 self._returning = len(batch) - 1

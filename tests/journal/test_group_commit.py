@@ -119,3 +119,45 @@ def test_producers_that_stop_never_hold_up_the_one_that_goes_on(journal: Journal
     assert sum(commits) == 28 and commits[-20:] == [1] * 20
     assert journal.counts()["pending"] == 28
     assert journal.verify().ok and journal.check().ok
+
+
+def test_a_leader_interrupted_while_gathering_does_not_block_later_callers(
+    journal: Journal,
+) -> None:
+    real = journal._queue_changed
+    interrupted = []
+
+    class _Interrupting:
+        """The journal's condition, except that the first timed wait raises (Ctrl-C)."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def __enter__(self) -> object:
+            return real.__enter__()
+
+        def __exit__(self, *exc: object) -> None:
+            real.__exit__(*exc)
+
+        def wait(self, timeout: float | None = None) -> bool:
+            if timeout is not None and not interrupted:
+                interrupted.append(True)
+                raise KeyboardInterrupt
+            return real.wait(timeout)
+
+    journal._queue_changed = _Interrupting()  # type: ignore[assignment]
+    with real:
+        journal._active += 1  # another producer is still preparing: the leader gathers
+    with pytest.raises(KeyboardInterrupt):
+        journal.submit("k-interrupted", _payload(1))
+    with real:
+        journal._active -= 1  # that producer gave up
+    journal._queue_changed = real
+    done: list[str] = []
+    later = threading.Thread(
+        target=lambda: done.append(journal.submit("k2", _payload(2)).key), daemon=True
+    )
+    later.start()
+    later.join(10)
+    assert done == ["k2"], "a later submit hung behind the interrupted leader"
+    assert journal.state("k-interrupted") is None and journal.counts()["pending"] == 1
