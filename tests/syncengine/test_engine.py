@@ -490,7 +490,7 @@ def test_public_names_are_exported_in_a_sorted_all() -> None:
 
 def test_stored_credentials_provider_satisfies_the_protocol() -> None:
     from syncengine import CredentialProvider
-    from syncengine.credentials._store import StoredCredentials
+    from syncengine.credentials import StoredCredentials
 
     assert issubclass(StoredCredentials, CredentialProvider)
 
