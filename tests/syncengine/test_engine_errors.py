@@ -105,7 +105,9 @@ def test_a_journal_locked_by_another_process_fails_submit_after_journal_busy_s(
     config = fast_config(tmp_path, sim, timeouts={"journal_busy_s": 0.2, "stop_join_s": 1.0})
     with SyncEngine(config) as engine:
         engine.submit(report(3))
-        other = sqlite3.connect(str(config.journal_path), timeout=0, isolation_level=None)
+        assert engine.wait_idle(30)  # the engine's own writes for report 3 are done
+        # A busy timeout, so this connection waits out any engine write still finishing.
+        other = sqlite3.connect(str(config.journal_path), timeout=10, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")  # another process holding the write lock
             with pytest.raises(SyncEngineError) as caught:
