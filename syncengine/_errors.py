@@ -22,6 +22,7 @@ SyncEngineError                 root of everything the engine raises on purpose
  +-- ConverterError             (converters) raised by converters and the worker pool; 3 subclasses
  +-- ServiceError               (service) raised when installing or removing the OS service fails
  +-- CliError                   (cli) raised by a command for an expected failure (exit code)
+ +-- ForeignPywatsError         (_provenance) raised at import when another pywats shadows ours
 ```
 
 ``docs/errors.md`` lists every class with when it is raised; a test checks it stays complete.

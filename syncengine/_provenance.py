@@ -19,12 +19,18 @@ import os
 import sys
 from pathlib import Path
 
+from ._errors import SyncEngineError
+
 _OURS = Path(__file__).resolve().parent.parent
 _MARKERS = ("_client.py", os.path.join("_models", "_report.py"))
 
 
-class ForeignPywatsError(ImportError):
-    """Raised at import when the ``pywats`` Python would import is not wats-sync's."""
+class ForeignPywatsError(SyncEngineError, ImportError):
+    """Raised at import when the ``pywats`` Python would import is not wats-sync's.
+
+    An ``ImportError`` (it is raised while ``syncengine`` is imported) and a
+    :class:`SyncEngineError` (the package has one error root).
+    """
 
 
 def foreign_pywats() -> str | None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
-from ._api import ConversionContext, ConversionError, ConverterBase
+from ._api import ConversionContext, ConversionError, ConverterBase, ConverterError
 from ._text import head, read_bytes
 from ._wsxf_write import CHART_ATTRS, NS, write_wsxf
 
@@ -508,8 +508,8 @@ class _Reader:
         return self.finish(node, out)
 
 
-class _DoctypeFound(Exception):
-    pass
+class _DoctypeFound(ConverterError):
+    """Internal: stops the DOCTYPE scan of :func:`_declares_dtd`; caught there, never escapes."""
 
 
 def _declares_dtd(data: bytes) -> bool:
