@@ -72,6 +72,9 @@ class IngestResult:
     in place to be tried again (engine stopping, journal error, file changed while converting).
     ``gone``: the file disappeared before it could be read. ``retry``: deferred because the
     file changed or is too young to condemn; the watcher makes it a candidate again at once.
+    ``backoff``: with ``retry``, the file could not be set aside (the error folder cannot be
+    made, or Windows refuses to move a file the station holds open); the watcher tries it again
+    after a delay that doubles each time, so a stuck file is not converted every ``stable_s``.
     """
 
     outcome: Outcome
@@ -81,6 +84,7 @@ class IngestResult:
     reason: str = ""
     moved_to: Path | None = None
     retry: bool = False
+    backoff: bool = False
 
 
 def submission_key(sha256_hex: str, index: int, variant: str = "") -> str:
@@ -435,7 +439,9 @@ class Ingestor:
                 _os_reason(exc),
             )
             why = f"cannot move to the error folder: {_os_reason(exc)}"
-            return IngestResult("deferred", path, converter=converter, reason=why, retry=True)
+            return IngestResult(
+                "deferred", path, converter=converter, reason=why, retry=True, backoff=True
+            )
         self._metrics.inc("conversions_failed")
         if moved_to is not None:
             try:

@@ -50,6 +50,9 @@ YOUNG_WINDOWS = 3
 """A failed conversion of a file modified within this many ``stable_s`` is tried again first."""
 ERROR_LOOK_S = 2.0
 """How often the error folders are listed (counted, and checked for changed files)."""
+SET_ASIDE_BACKOFF_MAX_S = 300.0
+"""Longest wait before a file that could not be set aside (``IngestResult.backoff``) is tried
+again; the wait starts at the folder's ``stable_s`` (at least 1 s) and doubles each time."""
 
 
 class WatchFolderError(SyncEngineError, ValueError):
@@ -69,6 +72,7 @@ class _Candidate:
     folder: WatchFolder
     signature: tuple[int, int]
     since: float
+    not_before: float = 0.0
 
 
 class _Handler(FileSystemEventHandler):
@@ -122,6 +126,8 @@ class WatchService:
         # Files left in place after a final outcome (done_action "keep", or an error folder we
         # could not move to), by signature, so a rescan does not convert them again.
         self._settled: dict[Path, tuple[int, int]] = {}
+        # Files that could not be set aside, by how many times in a row (for the backoff).
+        self._setbacks: dict[Path, int] = {}
         self._patterns: dict[Path, tuple[str, ...]] = {}
         self._excluded: list[Path] = []
         self._executor: ThreadPoolExecutor | None = None
@@ -317,6 +323,8 @@ class WatchService:
         with self._lock:
             snapshot = list(self._candidates.items())
         for path, cand in snapshot:
+            if now < cand.not_before:
+                continue
             try:
                 st = path.lstat()
             except FileNotFoundError:
@@ -377,7 +385,20 @@ class WatchService:
             self._in_progress.discard(path)
             if result.retry and not self._stopping.is_set():
                 # Changed while converted, or failed while young: look again once it is stable.
-                self._candidates[path] = _Candidate(folder, (-1, -1), 0.0)
+                # One that could not be set aside waits longer each time it fails again.
+                not_before = 0.0
+                if result.backoff:
+                    times = self._setbacks.get(path, 0)
+                    self._setbacks[path] = times + 1
+                    delay = min(
+                        max(folder.stable_s, 1.0) * 2 ** min(times, 16), SET_ASIDE_BACKOFF_MAX_S
+                    )
+                    not_before = time.monotonic() + delay
+                else:
+                    self._setbacks.pop(path, None)
+                self._candidates[path] = _Candidate(folder, (-1, -1), 0.0, not_before)
+            else:
+                self._setbacks.pop(path, None)
             self.results.append(result)
             del self.results[:-1000]
         if result.outcome == "error":

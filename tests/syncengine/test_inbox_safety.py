@@ -173,6 +173,41 @@ def test_a_file_that_cannot_be_set_aside_stays_and_is_tried_again(tmp_path: Path
     assert not path.exists() and sidecar_for(done.moved_to).exists()
 
 
+def test_a_file_that_cannot_be_set_aside_is_tried_again_with_a_growing_wait(
+    tmp_path: Path, sim: Simulator, caplog: pytest.LogCaptureFixture
+):
+    # Without a backoff the file was converted again, and an ERROR logged, every stable_s.
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    blocker = tmp_path / "errors"
+    blocker.mkdir()
+    folder = WatchFolder(
+        path=inbox, converter="wsjf", stable_s=0.05, rescan_s=0.2, error_dir=blocker / "error"
+    )
+    caplog.set_level("ERROR", logger="syncengine")
+
+    def attempts() -> int:
+        return sum(
+            "could not be moved to the error folder" in r.getMessage() for r in caplog.records
+        )
+
+    with SyncEngine(fast_config(tmp_path, sim, watch=[folder])):
+        # Checked at start, then broken while running (a file where the error folder goes).
+        for leftover in blocker.iterdir():
+            leftover.rmdir()
+        blocker.rmdir()
+        blocker.write_text("a file where the error folder should be")
+        (inbox / "bad.json").write_text("not json at all")
+        wait_for(lambda: attempts() >= 1, 30, "the first failed move")
+        time.sleep(3.5)  # waits of 1 s and 2 s: at most two more tries, not ~20
+        assert 2 <= attempts() <= 4, attempts()
+        assert (inbox / "bad.json").exists()
+        blocker.unlink()
+        blocker.mkdir()
+        wait_for(lambda: (blocker / "error" / "bad.json").exists(), 30, "set aside at last")
+    assert not (inbox / "bad.json").exists()
+
+
 def test_file_changed_after_commit_stays_in_the_inbox(tmp_path: Path, journal, metrics):
     inbox = tmp_path / "in"
     inbox.mkdir()
