@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -170,6 +171,9 @@ class WatchFolder(_Frozen):
 class EngineConfig(_Frozen):
     """Everything a SyncEngine needs; only ``server_url``, ``token``, ``journal_path`` required."""
 
+    # A wrong value must never be echoed: it may be the token, or a URL that carries a key.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
     server_url: str
     token: SecretStr
     journal_path: Path
@@ -226,6 +230,13 @@ class EngineConfig(_Frozen):
         value = value.strip()
         if not value.startswith(("http://", "https://")):
             raise ValueError("server_url must start with http:// or https://")
+        if "@" in urlsplit(value).netloc:
+            # The part before "@" is a secret: refused here, at configuration time, without
+            # echoing it, rather than by the client at start (or in every log line's URL).
+            raise ValueError(
+                "server_url must not carry a user name or key (user:key@host): store them with "
+                "'syncengine login', or give the token as 'token'"
+            )
         return value
 
     @property

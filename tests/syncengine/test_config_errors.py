@@ -139,3 +139,38 @@ def test_config_messages_use_toml_words_and_suggest_near_miss_keys(tmp_path, tex
     message = str(caught.value)
     assert expected in message
     assert "Input should be" not in message and "valid tuple" not in message
+
+
+def test_server_url_with_a_user_and_key_is_refused_without_echoing_the_key(tmp_path, env):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'server_url = "https://operator:s3cretKEY@127.0.0.1:9"\ntoken = "t0k3n"\n'
+        'journal_path = "data/journal.db"\n',
+        encoding="utf-8",
+    )
+    child = subprocess.run(
+        [sys.executable, "-m", "syncengine", "--config", str(config), "run"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = child.stdout + child.stderr
+    assert child.returncode == EXIT_CONFIG, output
+    assert "'server_url'" in output and "user:key@host" in output
+    assert "s3cretKEY" not in output and "operator" not in output
+    assert _created(tmp_path) == []
+
+
+def test_engine_config_errors_never_echo_the_value(tmp_path):
+    from pydantic import ValidationError
+
+    from syncengine import EngineConfig
+
+    for url, token in [("https://u:s3cretKEY@h", "t"), ("ftp://u:s3cretKEY@h", "t")]:
+        with pytest.raises(ValidationError) as caught:
+            EngineConfig(server_url=url, token=token, journal_path=tmp_path / "j.db")
+        assert "s3cretKEY" not in str(caught.value)
+    with pytest.raises(ValidationError) as caught:
+        EngineConfig(server_url="https://h", token=918273645, journal_path=tmp_path / "j.db")  # type: ignore[arg-type]
+    assert "918273645" not in str(caught.value)
