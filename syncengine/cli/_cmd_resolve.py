@@ -80,12 +80,18 @@ def supersede_from_file(
         data = path.read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        payload = load_corrected(data, str(path))
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
     why = reason or f"corrected report from {path.name}"
     with open_journal(state.settings()) as journal, _only_failed(journal, key, "superseded"):
+        old = journal.submission(key)
+        if old is None:
+            raise CliError(f"no submission with key {key!r} in journal {journal.path}")
+        replaces_id = old.payload.get("id")
+        try:
+            payload = load_corrected(
+                data, str(path), replaces_id=replaces_id if isinstance(replaces_id, str) else None
+            )
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
         new_key = journal.supersede(
             key,
             payload,

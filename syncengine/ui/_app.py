@@ -377,7 +377,11 @@ class StationPage:
             return _redirect(
                 self._with(back, "error", "The file is larger than [ui] max_upload_mb.")
             )
-        payload = load_corrected(upload[1], upload[0])
+        old = self._engine.submission(key)
+        replaces_id = old.payload.get("id") if old is not None else None
+        payload = load_corrected(
+            upload[1], upload[0], replaces_id=replaces_id if isinstance(replaces_id, str) else None
+        )
         new_key = self._engine.supersede(
             key,
             payload,
@@ -404,16 +408,51 @@ def _hidden_forms(secrets_: list[str]) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
-def load_corrected(data: bytes, name: str) -> dict[str, Any]:
-    """A corrected WSJF report from an uploaded file; ``ValueError`` saying what is wrong."""
-    from pywats import parse_report
+CORRECTED_FORMATS = "WSJF JSON, WSXF XML or WATS Standard Text Format"
+"""The formats a corrected report may be given in (page upload and ``replay --with``)."""
 
+
+def load_corrected(data: bytes, name: str, *, replaces_id: str | None = None) -> dict[str, Any]:
+    """The one corrected report in an uploaded file, as WSJF; ``ValueError`` saying what is wrong.
+
+    The file may be WSJF JSON, a WSXF XML export or WATS Standard Text Format (told apart by
+    their first character or marker, as the converters do), so an operator can correct the
+    file the station wrote in its own format. It must hold exactly one report, and that report
+    must pass the pywats models, before anything is written. A report without an ``id`` (WATS
+    Standard Text Format carries none) takes ``replaces_id``, the id of the report it replaces,
+    as the folder watcher gives one to every report.
+    """
+    from pywats import parse_report
+    from syncengine.converters import ConversionError, parse_wats_text, parse_wsxf
+
+    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     try:
-        payload = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"{name} is not a WSJF JSON file ({exc})") from None
-    if not isinstance(payload, dict):
-        raise ValueError(f"{name} does not hold one report (a JSON object)")
+        if start.startswith(b"<"):
+            reports: list[Any] = parse_wsxf(data, name)
+        elif start.startswith(b"--Header-Start--"):
+            reports = parse_wats_text(data.decode("utf-8-sig"), name)
+        else:
+            try:
+                payload = json.loads(data.decode("utf-8-sig"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise ValueError(
+                    f"{name} is not a report file ({CORRECTED_FORMATS}): not valid JSON ({exc})"
+                ) from None
+            if not isinstance(payload, dict):
+                raise ValueError(f"{name} does not hold one report (a JSON object)")
+            reports = [payload]
+    except ConversionError as exc:
+        raise ValueError(f"{name} cannot be read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name} is not UTF-8 text ({exc})") from None
+    if len(reports) != 1:
+        raise ValueError(
+            f"{name} holds {len(reports)} reports; a corrected file must hold exactly the one "
+            "report it replaces"
+        )
+    payload = dict(reports[0])
+    if not payload.get("id") and replaces_id:
+        payload["id"] = replaces_id
     try:
         parse_report(payload)
     except (TypeError, ValueError) as exc:

@@ -109,6 +109,23 @@ def test_supersede_with_an_uploaded_file_reaches_the_server(
     assert "Replaced by the corrected report" in page and by in page
 
 
+def test_supersede_with_an_uploaded_wats_text_file_takes_the_old_report_id(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    # The station's own format, without an id: the corrected report keeps the refused one's id.
+    from syncengine.converters import write_wats_text
+
+    key = failed_key(engine, sim)
+    old_id = engine.submission(key).payload["id"]
+    fixed = {k: v for k, v in report(1).items() if k != "id"}
+    answer = upload(client, key, write_wats_text([{**fixed, "sn": "SN-TEXT"}]).encode(), "x.txt")
+    assert answer.status_code == 303, answer.text
+    assert engine.wait_idle(20)
+    new = engine.submission(engine.history(key)[-1].data["by"])
+    assert (new.state, new.payload["id"], new.payload["sn"]) == ("acked", old_id, "SN-TEXT")
+    assert sim.stats()["distinct_reports"] == 1
+
+
 def test_a_bad_upload_changes_nothing(
     engine: SyncEngine, client: httpx.Client, sim: Simulator
 ) -> None:

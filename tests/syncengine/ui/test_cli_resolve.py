@@ -71,7 +71,58 @@ def test_replay_with_a_corrected_file_supersedes(env: dict[str, str], tmp_path: 
     assert any(line.startswith("supersedes") and KEY_A in line for line in shown.splitlines())
 
 
-@pytest.mark.parametrize("body", ["{not json", "[]", '{"type": "Q"}'])
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reports"
+
+
+@pytest.mark.parametrize("form", ["wsxf", "wats_text"])
+def test_replay_with_a_corrected_file_in_the_station_s_own_format(
+    env: dict[str, str], tmp_path: Path, form: str
+) -> None:
+    # The operator corrects the file the station wrote, in its format, not a WSJF rewrite.
+    from syncengine.converters import write_wats_text
+
+    journal_path = Path(env["SYNCENGINE_JOURNAL"])
+    add(journal_path, KEY_A, "failed")
+    export = (FIXTURES / "server_export_uut.xml").read_bytes()
+    if form == "wsxf":
+        path = tmp_path / "fixed.xml"
+        path.write_bytes(export)
+        expected = ("SN-4711", 20)
+    else:
+        with Journal(journal_path) as journal:
+            fixed = dict(journal.submission(KEY_A).payload)
+        fixed["processCode"] = 10
+        path = tmp_path / "fixed.txt"
+        path.write_text(write_wats_text([fixed]), encoding="utf-8")
+        expected = (fixed["sn"], 10)
+    result = run(["replay", "--key", KEY_A, "--with", str(path)], env)
+    assert result.exit_code == 0, result.output
+    new_key = result.stdout.strip()
+    with Journal(journal_path) as journal:
+        assert journal.state(KEY_A) == "superseded"
+        stored = journal.submission(new_key).payload
+    assert (stored["sn"], stored["processCode"]) == expected
+
+
+def test_replay_with_a_file_of_two_reports_is_refused(env: dict[str, str], tmp_path: Path) -> None:
+    from syncengine.converters import write_wats_text
+
+    journal_path = Path(env["SYNCENGINE_JOURNAL"])
+    add(journal_path, KEY_A, "failed")
+    with Journal(journal_path) as journal:
+        report = dict(journal.submission(KEY_A).payload)
+    path = tmp_path / "two.txt"
+    path.write_text(write_wats_text([report, report]), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["replay", "--key", KEY_A, "--with", str(path)], env=env)
+    assert result.exit_code != 0
+    assert "holds 2 reports" in result.stderr and "exactly the one" in result.stderr
+    with Journal(journal_path) as journal:
+        assert journal.state(KEY_A) == "failed"
+
+
+@pytest.mark.parametrize(
+    "body", ["{not json", "[]", '{"type": "Q"}', "<WATSReports><broken", "plain words"]
+)
 def test_replay_with_a_bad_file_changes_nothing(
     env: dict[str, str], tmp_path: Path, body: str
 ) -> None:
