@@ -8,6 +8,8 @@ SyncEngineError                 root of everything the engine raises on purpose
  |    +-- JournalClosedError    raised when a read (counts, history, ...) meets the journal the
  |                              stopping engine has just closed
  +-- EngineLockedError          raised when another engine already drains the same journal
+ +-- LocalServerError           raised at start when the health endpoint or the station page
+ |                              cannot listen on its configured address (also an OSError)
  +-- ReportInputError           raised when a submitted report is not a pywats report or a WSJF
                                 mapping, or has no usable key
  +-- UnknownSubmissionError     raised when a facade call names a key the journal does not know
@@ -78,6 +80,21 @@ class EngineLockedError(SyncEngineError):
         super().__init__(message)
         self.lock_path = lock_path
         self.holder = holder
+
+
+class LocalServerError(SyncEngineError, OSError):
+    """Raised at start when the health endpoint or the station page cannot listen on its
+    address (the port is taken, the address is not this machine's).
+
+    ``key`` names the setting to change (``health_http.port`` or ``ui.port``); the engine has
+    released its journal and lock when this reaches the caller.
+    """
+
+    def __init__(self, message: str, *, host: str, port: int, key: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.port = port
+        self.key = key
 
 
 class ReportInputError(SyncEngineError, ValueError):

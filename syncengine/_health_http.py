@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from ._config import EngineConfig, HealthHttpConfig, UiConfig
+from ._errors import LocalServerError
 from ._metrics import Metrics, build_registry, exposition
 
 if TYPE_CHECKING:
@@ -308,10 +309,10 @@ class LocalServers:
         same = health.enabled and ui.enabled and (health.host, health.port) == (ui.host, ui.port)
         try:
             if ui.enabled:
-                self.ui = HealthServer(ui, source, page=page)
+                self.ui = _serve(ui, "ui", source, page)
             if health.enabled:
                 shared = same and ui.port != 0
-                self.health = self.ui if shared else HealthServer(health, source)
+                self.health = self.ui if shared else _serve(health, "health_http", source, None)
         except BaseException:
             self.stop()
             raise
@@ -345,8 +346,29 @@ class LocalServers:
         return list(dict.fromkeys(out))
 
 
+def _serve(
+    config: HealthHttpConfig | UiConfig,
+    section: str,
+    source: _StatusSource,
+    page: StationPage | None,
+) -> HealthServer:
+    try:
+        return HealthServer(config, source, page=page)
+    except OSError as exc:
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        where = f"{host}:{config.port}"
+        raise LocalServerError(
+            f"cannot listen on {where} ({exc.strerror or exc}): set {section}.port to a free "
+            "port (0 picks one)",
+            host=config.host,
+            port=config.port,
+            key=f"{section}.port",
+        ) from exc
+
+
 def local_servers(config: EngineConfig, source: Any) -> LocalServers | None:
-    """The servers ``config`` asks for (binds now, may raise ``OSError``), or None."""
+    """The servers ``config`` asks for (binds now, may raise :class:`LocalServerError`), or
+    None."""
     if not (config.health_http.enabled or config.ui.enabled):
         return None
     return LocalServers(config, source)

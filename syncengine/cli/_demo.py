@@ -330,9 +330,13 @@ def run_demo(*, workdir: Path | None = None, echo: Echo = print, ui_seconds: flo
     try:
         from watsim import Simulator
     except ImportError as exc:  # a packager split the simulator out
-        raise RuntimeError(
-            "the demo needs the bundled WATS simulator (the 'watsim' package, installed with "
-            f"wats-sync); it could not be imported: {exc}"
+        from syncengine.cli._runtime import EXIT_CONFIG, CliError
+
+        raise CliError(
+            "the demo needs the WATS simulator (the 'watsim' package), which could not be "
+            f"imported ({exc}); install wats-sync with its simulator (pip install wats-sync "
+            "installs both) and run the demo again",
+            EXIT_CONFIG,
         ) from exc
 
     run = _Run(echo)

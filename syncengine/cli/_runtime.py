@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from journal import CorruptJournalError, JournalError, State
 from pywats import AuthenticationError, AuthorizationError, PyWATSError
-from syncengine._errors import EngineLockedError, SyncEngineError
+from syncengine._errors import EngineLockedError, LocalServerError, SyncEngineError
 from syncengine._os_signals import STOP_SIGNALS, on_stop_signals
 from syncengine._settings import Settings, SettingsError
 from syncengine.cli._views import register_secret
@@ -74,7 +74,7 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     """
     if isinstance(exc, CliError):
         return exc.code, str(exc)
-    if isinstance(exc, SettingsError):
+    if isinstance(exc, (SettingsError, LocalServerError)):
         return EXIT_CONFIG, f"configuration: {exc}"
     if isinstance(exc, (LoginRejectedError, CredentialsNotFoundError)):
         return EXIT_AUTH, str(exc)

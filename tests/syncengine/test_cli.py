@@ -300,3 +300,21 @@ def test_expected_exceptions_map_to_their_documented_exit_codes(tmp_path: Path) 
 
 def test_an_unexpected_exception_is_not_classified_as_expected() -> None:
     assert _classified(RuntimeError("bug")) is None
+
+
+def test_run_with_the_health_port_taken_is_exit_3_naming_the_key(
+    runner: CliRunner, env, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        config = tmp_path / "taken.toml"
+        config.write_text(f"[health_http]\nenabled = true\nport = {port}\n", encoding="utf-8")
+        run_env = {**env, "SYNCENGINE_SERVER_URL": "http://127.0.0.1:9", "SYNCENGINE_TOKEN": TOKEN}
+        result = invoke(runner, ["--config", str(config), "run"], run_env)
+    assert result.exit_code == EXIT_CONFIG
+    assert "health_http.port" in result.stderr and f"127.0.0.1:{port}" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -95,3 +95,25 @@ def test_demo_sends_the_export_again_recorded_as_rewritten(
     change = rewritten[0].source["normalize_loops"]["changes"][0]
     assert (change["field"], change["old"], change["new"]) == ("endingIndex", 3, 2)
     assert rewritten[0].payload["root"]["steps"][-1]["steps"][0]["loop"]["endingIndex"] == 2
+
+
+def test_demo_without_the_simulator_is_exit_3_saying_what_to_install(tmp_path: Path) -> None:
+    # A `watsim` first on the path that cannot be imported: what a packager who split the
+    # simulator out (or broke it) leaves behind.
+    fake = tmp_path / "path" / "watsim"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('watsim was left out')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCENGINE_")}
+    env.update(PYTHONPATH=str(fake.parent), XDG_DATA_HOME=str(tmp_path / "data"))
+    result = subprocess.run(
+        [sys.executable, "-m", "syncengine", "demo"],
+        env=env,
+        cwd=tmp_path,  # not the checkout, whose own watsim would come first
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "watsim was left out" in result.stderr
+    assert "install wats-sync with its simulator" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,7 +4,9 @@ error raised through the engine is still an instance of its own journal class.""
 from __future__ import annotations
 
 import pickle
+import socket
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,10 @@ from syncengine import (
     EngineNotRunningError,
     EngineStateError,
     JournalClosedError,
+    LocalServerError,
     SyncEngine,
     SyncEngineError,
+    UiConfig,
 )
 from syncengine._errors import from_journal
 from watsim import Simulator
@@ -138,3 +142,39 @@ def test_engine_timeouts_are_validated(tmp_path: Path, field: str, value: float)
             journal_path=tmp_path / "j.db",
             timeouts={field: value},
         )
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port another socket is listening on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])
+
+
+def test_a_taken_health_port_is_a_local_server_error_naming_the_key(
+    tmp_path: Path, sim: Simulator, taken_port: int
+) -> None:
+    config = fast_config(tmp_path, sim, health_http={"enabled": True, "port": taken_port})
+    engine = SyncEngine(config)
+    with pytest.raises(LocalServerError) as caught:
+        engine.start()
+    error = caught.value
+    assert isinstance(error, SyncEngineError) and isinstance(error, OSError)
+    assert (error.key, error.host, error.port) == ("health_http.port", "127.0.0.1", taken_port)
+    assert f"127.0.0.1:{taken_port}" in str(error) and "health_http.port" in str(error)
+    assert engine.state == "new"
+
+
+def test_a_taken_page_port_leaves_the_journal_and_lock_free(
+    tmp_path: Path, sim: Simulator, taken_port: int
+) -> None:
+    config = fast_config(tmp_path, sim, ui={"enabled": True, "port": taken_port})
+    with pytest.raises(LocalServerError) as caught:
+        SyncEngine(config).start()
+    assert caught.value.key == "ui.port"
+    # Lock released and journal closed: another engine on the same journal starts and works.
+    with SyncEngine(config.model_copy(update={"ui": UiConfig()})) as engine:
+        engine.submit(report(5))
+        assert engine.wait_idle(30)
