@@ -61,7 +61,11 @@ NOT_FOUND: Any = _NotFound()
 
 _URL_CACHE = 64
 _MESSAGE_KEYS = ("message", "Message", "error", "errors", "detail", "title")
-_MAX_MESSAGE = 500
+_MAX_SNIPPET = 500
+#: A 4xx refusal's text is kept whole up to this size: the real server answers a refused report
+#: with one path-prefixed line per broken rule (WATS-API-NOTES.md section 4), and the journal,
+#: ``inspect`` and the operator guidance need every line, not the first 500 bytes.
+MAX_REFUSAL_MESSAGE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -317,7 +321,8 @@ _STATUS_CLASSES: dict[int, type[PyWATSError]] = {
 def status_error(response: httpx.Response, operation: str) -> PyWATSError:
     """The exception for a non-2xx ``response`` (not raised; the caller raises it)."""
     status = response.status_code
-    server_message = server_message_of(response.content)
+    limit = MAX_REFUSAL_MESSAGE if 400 <= status < 500 else _MAX_SNIPPET
+    server_message = server_message_of(response.content, limit)
     corr = correlation_id(response.headers)
     message = f"HTTP {status} {response.reason_phrase}".rstrip()
     if status == 429:
@@ -362,24 +367,27 @@ def method_changed_error(
     )
 
 
-def server_message_of(content: bytes) -> str | None:
-    """The server's error text from a body: probe the usual keys, else the plain text."""
+def server_message_of(content: bytes, limit: int = _MAX_SNIPPET) -> str | None:
+    """The server's error text from a body: probe the usual keys, else the plain text.
+
+    At most ``limit`` bytes of it (UTF-8); a longer text ends in ``... (N more bytes)``.
+    """
     if not content.strip():
         return None
     try:
         body: Any = json.loads(content)
     except ValueError:
-        return _snippet(content)
+        return _snippet(content, limit)
     if isinstance(body, str):
-        return body[:_MAX_MESSAGE] or None
+        return _bounded(body, limit) or None
     if isinstance(body, Mapping):
         for key in _MESSAGE_KEYS:
             value = body.get(key)
             if value in (None, "", [], {}):
                 continue
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            return text[:_MAX_MESSAGE]
-    return _snippet(content)
+            return _bounded(text, limit)
+    return _snippet(content, limit)
 
 
 def correlation_id(headers: Mapping[str, str]) -> str | None:
@@ -427,5 +435,13 @@ def _http_date(value: str) -> datetime | None:
     return parsed
 
 
-def _snippet(content: bytes) -> str:
-    return content[:_MAX_MESSAGE].decode("utf-8", errors="replace")
+def _snippet(content: bytes, limit: int = _MAX_SNIPPET) -> str:
+    head = content[:limit].decode("utf-8", errors="replace")
+    return head if len(content) <= limit else f"{head} ... ({len(content) - limit} more bytes)"
+
+
+def _bounded(text: str, limit: int) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return _snippet(data, limit)

@@ -39,6 +39,22 @@ ROTTEN_REASON = (
 )
 
 
+_LOG_LINE = 500
+
+
+def log_summary(message: str, key: str) -> str:
+    """One readable log line for a refusal's message: its first line, and how many more there are.
+
+    The journal keeps the whole message (one line per rule the server found broken); the log
+    names the first and points at ``inspect`` for the rest.
+    """
+    lines = [line for line in message.splitlines() if line.strip()] or [message]
+    first = lines[0] if len(lines[0]) <= _LOG_LINE else lines[0][:_LOG_LINE] + " ..."
+    if len(lines) == 1:
+        return first
+    return f"{first} (+{len(lines) - 1} more lines: syncengine inspect {key})"
+
+
 class Outcomes:
     """Records what became of each upload; shared by the upload workers and the dispatcher."""
 
@@ -106,7 +122,7 @@ class Outcomes:
                 "submission %s refused (%s): %s%s",
                 key,
                 decision.error_class,
-                decision.message.replace("\n", " | "),  # the server's lines, on one log line
+                log_summary(decision.message, key),
                 f" -- fix: {hint}" if hint else "",
             )
             self._breaker.record_success()  # a refusal is an answer

@@ -104,13 +104,23 @@ def _state_for(attempt: int, exc: BaseException | None = None) -> tenacity.Retry
     return state
 
 
+#: Bound on a decision's message. pywats keeps a 4xx refusal's text whole up to 64 KiB (every
+#: line the server wrote); the journal and ``inspect`` must hold all of it, with room for the
+#: operation and status around it.
+_MAX_MESSAGE = 72 * 1024
+
+
 def describe(exc: BaseException) -> str:
-    """A one-line message for an exception, server message first when there is one."""
+    """The message for an exception, with the server's whole text when there is one.
+
+    A refusal's text may span lines (one per broken rule); logs summarise it, the journal keeps
+    it as it is.
+    """
     server_message = getattr(exc, "server_message", None)
     text = str(exc) or type(exc).__name__
     if server_message and server_message not in text:
         text = f"{text}: {server_message}"
-    return text[:2000]
+    return text[:_MAX_MESSAGE]
 
 
 class RetryPolicy:

@@ -56,9 +56,14 @@ def format_age(seconds: float | None) -> str:
 
 
 def table(rows: Sequence[tuple[str, str]]) -> list[str]:
-    """Two aligned columns."""
+    """Two aligned columns; a value's further lines (a server's refusal) stay in its column."""
     width = max((len(k) for k, _ in rows), default=0)
-    return [f"{key.ljust(width)}  {value}" for key, value in rows]
+    indent = " " * (width + 2)
+    return [f"{key.ljust(width)}  {_indented(value, indent)}" for key, value in rows]
+
+
+def _indented(value: str, indent: str) -> str:
+    return value.replace("\n", "\n" + indent)
 
 
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -177,6 +182,12 @@ def _rewrite_rows(record: object) -> list[tuple[str, str]]:
     return rows
 
 
+def _first_line(attempt: dict[str, Any]) -> str:
+    """An attempt's message on its table row: the first line, and how many more the error has."""
+    lines = str(attempt.get("message") or "").splitlines() or [""]
+    return lines[0] + (f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else "")
+
+
 def inspect_lines(view: dict[str, Any]) -> list[str]:
     """The people's rendering of :func:`inspect_view`."""
     rows = [("key", view["key"]), ("state", view["state"])]
@@ -215,7 +226,7 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
         status = attempt.get("status_code") or "-"
         lines.append(
             f"  {number:>3}  {format_time(attempt.get('started_at'))}  "
-            f"{attempt['outcome']:<15} {status!s:<5} {shown:>7}  {attempt.get('message') or ''}"
+            f"{attempt['outcome']:<15} {status!s:<5} {shown:>7}  {_first_line(attempt)}"
         )
     lines += ["", f"events ({len(view['events'])}):"]
     for event in view["events"]:

@@ -85,6 +85,43 @@ def test_server_message_is_probed_from_known_keys_or_text(body: bytes, expected:
     assert server_message_of(body) == expected
 
 
+def test_a_refusals_text_is_kept_whole(client: pywats.Client, recorder: Recorder) -> None:
+    lines = [
+        f"root -> step Check {i}: Status cannot be different from measurement status."
+        for i in range(40)
+    ]
+    body = "\n".join(lines).encode("utf-8")  # ~3 KB of text/plain, the real server's 400 form
+    recorder.answer(400, content=body, headers={"Content-Type": "text/plain; charset=utf-8"})
+    with pytest.raises(pywats.ValidationError) as info:
+        client.reports.submit({"id": "a", "type": "T"})
+    assert info.value.server_message == body.decode("utf-8")
+
+
+def test_a_refusal_beyond_64_kib_is_cut_with_a_marker(
+    client: pywats.Client, recorder: Recorder
+) -> None:
+    body = b"x" * (64 * 1024 + 10)
+    recorder.answer(400, content=body)
+    with pytest.raises(pywats.ValidationError) as info:
+        client.reports.submit({"id": "a", "type": "T"})
+    assert info.value.server_message == "x" * (64 * 1024) + " ... (10 more bytes)"
+
+
+def test_a_json_refusal_message_is_kept_whole(client: pywats.Client, recorder: Recorder) -> None:
+    message = "\n".join(f"line {i} of the server's answer" for i in range(100))
+    recorder.answer(422, {"message": message})
+    with pytest.raises(pywats.ValidationError) as info:
+        client.reports.submit({"id": "a", "type": "T"})
+    assert info.value.server_message == message
+
+
+def test_a_server_errors_body_stays_short(client: pywats.Client, recorder: Recorder) -> None:
+    recorder.answer(503, content=b"<html>" + b"y" * 5000 + b"</html>")
+    with pytest.raises(pywats.ServerError) as info:
+        client.app.version()
+    assert info.value.server_message == "<html>" + "y" * 494 + " ... (4513 more bytes)"
+
+
 def test_server_message_prefers_message_over_title() -> None:
     assert server_message_of(b'{"title": "Bad Request", "message": "pn missing"}') == "pn missing"
 

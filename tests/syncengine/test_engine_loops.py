@@ -14,12 +14,13 @@ from syncengine import SyncEngine
 from syncengine._config import WatchFolder
 from syncengine._ingest import submission_key
 from syncengine.cli._views import inspect_lines, inspect_view
-from tests.watsim.examples import export_loops_uut, refused_loops_uut
+from tests.watsim.examples import REFUSED_LOOPS_LINES, export_loops_uut, refused_loops_uut
 from watsim import Simulator
 
 from .test_engine_support import fast_config, wait_for
 
 INDEX_RULE = "endingIndex is required to be the same as highest index"
+NUM_RULE = "num is required to be one more than endingIndex"
 
 
 def _folder(tmp_path: Path, **values: object) -> WatchFolder:
@@ -47,7 +48,7 @@ def test_a_refused_loop_report_fails_with_the_servers_message_and_is_kept(
     assert sub.payload == report  # nothing lost: the journal holds the report as submitted
     error = sub.last_error or {}
     assert error.get("status_code") == 400
-    assert INDEX_RULE in str(error.get("message"))  # the server's lines (cut to pywats' limit)
+    assert INDEX_RULE in str(error.get("message"))  # the server's lines, all of them
     assert sim.stats()["distinct_reports"] == 0
     assert sim.stats()["status_counts"] == {"400": 1}  # refused once, never retried
     view = inspect_view(sub, events)
@@ -55,6 +56,60 @@ def test_a_refused_loop_report_fails_with_the_servers_message_and_is_kept(
     assert any(line.startswith("fix") for line in inspect_lines(view))
     logged = [r.getMessage() for r in caplog.records if key in r.getMessage()]
     assert logged and "normalize_loops = true" in logged[0]
+
+
+def _late_loop_uut() -> dict[str, object]:
+    """Six steps whose status differs from their measurement's, then a loop in export shape."""
+    report = export_loops_uut("5c4b3a29-1807-4f6e-9d5c-4b3a29180706")
+    report["result"] = "F"
+    wrong = [
+        {
+            "id": 100 + i,
+            "group": "M",
+            "name": f"Pass/fail check number {i} with a long station-given name",
+            "status": "D",
+            "stepType": "ET_PFT",
+            "booleanMeas": [{"status": "P"}],
+        }
+        for i in range(6)
+    ]
+    report["root"]["steps"] = wrong + report["root"]["steps"]  # type: ignore[index]
+    return report
+
+
+def test_every_line_of_a_long_refusal_is_kept_and_a_late_loop_line_still_gives_the_fix(
+    tmp_path: Path, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="syncengine.outbox")
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        key = engine.submit(_late_loop_uut())
+        wait_for(lambda: engine.counts().get("failed") == 1, 30, "the refusal")
+        sub = engine.submission(key)
+        events = engine.history(key)
+    assert sub is not None and sub.state == "failed"
+    message = str(events[-1].data["reason"])  # the Failed event, as the journal holds it
+    status_lines = [line for line in message.splitlines() if "measurement status" in line]
+    assert len(status_lines) == 6
+    assert message.index(NUM_RULE) > 500  # past the old cut
+    view = inspect_view(sub, events)
+    shown = "\n".join(inspect_lines(view))
+    for i in range(6):
+        assert f"Pass/fail check number {i} with" in shown
+    assert NUM_RULE in shown
+    assert "normalize_loops = true" in str(view["fix"])
+    logged = [r.getMessage() for r in caplog.records if key in r.getMessage()]
+    assert len(logged) == 1 and "\n" not in logged[0]  # one readable log line
+    assert "+6 more lines" in logged[0] and "normalize_loops = true" in logged[0]
+
+
+def test_the_notes_four_line_answer_is_kept_whole(tmp_path: Path, sim: Simulator) -> None:
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        key = engine.submit(refused_loops_uut())
+        wait_for(lambda: engine.counts().get("failed") == 1, 30, "the refusal")
+        events = engine.history(key)
+    message = str(events[-1].data["reason"])
+    for line in REFUSED_LOOPS_LINES:
+        assert line in message
 
 
 def test_an_export_file_fails_without_the_option(tmp_path: Path, sim: Simulator) -> None:
