@@ -46,7 +46,7 @@ from prometheus_client import (
     GCCollector,
     PlatformCollector,
     ProcessCollector,
-    write_to_textfile,
+    generate_latest,
 )
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -489,9 +489,13 @@ class TextfileWriter:
     """Writes the metrics to a ``.prom`` file every ``interval_s``, atomically, for the
     textfile collector of node_exporter (Linux) or windows_exporter (Windows).
 
-    ``prometheus_client.write_to_textfile`` writes a temporary file next to the target and
-    renames it over the target, so the exporter never reads half a file. A failed write is
-    logged and tried again at the next interval. :meth:`stop` writes a last time.
+    The text is ``prometheus_client.generate_latest`` (the classic format the collectors read),
+    written to ``<name>.<pid>.<thread id>`` next to the target, made mode 0644, fsynced and
+    renamed over the target, so the exporter never reads half a file. The mode is set
+    explicitly because the exporter runs as another user and the service's ``UMask=0077``
+    would otherwise leave the file 0600 (``node_textfile_scrape_error 1``); on Windows
+    ``chmod`` only clears the read-only flag. A failed write is logged and tried again at the
+    next interval. :meth:`stop` writes a last time.
     """
 
     def __init__(self, registry: CollectorRegistry, path: Path, interval_s: float = 15.0) -> None:
@@ -511,7 +515,7 @@ class TextfileWriter:
         """Write the file now; True on success (a failure is logged, not raised)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_to_textfile(str(self.path), self._registry)
+            _write_textfile(self.path, generate_latest(self._registry))
         except Exception as exc:
             log.warning("writing metrics to %s failed: %s", self.path, exc)
             return False
@@ -525,8 +529,8 @@ class TextfileWriter:
     def remove_stale_temporaries(self) -> list[Path]:
         """Delete what a killed writer left: ``<name>.<pid>.<thread id>`` of another process.
 
-        ``write_to_textfile`` removes its temporary on an error, but a process killed during
-        a write cannot; each such kill would leave one more file next to the ``.prom``.
+        A failed write removes its temporary, but a process killed during a write cannot;
+        each such kill would leave one more file next to the ``.prom``.
         """
         removed = []
         pattern = re.compile(re.escape(self.path.name) + r"\.(\d+)\.\d+")
@@ -554,3 +558,23 @@ class TextfileWriter:
         if self._thread is not None:
             self._thread.join(5.0)
         self.write()
+
+
+TEXTFILE_MODE = 0o644
+"""The textfile's mode: the exporter (another user) reads it; nobody else may write it."""
+
+
+def _write_textfile(path: Path, data: bytes) -> None:
+    # The temporary's name is what remove_stale_temporaries() recognises after a kill.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.chmod(tmp, TEXTFILE_MODE)  # not fchmod: Windows has only os.chmod
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -40,7 +40,10 @@ class ServiceRuntime:
         self.watchdog: Watchdog | None = None
         self.textfile: TextfileWriter | None = None
         if textfile is not None:
-            self.textfile = TextfileWriter(build_registry(engine), textfile, textfile_interval_s)
+            # No process_*/python_* families: the exporter serving the file exports its own
+            # process_* series under the same target, and the two would collide.
+            registry = build_registry(engine, process=False)
+            self.textfile = TextfileWriter(registry, textfile, textfile_interval_s)
 
     def started(self) -> None:
         """Call after ``engine.start()`` returned: READY=1, then the watchdog and textfile."""
