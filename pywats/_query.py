@@ -127,13 +127,44 @@ class Field:
         return f"Field({self.name!r})"
 
 
+#: The report header's ``result`` words (the spec: "Passed, Failed, Error, or Terminated"), by
+#: the report's own result letter.
+RESULT_WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
+_WORDS_BY_CASE = {word.lower(): word for word in RESULT_WORDS.values()}
+
+
+class _ResultField(Field):
+    """The header's ``result``: a word on the wire, given as a word, a letter or a ``Status``.
+
+    A report carries its result as a letter (``"F"``), the header query answers words
+    (``"Failed"``): ``result eq 'F'`` would match nothing, so letters become words here.
+    """
+
+    __slots__ = ()
+
+    def _cmp(self, op: str, value: Literal) -> Filter:
+        if isinstance(value, Enum):
+            value = value.value
+        if isinstance(value, str):
+            text = value.strip()
+            word = RESULT_WORDS.get(text.upper()) if len(text) == 1 else None
+            word = word or _WORDS_BY_CASE.get(text.lower())
+            if word is None:
+                raise ValueError(
+                    f"result is one of {', '.join(RESULT_WORDS.values())} "
+                    f"(or the letters {' '.join(RESULT_WORDS)}), not {value!r}"
+                )
+            value = word
+        return super()._cmp(op, value)
+
+
 class _Fields:
     """Report-header, product and asset fields by their Python names (``Q.serial_number``).
 
     Report-header names are the spec's ``ReportHeader`` definition: ``start`` is UTC,
     ``user_name`` the operator (``operator`` and ``start_utc`` are kept as other names for
-    ``user_name`` and ``start``), ``result`` a word
-    (``Passed``...), ``report_type`` ``T``/``R``, ``time_stamp`` the processing order.
+    ``user_name`` and ``start``), ``result`` a word (``Passed``...; a letter or a ``Status`` is
+    written as its word), ``report_type`` ``T``/``R``, ``time_stamp`` the processing order.
     """
 
     uuid = Field("uuid", guid=True)
@@ -147,7 +178,7 @@ class _Fields:
     purpose = Field("purpose")
     process_code = Field("processCode")
     process_name = Field("processName")
-    result = Field("result")
+    result = _ResultField("result")
     start = Field("start")
     start_utc = start
     user_name = Field("userName")

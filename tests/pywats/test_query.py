@@ -105,7 +105,7 @@ def test_operators_render() -> None:
 
 def test_and_or_not_parenthesise_each_side() -> None:
     f = (Q.part_number == "A") & ((Q.result == "F") | ~(Q.process_code == 10))
-    assert str(f) == "(partNumber eq 'A') and ((result eq 'F') or (not (processCode eq 10)))"
+    assert str(f) == "(partNumber eq 'A') and ((result eq 'Failed') or (not (processCode eq 10)))"
 
 
 def test_python_and_between_filters_is_refused() -> None:
@@ -151,3 +151,26 @@ def test_report_header_fields_are_the_specs_names() -> None:
     assert str(Q.time_stamp > 5) == "timeStamp gt 5"
     assert str(Q.run == 2) == "run eq 2"
     assert str(Q.result == "Passed") == "result eq 'Passed'"
+
+
+@pytest.mark.parametrize(
+    ("value", "word"),
+    [
+        ("P", "Passed"),
+        ("f", "Failed"),
+        (Status.ERROR, "Error"),
+        (Status.TERMINATED, "Terminated"),
+        ("failed", "Failed"),
+        ("Terminated", "Terminated"),
+    ],
+)
+def test_result_letters_and_statuses_are_written_as_the_headers_words(
+    value: str | Status, word: str
+) -> None:
+    assert str(Q.result == value) == f"result eq '{word}'"
+
+
+@pytest.mark.parametrize("value", ["S", Status.DONE, "Pass", "X"])
+def test_result_refuses_what_no_report_header_carries(value: str | Status) -> None:
+    with pytest.raises(ValueError, match="Passed, Failed, Error, Terminated"):
+        _ = Q.result == value

@@ -8,6 +8,7 @@ import uuid
 import httpx
 import pytest
 
+from pywats import Q, Status
 from tests.watsim.examples import example_uur, example_uut, minimal_uut
 from watsim import Simulator
 
@@ -246,6 +247,14 @@ def test_header_filter_on_uuid_takes_a_bare_guid(
 def test_filter_on_part_number(http: httpx.Client, three_reports: list[dict]) -> None:
     found = _headers(http, **{"$filter": "partNumber eq 'PN-1'"})
     assert [h["serialNumber"] for h in found] == ["SN-B", "SN-A"]
+
+
+@pytest.mark.parametrize("result", ["F", Status.FAILED, "Failed"])
+def test_the_clients_result_filter_finds_the_failed_report(
+    http: httpx.Client, three_reports: list[dict], result: str | Status
+) -> None:
+    found = _headers(http, **{"$filter": str(Q.result == result)})
+    assert [h["serialNumber"] for h in found] == ["SN-B"]
 
 
 def test_filter_on_start_range_compares_instants(
