@@ -93,6 +93,9 @@ class Dispatcher:
         self._set_back: deque[Submission] = deque()
         self.heartbeat_at: float | None = None
         """Monotonic time the dispatcher loop last went round (the service watchdog reads it)."""
+        self.beat_every_s: float | None = None
+        """When set, the loop goes round at least this often even with nothing to do, however
+        long ``idle_poll_s`` is, so that :attr:`heartbeat_at` stays fresh for a watchdog."""
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -125,6 +128,9 @@ class Dispatcher:
             except Exception:
                 log.exception("outbox dispatcher failed; retrying after %.2fs", self._idle_poll)
                 delay = self._idle_poll
+            beat = self.beat_every_s
+            if beat is not None:
+                delay = min(delay, beat)
             if delay > 0:
                 self._wake.wait(delay)
 

@@ -131,6 +131,7 @@ class SyncEngine:
         self._connection: ConnectionService | None = None
         self._previous_connection = "online"  # the ConnectionService starts online
         self._dispatcher: Dispatcher | None = None
+        self._beat_every_s: float | None = None
         self._uploads: Uploads | None = None
         self._watcher: WatchService | None = None
         self._health_server: LocalServers | None = None
@@ -271,6 +272,7 @@ class SyncEngine:
             metrics=self.metrics,
             idle_poll_s=cfg.idle_poll_s,
         )
+        self._dispatcher.beat_every_s = self._beat_every_s
         clients.on_recovered = self._wake_dispatcher
         self._connection.on_change = self._connection_changed
         from ._health_http import local_servers
@@ -699,6 +701,20 @@ class SyncEngine:
         if self._state != "running" or self._dispatcher is None:
             return None
         return self._dispatcher.heartbeat_at
+
+    def set_heartbeat_interval(self, seconds: float) -> None:
+        """Make :attr:`heartbeat_at` move at least every ``seconds`` while the engine runs.
+
+        The dispatcher loop otherwise sleeps up to ``idle_poll_s`` when nothing is due; a
+        service watchdog that needs a fresh heartbeat within its own interval sets this (to a
+        quarter of it). Before or after :meth:`start`.
+        """
+        if not seconds > 0:
+            raise ValueError(f"heartbeat interval must be > 0, got {seconds}")
+        self._beat_every_s = seconds
+        if self._dispatcher is not None:
+            self._dispatcher.beat_every_s = seconds
+            self._dispatcher.wake()  # it may be in a long idle sleep already
 
     # --- operator resolutions (station page, embedders) ---------------------------------------
     def dismiss(

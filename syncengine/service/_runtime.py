@@ -23,6 +23,8 @@ class RunningEngine(MetricsSource, Protocol):
     @property
     def heartbeat_at(self) -> float | None: ...
 
+    def set_heartbeat_interval(self, seconds: float) -> None: ...
+
 
 class ServiceRuntime:
     """Readiness, watchdog and textfile for one engine (see the module docstring)."""
@@ -49,6 +51,10 @@ class ServiceRuntime:
         """Call after ``engine.start()`` returned: READY=1, then the watchdog and textfile."""
         interval = self.notifier.watchdog_interval()
         if interval is not None:
+            # The watchdog pings only while the heartbeat is younger than interval / 2; an idle
+            # loop sleeping idle_poll_s (unbounded) would let it age past that and get a
+            # healthy service killed. A quarter interval leaves room for a slow round.
+            self._engine.set_heartbeat_interval(interval / 4)
             self.watchdog = Watchdog(
                 self.notifier,
                 interval,

@@ -171,6 +171,42 @@ def test_syncengine_run_speaks_the_protocol_to_systemd(
     assert any(line.startswith("STATUS=ok: 0 waiting, 0 failed") for line in lines), lines
 
 
+def test_an_idle_engine_with_a_long_idle_poll_keeps_the_watchdog_fed(
+    tmp_path: Path, sim: Simulator, manager: tuple[socket.socket, str]
+) -> None:
+    """idle_poll_s far longer than the watchdog interval: an idle, healthy engine still pings.
+
+    The dispatcher's heartbeat used to move once per loop round, and an idle round sleeps
+    idle_poll_s; with idle_poll_s >= WatchdogSec/2 the pings stopped and systemd killed a
+    healthy service. Here the watchdog is 1 s (fresh heartbeat needed within 0.5 s) and
+    idle_poll_s is 120 s: a dozen pings in a row must arrive, each within a few seconds.
+    """
+    sock, path = manager
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'server_url = "{sim.base_url}"\ntoken = "test-token"\njournal_path = "journal.db"\n'
+        "idle_poll_s = 120\n"
+    )
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000", WATCHDOG_PID="")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncengine", "--config", str(config), "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        messages_until(sock, "READY=1")
+        sock.settimeout(5)  # ten times the watchdog's freshness window, far below idle_poll_s
+        for _ in range(12):  # about 4 s of pings at one per interval / 3
+            messages_until(sock, "WATCHDOG=1")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_a_hung_journal_write_stops_the_pings_until_it_moves_again(
     tmp_path: Path, sim: Simulator, manager: tuple[socket.socket, str]
 ) -> None:
