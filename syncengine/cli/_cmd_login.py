@@ -10,6 +10,7 @@ from syncengine._settings import Settings
 from syncengine.cli._commands import _State, cli
 from syncengine.cli._runtime import EXIT_CONFIG, CliError, store_for
 from syncengine.cli._views import register_secret
+from syncengine.service import token_source
 
 
 def _server_url(given: str | None, settings: Settings) -> str:
@@ -75,13 +76,8 @@ def login(
     entry = do_login(server_url, user or "", api_key or "", store)
     register_secret(entry.token)
     click.echo(f"logged in to {server_url} as {entry.user}; token stored in {store.description}")
-    if settings.token is not None:
-        origin = settings.origins.get("token", "")
-        where = (
-            f"the environment variable {origin[4:]}"
-            if origin.startswith("env ")
-            else f"'token' in {settings.source or 'the configuration'}"
-        )
+    where = token_source(settings)
+    if where is not None:
         click.echo(
             f"warning: {where} shadows this stored login: the engine uses that token, not this "
             "one; remove it to use the stored login",

@@ -75,7 +75,7 @@ def run(
         settings.check_converters(config, [c.name for c in found.converters])
     setup_logging(settings, level="DEBUG" if state.debug else log_level, log_file=log_file)
     from syncengine._engine import SyncEngine
-    from syncengine.service import ServiceRuntime
+    from syncengine.service import ServiceRuntime, token_source
 
     if metrics_textfile is not None and metrics_textfile.suffix != ".prom":
         raise CliError(f"--metrics-textfile must end in .prom, got {metrics_textfile}", EXIT_USAGE)
@@ -85,10 +85,7 @@ def run(
         engine, textfile=metrics_textfile, textfile_interval_s=metrics_interval
     )
     acks, every = settings.logging.acks, settings.logging.acks_summary_s
-    origin = settings.origins.get("token", "")
-    token_from = None
-    if settings.token is not None:
-        token_from = origin[4:] if origin.startswith("env ") else f"'token' in {settings.source}"
+    token_from = token_source(settings)
     events = log_engine_events(engine, acks=acks, summary_s=every, token_from=token_from)
     with stop_on_signals(stop), events:
         engine.start()

@@ -19,7 +19,7 @@ Errors::
 
 from __future__ import annotations
 
-from ._credentials import CREDENTIAL_NAME, credential_token, with_credential_token
+from ._credentials import CREDENTIAL_NAME, credential_token, token_source, with_credential_token
 from ._manager import ServiceError, ServiceRefusedError, SystemdManager, run_command
 from ._notify import Notifier, Watchdog
 from ._runtime import ServiceRuntime
@@ -57,6 +57,7 @@ __all__ = [
     "render_sysusers",
     "render_unit",
     "run_command",
+    "token_source",
     "unit_spec",
     "winsw_xml",
     "with_credential_token",

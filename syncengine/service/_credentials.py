@@ -17,6 +17,7 @@ from syncengine._settings import Settings, SettingsError
 
 CREDENTIAL_NAME = "wats-sync-token"
 """The credential's name in the unit (``LoadCredential=wats-sync-token:<file>``)."""
+_ORIGIN = f"systemd credential {CREDENTIAL_NAME}"
 ENV_CREDENTIALS_DIRECTORY = "CREDENTIALS_DIRECTORY"
 
 
@@ -60,5 +61,19 @@ def with_credential_token(settings: Settings, env: Mapping[str, str] | None = No
     return dataclasses.replace(
         settings,
         engine_data={**settings.engine_data, "token": token},
-        origins={**settings.origins, "token": f"systemd credential {CREDENTIAL_NAME}"},
+        origins={**settings.origins, "token": _ORIGIN},
     )
+
+
+def token_source(settings: Settings) -> str | None:
+    """Where the configured token comes from, in words for an operator: "the systemd
+    credential wats-sync-token", "the environment variable SYNCENGINE_TOKEN" or "'token' in
+    /etc/wats-sync/config.toml"; None when there is none (the credentials store's login)."""
+    if settings.token is None:
+        return None
+    origin = settings.origins.get("token", "")
+    if origin == _ORIGIN:
+        return f"the {_ORIGIN}"
+    if origin.startswith("env "):
+        return f"the environment variable {origin[4:]}"
+    return f"'token' in {settings.source or 'the configuration'}"

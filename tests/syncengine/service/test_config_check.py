@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from journal import Journal
 from syncengine.cli import EXIT_CONFIG
 from syncengine.service import CREDENTIAL_NAME
 from tests.syncengine.service.conftest import invoke
+from tests.syncengine.test_engine_support import report, wait_for
+from watsim import Simulator
 
 
 # --- config check -------------------------------------------------------------------------------
@@ -112,3 +118,42 @@ def test_config_check_names_an_unknown_converter(station: Path, env: dict[str, s
     result = invoke(["--config", str(station), "config", "check"], {**env, "SYNCENGINE_TOKEN": "t"})
     assert result.exit_code == EXIT_CONFIG
     assert "watch[0].converter" in result.output and "wsjf" in result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM of a child process")
+def test_run_names_the_systemd_credential_when_the_server_rejects_its_token(
+    station: Path, env: dict[str, str], tmp_path: Path, sim: Simulator
+) -> None:
+    """The token came from the credential, not the config file: the auth-failure line says
+    so (it used to say "'token' in config.toml", sending the operator to the wrong file)."""
+    station.write_text(
+        f'server_url = "{sim.base_url}"\njournal_path = "journal.db"\nidle_poll_s = 0.05\n'
+    )
+    creds = tmp_path / "creds-dir"
+    creds.mkdir()
+    (creds / CREDENTIAL_NAME).write_text("d3Jvbmc6dG9rZW4=\n")  # a token the server refuses
+    item = report(1, tag="credential-rejected")
+    with Journal(tmp_path / "journal.db") as producer:
+        producer.submit(item["id"], item)
+    log = tmp_path / "run.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncengine", "--config", str(station), "run"],
+        env={**os.environ, **env, "CREDENTIALS_DIRECTORY": str(creds)},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    try:
+        wait_for(
+            lambda: "the server rejects the token from" in log.read_text(),
+            timeout=60,
+            what="the auth-failure line",
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    line = next(x for x in log.read_text().splitlines() if "rejects the token from" in x)
+    assert f"the token from the systemd credential {CREDENTIAL_NAME}," in line
+    assert "config.toml" not in line
