@@ -93,7 +93,7 @@ def check_structure(report: object, process_codes: Mapping[int, str]) -> str:
         if report.get(name) is None:
             raise ApiError(400, f"report.{name}: required field is missing")
     key = canonical_id(report["id"])
-    kind = report["type"]
+    kind = _enum_letter(report, "type", ("T", "R"))
     if kind not in ("T", "R"):
         raise ApiError(400, f"report.type: expected 'T' (UUT) or 'R' (UUR), got {kind!r}")
     for name in _TEXT_FIELDS_REQUIRED:
@@ -114,7 +114,7 @@ def check_structure(report: object, process_codes: Mapping[int, str]) -> str:
             f"report.processCode: {code} is not a known process code "
             f"(known: {', '.join(str(c) for c in sorted(process_codes))})",
         )
-    if report["result"] not in RESULTS:
+    if _enum_letter(report, "result", RESULTS) not in RESULTS:
         raise ApiError(
             400, f"report.result: expected one of {' '.join(RESULTS)}, got {report['result']!r}"
         )
@@ -137,6 +137,19 @@ def check_structure(report: object, process_codes: Mapping[int, str]) -> str:
     else:
         _object_or_absent(report, "uur")
     return key
+
+
+def _enum_letter(report: dict[str, Any], name: str, allowed: tuple[str, ...]) -> object:
+    """An enum field's value in the canonical (upper) case, stored so; others as they came.
+
+    The real server reads enums with Json.NET, which matches their names in any case ("t" is
+    a UUT; real exports write enums in mixed case, WATS-API-NOTES.md section 4). The stored
+    text is left as posted; the parsed copy holds the value as the server's model would.
+    """
+    value = report[name]
+    if isinstance(value, str) and value.upper() in allowed:
+        value = report[name] = value.upper()
+    return value
 
 
 def _text(report: Mapping[str, Any], name: str, *, allow_empty: bool) -> None:

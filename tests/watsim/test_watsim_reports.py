@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from pywats import Q, Status
 from tests.watsim.examples import example_uur, example_uut, minimal_uut
 from watsim import Simulator
+from watsim._validation import RULE_MESSAGES
 
 
 def _id() -> str:
@@ -136,6 +139,44 @@ def test_rejected_report_is_not_stored(http: httpx.Client, sim: Simulator) -> No
     stats = sim.stats()
     assert stats["distinct_reports"] == 0
     assert stats["report_posts"] == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [("type", "t"), ("result", "f"), ("result", "F")])
+def test_enum_values_are_accepted_in_any_case(http: httpx.Client, field: str, value: str) -> None:
+    report = minimal_uut(_id(), **{field: value})
+    text = json.dumps(report)
+    response = http.post(
+        "/api/Report/WSJF", content=text, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert http.get(f"/api/Report/Wsjf/{report['id']}").text == text  # stored as posted
+    header = _headers(http, **{"$filter": f"uuid eq {report['id']}"})[0]
+    assert header["reportType"] == "T"
+    assert header["result"] == ("Passed" if field == "type" else "Failed")
+
+
+CORPUS = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "reports").glob("*.json"))
+_REFUSAL_LINE = re.compile(
+    r"^root( -> [^:]+)?: (" + "|".join(re.escape(m) for m in RULE_MESSAGES.values()) + r")$"
+)
+
+
+def test_the_corpus_is_there() -> None:
+    assert len(CORPUS) >= 6
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_every_corpus_report_is_stored_or_refused_only_by_documented_rules(
+    http: httpx.Client, path: Path
+) -> None:
+    response = http.post(
+        "/api/Report/WSJF", content=path.read_bytes(), headers={"Content-Type": "application/json"}
+    )
+    if response.status_code == 400:
+        lines = response.text.splitlines()
+        assert lines and all(_REFUSAL_LINE.match(line) for line in lines), response.text
+    else:
+        assert 200 <= response.status_code < 300, response.text
 
 
 def test_uur_needs_no_root(http: httpx.Client) -> None:
