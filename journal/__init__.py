@@ -32,6 +32,7 @@ from ._errors import (
 from ._files import file_sha256, fsync_dir
 from ._journal import Journal
 from ._models import (
+    AckAnswer,
     ArchiveResult,
     CheckResult,
     Event,
@@ -49,6 +50,7 @@ from ._tools import query, table_counts
 __all__ = [
     "SCHEMA_VERSION",
     "TRANSITIONS",
+    "AckAnswer",
     "ArchiveError",
     "ArchiveResult",
     "CheckResult",

@@ -19,6 +19,7 @@ from ._codec import canonical, chain_hash, sha256_text
 from ._errors import CorruptJournalError, JournalError
 from ._migrations import check_not_newer, migrate
 from ._models import (
+    AckAnswer,
     ArchiveResult,
     CheckResult,
     Event,
@@ -492,8 +493,10 @@ class Journal:
             raise TypeError("upload_started takes a sequence of keys, not one str")
         self.record([NewEvent(k, "UploadStarted") for k in keys], durable=durable)
 
-    def acknowledged(self, key: str, *, answer: dict[str, Any]) -> None:
-        """Record the server's acceptance (``answer``: id, status_code, correlation_id, latency_ms).
+    def acknowledged(self, key: str, *, answer: AckAnswer) -> None:
+        """Record the server's acceptance: ``answer`` is what it answered (:class:`AckAnswer`:
+        report_id, latency_s, status_code, correlation_id and, for a 2xx without an id,
+        raw_answer).
 
         Allowed from in_flight, and again from acked (a re-send after a crash may be acked
         twice; the second answer is kept in the history, the state stays acked).

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 State = Literal["pending", "in_flight", "acked", "failed", "superseded", "dismissed"]
 """The states of a submission (see the transition table in docs/journal.md); ``superseded`` and
@@ -24,6 +24,27 @@ EventType = Literal[
     "Archived",
 ]
 """Every event type the journal writes; ``data["v"]`` versions each one's fields."""
+
+
+class _AckAlways(TypedDict):
+    report_id: str | None
+    """The id the server gave the stored report (None when its 2xx answer named none)."""
+    latency_s: float
+    """Seconds from sending the report to the server's answer."""
+    status_code: int | None
+    """The HTTP status of the answer (200, 201, ...)."""
+    correlation_id: str | None
+    """The server's correlation id for the request, when it sent one."""
+
+
+class AckAnswer(_AckAlways, total=False):
+    """What the server answered to an accepted upload: the ``answer`` of an ``Acknowledged``.
+
+    The engine writes these keys; ``raw_answer`` only for a 2xx answer without a usable id
+    (the start of its body, so a person can see what came back).
+    """
+
+    raw_answer: str
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from ._errors import (
     UnknownSubmissionError,
 )
 from ._metrics import Metrics
-from ._status import StatusSnapshot, read_status
+from ._status import StatusSnapshot, StoredStatus, read_status
 
 __all__ = [
     "AdaptiveConfig",
@@ -60,6 +60,7 @@ __all__ = [
     "ReportInputError",
     "RetryConfig",
     "StatusSnapshot",
+    "StoredStatus",
     "SyncEngine",
     "SyncEngineError",
     "TimeoutConfig",

@@ -36,6 +36,7 @@ from ._errors import LocalServerError
 from ._metrics import Metrics, build_registry, exposition
 
 if TYPE_CHECKING:
+    from ._engine import SyncEngine
     from .ui import StationPage
 
 log = logging.getLogger("syncengine.health_http")
@@ -175,13 +176,18 @@ class _Server6(_Server):
 
 
 class HealthServer:
-    """Serves the probes, /metrics and optionally the station page on a daemon thread."""
+    """Serves the probes, /metrics and optionally the station page on a daemon thread.
+
+    ``join_s`` bounds the wait for the serving thread in :meth:`stop`
+    (``timeouts.stop_join_s``).
+    """
 
     def __init__(
         self,
         config: HealthHttpConfig | UiConfig,
         source: _StatusSource,
         *,
+        join_s: float,
         page: StationPage | None = None,
     ) -> None:
         _check_loopback(config.host, "ui" if isinstance(config, UiConfig) else "health_http")
@@ -201,6 +207,7 @@ class HealthServer:
             self._max_body = int(config.max_upload_mb * 1024 * 1024) + _FORM_SLACK
         if page is not None:
             page.bind(self.address)
+        self._join_s = join_s
         self._thread: threading.Thread | None = None
 
     @property
@@ -282,7 +289,7 @@ class HealthServer:
         """Stop serving and close the socket."""
         if self._thread is not None:
             self._server.shutdown()
-            self._thread.join(5.0)
+            self._thread.join(self._join_s)
         self._server.server_close()
         if self._page is not None:
             self._page.stop()
@@ -297,7 +304,7 @@ class LocalServers:
     One server when both are configured on the same host and port, two otherwise.
     """
 
-    def __init__(self, config: EngineConfig, source: Any) -> None:
+    def __init__(self, config: EngineConfig, source: SyncEngine) -> None:
         self.health: HealthServer | None = None
         self.ui: HealthServer | None = None
         page = None
@@ -309,10 +316,13 @@ class LocalServers:
         same = health.enabled and ui.enabled and (health.host, health.port) == (ui.host, ui.port)
         try:
             if ui.enabled:
-                self.ui = _serve(ui, "ui", source, page)
+                self.ui = _serve(ui, "ui", source, page, config.timeouts.stop_join_s)
             if health.enabled:
                 shared = same and ui.port != 0
-                self.health = self.ui if shared else _serve(health, "health_http", source, None)
+                join_s = config.timeouts.stop_join_s
+                self.health = (
+                    self.ui if shared else _serve(health, "health_http", source, None, join_s)
+                )
         except BaseException:
             self.stop()
             raise
@@ -351,9 +361,10 @@ def _serve(
     section: str,
     source: _StatusSource,
     page: StationPage | None,
+    join_s: float,
 ) -> HealthServer:
     try:
-        return HealthServer(config, source, page=page)
+        return HealthServer(config, source, join_s=join_s, page=page)
     except OSError as exc:
         host = f"[{config.host}]" if ":" in config.host else config.host
         where = f"{host}:{config.port}"
@@ -366,7 +377,7 @@ def _serve(
         ) from exc
 
 
-def local_servers(config: EngineConfig, source: Any) -> LocalServers | None:
+def local_servers(config: EngineConfig, source: SyncEngine) -> LocalServers | None:
     """The servers ``config`` asks for (binds now, may raise :class:`LocalServerError`), or
     None."""
     if not (config.health_http.enabled or config.ui.enabled):

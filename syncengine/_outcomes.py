@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from journal import Submission
+from journal import AckAnswer, Submission
 
 from ._breaker import CircuitBreaker
 from ._clients import Delivered
@@ -79,7 +79,7 @@ class Outcomes:
 
     def succeeded(self, key: str, delivered: Delivered) -> None:
         """The server stored the report: ``Acknowledged`` with what it really answered."""
-        answer: dict[str, object] = {
+        answer: AckAnswer = {
             "report_id": delivered.report_id,
             "latency_s": round(delivered.latency_s, 6),
             "status_code": delivered.status_code,

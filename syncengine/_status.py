@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from ._lock import JournalLock
 
@@ -59,8 +59,8 @@ class StatusSnapshot(TypedDict):
     """The health snapshot: what ``SyncEngine.status()`` returns and the status file holds.
 
     A plain JSON object at run time (so the file and ``status --json`` keep their keys); typed
-    here so that embedders and mypy know each key. :func:`read_status` adds ``source`` and, for
-    a crashed engine, ``stale`` (see :class:`StoredStatus`).
+    here so that embedders and mypy know each key. :func:`read_status` returns a
+    :class:`StoredStatus`: the same keys, fewer when there is no status file.
     """
 
     health: str
@@ -90,11 +90,55 @@ class StatusSnapshot(TypedDict):
     metrics: dict[str, Any]
 
 
-class StoredStatus(StatusSnapshot, total=False):
-    """A snapshot as :func:`read_status` returns it from the status file."""
-
+class _StoredAlways(TypedDict):
+    # The keys every read_status() answer has (Required[] is Python 3.11+).
+    health: str
+    running: bool
     source: str
+    """``status_file`` or ``journal`` (no usable status file: built from the journal)."""
+
+
+class StoredStatus(_StoredAlways, total=False):
+    """A snapshot as :func:`read_status` returns it, engine running or not.
+
+    From a status file it holds every :class:`StatusSnapshot` key; built from the journal alone
+    (no status file yet, or a new engine that has not written one) only ``health``, ``running``,
+    ``source`` and the journal's facts are sure to be there, so every other key is optional.
+    """
+
     stale: bool
+    """The file's engine no longer holds the lock (it stopped or crashed)."""
+    stale_file_ignored: bool
+    """A new engine holds the lock and the file was its predecessor's."""
+    note: str
+    snapshot_age_s: float
+    """Age of the engine's own snapshot (health, connection and breaker are its judgement)."""
+    counts_source: str
+    """``journal``: counts, oldest pending and last ack were re-read from the journal."""
+    archived: int
+    state: str
+    pid: int | None
+    started_at: float | None
+    updated_at: float
+    server_url: str | None
+    journal_path: str | None
+    lock_path: str | None
+    counts: dict[str, int]
+    oldest_pending_at: float | None
+    oldest_pending_age_s: float | None
+    last_ack_at: float | None
+    next_due_at: float | None
+    connection: str
+    connection_reason: str | None
+    offline_for_s: float
+    offline_periods: list[OfflinePeriod]
+    breaker: str
+    last_error: LastError | None
+    abandoned_at_stop: int
+    stuck_after_s: float
+    error_files: dict[str, object] | None
+    health_address: str | None
+    metrics: dict[str, Any]
 
 
 def classify_health(
@@ -210,7 +254,7 @@ def _written_by_holder(status: dict[str, Any], holder: tuple[int | None, float])
     return not isinstance(started, (int, float)) or started >= mtime - 0.05
 
 
-def read_status(path: Path | None, journal_path: Path | None = None) -> dict[str, Any]:
+def read_status(path: Path | None, journal_path: Path | None = None) -> StoredStatus:
     """The health snapshot for ``status --json``, whether or not the engine runs.
 
     Reads the status file at ``path`` and, when ``journal_path`` exists, replaces its counts,
@@ -261,7 +305,7 @@ def read_status(path: Path | None, journal_path: Path | None = None) -> dict[str
         status["counts_source"] = "journal"
         oldest = facts["oldest_pending_at"]
         status["oldest_pending_age_s"] = None if oldest is None else max(0.0, now - oldest)
-    return status
+    return cast(StoredStatus, status)  # JSON from the file: the keys an engine wrote
 
 
 def _starting(previous: dict[str, Any], pid: int | None) -> dict[str, Any]:

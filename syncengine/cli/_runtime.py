@@ -198,7 +198,7 @@ def read_health(settings: Settings) -> dict[str, Any]:
         }
     else:
         try:
-            snap = read_status(status_path, config.journal_path)
+            snap = dict(read_status(status_path, config.journal_path))
         except FileNotFoundError as exc:  # removed between the check and the read
             raise CliError(str(exc), EXIT_JOURNAL) from None
         except ValueError as exc:

@@ -106,7 +106,10 @@ def test_full_lifecycle_reaches_acked(journal: Journal) -> None:
     journal.submit("k", report())
     journal.upload_started(["k"])
     assert journal.state("k") == "in_flight"
-    journal.acknowledged("k", answer={"id": "r1", "status_code": 200, "latency_ms": 12})
+    journal.acknowledged(
+        "k",
+        answer={"report_id": "r1", "latency_s": 0.012, "status_code": 200, "correlation_id": None},
+    )
     assert journal.state("k") == "acked"
     assert journal.counts() == {
         "pending": 0,

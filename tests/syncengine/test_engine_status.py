@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from syncengine import StatusSnapshot, SyncEngine
+from syncengine import StatusSnapshot, SyncEngine, read_status
 from syncengine._status import StoredStatus
 from watsim import Simulator
 
@@ -23,7 +23,23 @@ def test_status_has_every_key_of_the_typed_snapshot_and_is_json(
     assert set(snapshot) == required
     assert json.loads(json.dumps(snapshot)) == snapshot
     assert snapshot["counts"]["acked"] == 1
-    assert StoredStatus.__optional_keys__ == {"source", "stale"}
+
+
+def test_read_status_answers_only_keys_stored_status_declares(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    config = fast_config(tmp_path, sim)
+    with SyncEngine(config) as engine:
+        engine.submit(report(1))
+        assert engine.wait_idle(30)
+    declared = StoredStatus.__required_keys__ | StoredStatus.__optional_keys__
+    from_file = read_status(config.effective_status_path, config.journal_path)
+    config.effective_status_path.unlink()
+    from_journal = read_status(config.effective_status_path, config.journal_path)
+    for stored, source in ((from_file, "status_file"), (from_journal, "journal")):
+        assert StoredStatus.__required_keys__ <= set(stored) <= declared
+        assert stored["source"] == source
+    assert StatusSnapshot.__required_keys__ <= set(from_file)
 
 
 def test_status_changes_no_metric(tmp_path: Path, sim: Simulator) -> None:

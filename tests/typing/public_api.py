@@ -19,8 +19,10 @@ from syncengine import (
     EngineConfig,
     EngineJournalError,
     StatusSnapshot,
+    StoredStatus,
     SyncEngine,
     SyncEngineError,
+    read_status,
     signals,
 )
 
@@ -58,6 +60,14 @@ def embed(report: pywats.UUTReport, path: Path) -> None:
     SyncEngine("https://x.wats.com")  # type: ignore[arg-type]
 
 
+def read_stopped(path: Path) -> None:
+    stored = read_status(path, path)
+    assert_type(stored, StoredStatus)
+    assert_type(stored["health"], str)
+    assert_type(stored.get("pid"), int | None)
+    stored["no_such_key"]  # type: ignore[typeddict-item]
+
+
 def catch(engine: SyncEngine) -> str | None:
     try:
         engine.submit({"id": "k"})
@@ -85,7 +95,14 @@ def use_journal(path: Path) -> None:
         assert_type(j.history("k"), list[journal.Event])
         assert_type(j.next_due_at(), float | None)
         j.upload_started(["k"])
-        j.acknowledged("k", answer={"report_id": "k", "status_code": 200})
+        answer: journal.AckAnswer = {
+            "report_id": "k",
+            "latency_s": 0.04,
+            "status_code": 200,
+            "correlation_id": None,
+        }
+        j.acknowledged("k", answer=answer)
+        j.acknowledged("k", answer={"id": "k", "latency_ms": 41})  # type: ignore[typeddict-item, typeddict-unknown-key]
         j.submit("k", "not a dict")  # type: ignore[arg-type]
 
 
