@@ -188,6 +188,20 @@ def service_uninstall(state: _State, name: str, root: Path | None) -> None:
         click.echo(redact(line))
 
 
+def manager_lines(name: str, view: dict[str, str]) -> list[str]:
+    """The manager's part of ``service status``, from :meth:`SystemdManager.show`'s view."""
+    if "error" in view:
+        return [f"manager: unavailable ({view['error']})"]
+    lines = [
+        f"manager: {name}.service {view.get('ActiveState', '?')} ({view.get('SubState', '?')}), "
+        f"enabled: {view.get('UnitFileState', '?')}, main pid {view.get('MainPID', '?')}, "
+        f"restarts {view.get('NRestarts', '?')}"
+    ]
+    if view.get("StatusText"):
+        lines.append(f"manager status: {view['StatusText']}")
+    return lines
+
+
 @service_group.command("status")
 @_name_option
 @click.option("--json", "as_json", is_flag=True, help="Print both views as one JSON object.")
@@ -203,16 +217,8 @@ def service_status(state: _State, name: str, as_json: bool) -> None:
     if as_json:
         click.echo(redact(json.dumps({"manager": manager, "engine": health}, default=str)))
     else:
-        if "error" in manager:
-            click.echo(f"manager: unavailable ({manager['error']})")
-        else:
-            click.echo(
-                f"manager: {name}.service {manager.get('ActiveState', '?')} "
-                f"({manager.get('SubState', '?')}), enabled: {manager.get('UnitFileState', '?')}, "
-                f"main pid {manager.get('MainPID', '?')}, restarts {manager.get('NRestarts', '?')}"
-            )
-            if manager.get("StatusText"):
-                click.echo(f"manager status: {manager['StatusText']}")
+        for line in manager_lines(name, manager):
+            click.echo(line)
         counts = health.get("counts", {})
         click.echo(
             f"engine: {health.get('health')}; pending {counts.get('pending', 0)}, in flight "

@@ -51,6 +51,10 @@ class SystemdManager:
     runner: Runner = run_command
     euid: int | None = None
     """The effective user id to judge by (default: this process's)."""
+    systemd_dir: Path = Path("/run/systemd/system")
+    """Exists when systemd is the running init (what ``sd_booted()`` looks at)."""
+    which: Callable[[str], str | None] = shutil.which
+    """Finds a tool on PATH (None: missing)."""
     done: list[str] = field(default_factory=list)
     """What the last call did, one line per step, for the command to print."""
 
@@ -68,28 +72,30 @@ class SystemdManager:
         return self.root / "etc/sysusers.d" / f"{name}.conf"
 
     # --- checks --------------------------------------------------------------------------
-    def refusal(self, *, tools: Sequence[str] = ("systemctl",)) -> str | None:
-        """Why this may not run here, or None."""
+    def refusal(
+        self, *, tools: Sequence[str] = ("systemctl",), action: str = "installing"
+    ) -> str | None:
+        """Why ``action`` (installing, uninstalling) may not run here, or None."""
         if not sys.platform.startswith("linux"):
             return f"systemd services are a Linux feature; this is {sys.platform}"
         euid = self.euid if self.euid is not None else _geteuid()
         if euid != 0 and not self.offline:
-            return "installing a system service needs root: run it with sudo"
+            return f"{action} a system service needs root: run it with sudo"
         if self.offline:
             if not os.access(self.root, os.W_OK):
                 return f"{self.root} is not writable"
-        elif not Path("/run/systemd/system").is_dir():
+        elif not self.systemd_dir.is_dir():
             return (
-                "systemd is not running on this machine (no /run/systemd/system); use "
+                f"systemd is not running on this machine (no {self.systemd_dir}); use "
                 "'syncengine service print' and your init system, or --root to prepare an image"
             )
         for tool in tools:
-            if shutil.which(tool) is None:
+            if self.which(tool) is None:
                 return f"{tool} was not found on PATH"
         return None
 
-    def _refuse_unless_allowed(self, tools: Sequence[str]) -> None:
-        reason = self.refusal(tools=tools)
+    def _refuse_unless_allowed(self, tools: Sequence[str], action: str) -> None:
+        reason = self.refusal(tools=tools, action=action)
         if reason is not None:
             raise ServiceRefusedError(reason)
 
@@ -112,7 +118,7 @@ class SystemdManager:
     def install(self, spec: UnitSpec) -> list[str]:
         """Write the unit and the user declaration, create the user, reload and enable."""
         self.done = []
-        self._refuse_unless_allowed(("systemctl", "systemd-sysusers"))
+        self._refuse_unless_allowed(("systemctl", "systemd-sysusers"), "installing")
         unit = self.unit_path(spec.name)
         users = self.sysusers_path(spec.name)
         written: list[tuple[Path, bytes | None]] = []
@@ -143,7 +149,7 @@ class SystemdManager:
         reports that were not delivered. Running it twice is fine.
         """
         self.done = []
-        self._refuse_unless_allowed(("systemctl",))
+        self._refuse_unless_allowed(("systemctl",), "uninstalling")
         unit = self.unit_path(name)
         if not unit.exists():
             self.done.append(f"{unit} does not exist: nothing to uninstall")
@@ -165,10 +171,10 @@ class SystemdManager:
         it cannot be asked."""
         if not sys.platform.startswith("linux"):
             return {"error": f"no systemd on {sys.platform}"}
-        if shutil.which("systemctl") is None:
+        if self.which("systemctl") is None:
             return {"error": "systemctl was not found on PATH"}
-        if not Path("/run/systemd/system").is_dir():
-            return {"error": "systemd is not running on this machine (no /run/systemd/system)"}
+        if not self.systemd_dir.is_dir():
+            return {"error": f"systemd is not running on this machine (no {self.systemd_dir})"}
         props = (
             "LoadState,ActiveState,SubState,UnitFileState,MainPID,NRestarts,"
             "ExecMainStatus,StatusText,ActiveEnterTimestamp"

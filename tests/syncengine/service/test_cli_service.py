@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -12,7 +13,8 @@ import pytest
 
 from syncengine import EngineConfig
 from syncengine.cli import EXIT_CONFIG
-from syncengine.service import winsw_xml
+from syncengine.cli._cmd_service import manager_lines
+from syncengine.service import SystemdManager, winsw_xml
 from tests.syncengine.service.conftest import invoke
 
 
@@ -58,6 +60,34 @@ def test_service_status_shows_both_views(station: Path, env: dict[str, str]) -> 
     assert result.output.startswith("manager: ")
     assert "engine: stopped" in result.output
     assert result.exit_code == 2  # the engine's health: stopped is CRITICAL, as for status
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="systemd is Linux")
+def test_service_status_manager_lines_from_systemctl_show(tmp_path: Path) -> None:
+    show = (
+        "ActiveState=activating\nSubState=auto-restart\nUnitFileState=enabled\nMainPID=0\n"
+        "NRestarts=7\nStatusText=\n"
+    )
+
+    def systemctl(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(list(argv), 0, show, "")
+
+    booted = tmp_path / "run-systemd-system"
+    booted.mkdir()
+    view = SystemdManager(runner=systemctl, systemd_dir=booted, which=lambda t: t).show("w")
+    assert manager_lines("w", view) == [
+        "manager: w.service activating (auto-restart), enabled: enabled, main pid 0, restarts 7"
+    ]
+    running = {
+        **view,
+        "ActiveState": "active",
+        "SubState": "running",
+        "StatusText": "ok: 0 waiting",
+    }
+    assert manager_lines("w", running)[1] == "manager status: ok: 0 waiting"
+    assert manager_lines("w", {"error": "systemctl was not found on PATH"}) == [
+        "manager: unavailable (systemctl was not found on PATH)"
+    ]
 
 
 # --- WinSW --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from syncengine.service import (
     run_command,
     unit_spec,
 )
+from syncengine.service._manager import Runner
 
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(
@@ -321,11 +322,92 @@ def test_install_refuses_without_root_and_touches_nothing(tmp_path: Path) -> Non
         calls.append(argv)
         return subprocess.CompletedProcess(list(argv), 0, "", "")
 
-    with pytest.raises(ServiceRefusedError, match="needs root"):
+    with pytest.raises(ServiceRefusedError, match=r"^installing a system service needs root"):
         SystemdManager(euid=1000, runner=record).install(spec(tmp_path))
-    with pytest.raises(ServiceRefusedError, match="needs root"):
+    with pytest.raises(ServiceRefusedError, match=r"^uninstalling a system service needs root"):
         SystemdManager(euid=1000, runner=record).uninstall("wats-sync")
     assert calls == []
+
+
+def recorder(
+    stdout: str = "", returncode: int = 0, stderr: str = ""
+) -> tuple[list[list[str]], Runner]:
+    """A runner standing in for systemctl: records each argv and answers with the given output."""
+    calls: list[list[str]] = []
+
+    def run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        calls.append(list(argv))
+        return subprocess.CompletedProcess(list(argv), returncode, stdout, stderr)
+
+    return calls, run
+
+
+@linux_only
+@pytest.mark.parametrize(
+    ("missing", "reason"),
+    [
+        ({"systemctl", "systemd-sysusers"}, "systemctl was not found on PATH"),
+        ({"systemd-sysusers"}, "systemd-sysusers was not found on PATH"),
+    ],
+)
+def test_install_refuses_when_a_tool_is_missing_and_touches_nothing(
+    tmp_path: Path, missing: set[str], reason: str
+) -> None:
+    calls, run = recorder()
+    root = tmp_path / "image"  # offline: root is not needed, so only the tools are judged
+    root.mkdir()
+    manager = SystemdManager(
+        root=root, runner=run, which=lambda tool: None if tool in missing else f"/usr/bin/{tool}"
+    )
+    with pytest.raises(ServiceRefusedError, match=rf"^{re.escape(reason)}$"):
+        manager.install(spec(tmp_path))
+    assert calls == [] and list(root.iterdir()) == []
+
+
+@linux_only
+def test_uninstall_refuses_without_systemctl_and_keeps_the_unit(tmp_path: Path) -> None:
+    calls, run = recorder()
+    booted = tmp_path / "run-systemd-system"
+    booted.mkdir()
+    manager = SystemdManager(euid=0, systemd_dir=booted, runner=run, which=lambda tool: None)
+    with pytest.raises(ServiceRefusedError, match=r"^systemctl was not found on PATH$"):
+        manager.uninstall("wats-sync")
+    assert calls == []
+
+
+SHOW = (
+    "LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n"
+    "MainPID=4242\nNRestarts=2\nExecMainStatus=0\n"
+    "StatusText=ok: 3 waiting, 1 failed, 1200 delivered\n"
+    "ActiveEnterTimestamp=Sun 2026-12-06 10:00:00 UTC\n"
+)
+
+
+@linux_only
+def test_show_asks_systemctl_for_the_unit_and_reads_its_properties(tmp_path: Path) -> None:
+    calls, run = recorder(stdout=SHOW)
+    booted = tmp_path / "run-systemd-system"
+    booted.mkdir()
+    manager = SystemdManager(runner=run, systemd_dir=booted, which=lambda t: f"/usr/bin/{t}")
+    view = manager.show("wats-line1")
+    assert [c[:3] for c in calls] == [["systemctl", "show", "wats-line1.service"]]
+    assert calls[0][3].startswith("--property=") and "StatusText" in calls[0][3]
+    assert view["ActiveState"] == "active" and view["MainPID"] == "4242"
+    assert view["StatusText"] == "ok: 3 waiting, 1 failed, 1200 delivered"
+    assert view["ActiveEnterTimestamp"] == "Sun 2026-12-06 10:00:00 UTC"
+
+
+@linux_only
+def test_show_says_why_the_manager_cannot_be_asked(tmp_path: Path) -> None:
+    booted = tmp_path / "run-systemd-system"
+    calls, run = recorder(returncode=1, stderr="Failed to connect to bus: No such file\n")
+    found = SystemdManager(runner=run, systemd_dir=booted, which=lambda t: f"/usr/bin/{t}")
+    assert found.show("w") == {"error": f"systemd is not running on this machine (no {booted})"}
+    booted.mkdir()
+    assert found.show("w") == {"error": "Failed to connect to bus: No such file"}
+    missing = SystemdManager(runner=run, systemd_dir=booted, which=lambda t: None)
+    assert missing.show("w") == {"error": "systemctl was not found on PATH"}
+    assert len(calls) == 1  # only the one where systemctl exists and systemd runs
 
 
 @linux_only
