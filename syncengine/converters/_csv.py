@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._api import ConversionContext, ConversionError, ConverterBase
+from ._status import status_letter
 from ._text import head, read_text
 
 HEADER_FIELDS = (
@@ -39,23 +40,19 @@ HEADER_FIELDS = (
     "exec_time",
     "comment",
 )
-_PASS = {"p", "pass", "passed", "ok", "true", "1", "good"}
-_FAIL = {"f", "fail", "failed", "ng", "false", "0", "bad"}
-_OTHER = {"e": "E", "error": "E", "t": "T", "terminated": "T", "d": "D", "done": "D"}
-_STEP_STATUS_EXTRA = {"s": "S", "skipped": "S", "skip": "S"}
+#: What hand-made CSV files write besides the status words and letters.
+_ALIASES = {
+    **dict.fromkeys(("pass", "ok", "true", "1", "good"), "P"),
+    **dict.fromkeys(("fail", "ng", "false", "0", "bad"), "F"),
+    "skip": "S",
+}
 
 
 def _status(text: str, where: str, *, step: bool = False) -> str:
-    low = text.strip().lower()
-    if low in _PASS:
-        return "P"
-    if low in _FAIL:
-        return "F"
-    if low in _OTHER:
-        return _OTHER[low]
-    if step and low in _STEP_STATUS_EXTRA:
-        return _STEP_STATUS_EXTRA[low]
-    raise ConversionError(f"{where}: {text!r} is not a result (use P/F/pass/fail/...)")
+    letter = status_letter(text) or _ALIASES.get(text.strip().casefold())
+    if letter is None or (letter == "S" and not step):  # a report is never "skipped"
+        raise ConversionError(f"{where}: {text!r} is not a result (use P/F/pass/fail/...)")
+    return letter
 
 
 class _Table:

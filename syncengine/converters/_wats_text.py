@@ -34,17 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from ._api import ConversionContext, ConversionError, ConverterBase
+from ._status import STATUS_WORDS, status_letter
 from ._text import head, read_text
 
-_STATUS = {
-    "passed": "P",
-    "failed": "F",
-    "skipped": "S",
-    "done": "D",
-    "error": "E",
-    "terminated": "T",
-}
-_STATUS_NAME = {v: k.capitalize() for k, v in _STATUS.items()}
 _COLUMNS = (
     "StepType",
     "StepName",
@@ -87,7 +79,7 @@ class _Parser:
         return ConversionError(f"{self.name}: line {line}: {what}")
 
     def status(self, text: str, line: int) -> str:
-        value = _STATUS.get(text.strip().lower()) or (text if text in _STATUS_NAME else None)
+        value = status_letter(text)
         if value is None:
             raise self.fail(line, f"status {text!r} is not Passed/Failed/Skipped/Done/Error")
         return value
@@ -382,7 +374,7 @@ def _step_lines(step: Mapping[str, Any], out: list[str]) -> None:
         values = {
             "StepType": kind,
             "StepName": s.get("name", ""),
-            "Status": _STATUS_NAME[s["status"]],
+            "Status": STATUS_WORDS[s["status"]],
             "StepExecutionTime": s.get("totTime", ""),
             "StepReportText": s.get("reportText", ""),
             "StepErrorCode": s.get("errorCode", ""),
@@ -399,7 +391,7 @@ def _step_lines(step: Mapping[str, Any], out: list[str]) -> None:
             "LowLimit": m.get("lowLimit", ""),
             "HighLimit": m.get("highLimit", ""),
             "Unit": m.get("unit", ""),
-            "Status": _STATUS_NAME[m["status"]],
+            "Status": STATUS_WORDS[m["status"]],
         }
 
     kind = step["stepType"]
@@ -448,7 +440,7 @@ def write_wats_text(reports: Sequence[Mapping[str, Any]]) -> str:
             out.append(f"{names[field]}\t{r[field]}")
         out += [
             f"OperationTypeCode\t{r['processCode']}",
-            f"UUTStatus\t{_STATUS_NAME[r['result']]}",
+            f"UUTStatus\t{STATUS_WORDS[r['result']]}",
             f"StartDateTime\t{r['start']}",
         ]
         uut_names = {

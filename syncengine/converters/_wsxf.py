@@ -32,6 +32,7 @@ from typing import Any
 from xml.parsers import expat
 
 from ._api import ConversionContext, ConversionError, ConverterBase, ConverterError
+from ._status import status_letter
 from ._text import head, read_bytes
 from ._wsxf_write import CHART_ATTRS, NS, write_wsxf
 
@@ -39,15 +40,6 @@ __all__ = ["NOT_CARRIED", "NS", "WsxfConverter", "parse_wsxf", "write_wsxf"]
 
 _DECL = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
-STATUS = {
-    "passed": "P",
-    "failed": "F",
-    "skipped": "S",
-    "done": "D",
-    "error": "E",
-    "terminated": "T",
-    **{letter.casefold(): letter for letter in "PFSDET"},
-}
 _GROUP = {"setup": "S", "main": "M", "cleanup": "C", "s": "S", "m": "M", "c": "C"}
 _TRUE = {"true": True, "1": True, "false": False, "0": False}
 
@@ -257,7 +249,7 @@ class _Reader:
         text = node.get(attr)
         if text is None:
             return "D"
-        found = STATUS.get(text.strip().casefold())
+        found = status_letter(text)
         if found is None:
             raise self.fail(
                 node.where,

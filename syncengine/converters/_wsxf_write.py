@@ -10,6 +10,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._status import STATUS_WORDS
+
 NS = "http://wats.virinco.com/schemas/WATS/Report/wsxf"
 _Q = "{" + NS + "}"
 
@@ -69,14 +71,6 @@ _REPORT_ATTRS: _AttrMap = (
     ("Purpose", "purpose"),
     ("ProductName", "productName"),
 )
-STATUS_NAME = {
-    "P": "Passed",
-    "F": "Failed",
-    "S": "Skipped",
-    "D": "Done",
-    "E": "Error",
-    "T": "Terminated",
-}
 GROUP_NAME = {"S": "Setup", "M": "Main", "C": "Cleanup"}
 
 
@@ -95,7 +89,7 @@ def _set_from(el: ET.Element, source: Mapping[str, Any], pairs: _AttrMap) -> Non
 
 
 def _status(value: str) -> str:
-    return STATUS_NAME.get(value.upper(), value)
+    return STATUS_WORDS.get(value.upper(), value)
 
 
 def _write_step(parent: ET.Element, step: Mapping[str, Any]) -> None:
