@@ -3,8 +3,9 @@
 The unit's ``ExecStartPre=`` runs it as the service user in the service's sandbox, so what it
 reports is what the engine would meet: the config file loads, a server URL and a token are
 there (config, environment, systemd credential or the credentials store), every folder the
-engine writes can be written, and each watch folder's converter exists (``run``'s own
-checks). Exit 0 when all is well, else every problem on stderr, one line each, and exit 3
+engine writes can be written, each watch folder's converter exists (``run``'s own
+checks), and the metrics textfile's folder (``--metrics-textfile``, as for ``run``) can be
+written. Exit 0 when all is well, else every problem on stderr, one line each, and exit 3
 (configuration; ``RestartPreventExitStatus=`` stops a restart loop on it).
 """
 
@@ -14,6 +15,7 @@ import ipaddress
 import os
 import stat
 import sys
+from pathlib import Path
 
 import click
 
@@ -93,6 +95,18 @@ def check_problems(settings: Settings) -> list[str]:
     return problems + _file_problems(settings)
 
 
+def textfile_problems(textfile: Path) -> list[str]:
+    """What stops ``run --metrics-textfile TEXTFILE`` from writing it (empty: nothing).
+
+    The writer renames a temporary over the file, so its folder must be writable by this
+    user; nothing needs the file itself to be.
+    """
+    if textfile.suffix != ".prom":
+        return [f"--metrics-textfile: must end in .prom, got {textfile}"]
+    problem = unusable_dir(textfile.parent)
+    return [] if problem is None else [f"--metrics-textfile: {problem}"]
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -101,14 +115,22 @@ def _is_loopback(host: str) -> bool:
 
 
 @config_group.command("check")
+@click.option(
+    "--metrics-textfile",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="SYNCENGINE_METRICS_TEXTFILE",
+    help="Also check that run's --metrics-textfile FILE.prom can be written (its folder).",
+)
 @click.pass_obj
-def config_check(state: _State) -> None:
+def config_check(state: _State, metrics_textfile: Path | None) -> None:
     """Check the configuration, paths and permissions; exit 3 on any problem.
 
     Runs as the service's ExecStartPre; as the service user it answers for that user.
     """
     settings = state.settings()  # an unreadable or invalid file is exit 3 already
     problems = check_problems(settings)
+    if metrics_textfile is not None:
+        problems += textfile_problems(metrics_textfile)
     where = str(settings.source) if settings.source else "environment and defaults"
     if problems:
         for problem in problems:

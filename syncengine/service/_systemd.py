@@ -6,9 +6,10 @@ the engine writes (each watch, done and error folder, the journal's folder, the 
 the metrics textfile's folder), no capabilities, a ``@system-service`` system-call filter, and
 ``Type=notify`` with ``WatchdogSec=`` backed by real pings (:mod:`._notify`).
 
-``ExecStartPre=`` runs ``syncengine config check`` in the same sandbox, as the same user, so a
-path the service cannot write is one clear line in the journal instead of a crash loop; its
-exit code (3, configuration) is in ``RestartPreventExitStatus=``.
+``ExecStartPre=`` runs ``syncengine config check`` (with ``run``'s ``--metrics-textfile``) in
+the same sandbox, as the same user, so a path the service cannot write is one clear line in the
+journal instead of a crash loop; its exit code (3, configuration) is in
+``RestartPreventExitStatus=``.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class UnitSpec:
     token_file: Path | None = DEFAULT_TOKEN_FILE
     watchdog_s: int = WATCHDOG_S
     supplementary_groups: tuple[str, ...] = field(default_factory=tuple)
+    textfile: Path | None = None
+    """The metrics textfile ``run`` writes (``ExecStartPre``'s check looks at its folder)."""
 
     @property
     def timeout_stop_s(self) -> int:
@@ -140,6 +143,7 @@ def unit_spec(
         user=user,
         token_file=token_file,
         supplementary_groups=tuple(supplementary_groups),
+        textfile=None if textfile is None else textfile.absolute(),
     )
 
 
@@ -204,6 +208,8 @@ def advice(spec: UnitSpec) -> list[str]:
 def render_unit(spec: UnitSpec) -> str:
     """The unit file's text."""
     check = [*spec.exec_start[: spec.exec_start.index("run")], "config", "check"]
+    if spec.textfile is not None:
+        check += ["--metrics-textfile", str(spec.textfile)]
     # ProtectHome=yes hides /home entirely, and ReadWritePaths= cannot punch through it; with a
     # folder (or the interpreter) under a home directory the homes are read-only instead.
     protect_home = "read-only" if _under_home(home_paths(spec)) else "yes"

@@ -63,6 +63,40 @@ def test_config_check_refuses_a_token_in_a_world_readable_file(
     assert "file-token-123" not in result.output
 
 
+def test_config_check_names_a_textfile_folder_it_cannot_write(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "node-exporter").write_text("a file where the textfile's folder should be")
+    textfile = tmp_path / "node-exporter" / "wats_sync.prom"
+    args = ["--config", str(station), "config", "check", "--metrics-textfile", str(textfile)]
+    result = invoke(args, {**env, "SYNCENGINE_TOKEN": "t"})
+    assert result.exit_code == EXIT_CONFIG
+    assert f"--metrics-textfile: {tmp_path / 'node-exporter'}: " in result.output
+    # the same folder, usable: the check passes; run's environment variable is read too
+    (tmp_path / "node-exporter").unlink()
+    (tmp_path / "node-exporter").mkdir()
+    assert invoke(args, {**env, "SYNCENGINE_TOKEN": "t"}).exit_code == 0
+    from_env = {**env, "SYNCENGINE_TOKEN": "t", "SYNCENGINE_METRICS_TEXTFILE": str(tmp_path / "x")}
+    result = invoke(["--config", str(station), "config", "check"], from_env)
+    assert result.exit_code == EXIT_CONFIG and "must end in .prom" in result.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write any folder"
+)
+def test_config_check_names_a_read_only_textfile_folder(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "node-exporter"  # like Debian's root:root 0755 folder, for the service
+    folder.mkdir()
+    folder.chmod(0o555)
+    args = ["--config", str(station), "config", "check", "--metrics-textfile"]
+    result = invoke([*args, str(folder / "wats_sync.prom")], {**env, "SYNCENGINE_TOKEN": "t"})
+    assert result.exit_code == EXIT_CONFIG
+    assert f"{folder} is not writable" in result.output
+
+
 def test_config_check_an_unreadable_config_is_exit_3(tmp_path: Path, env: dict[str, str]) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("server_url = [unclosed")

@@ -150,6 +150,13 @@ def test_textfile_and_log_folders_are_writable_and_run_writes_the_textfile(tmp_p
     )
 
 
+def test_the_start_check_looks_at_the_textfile_run_writes(tmp_path: Path) -> None:
+    textfile = Path("/srv/metrics/wats_sync.prom")
+    check = one(render_unit(spec(tmp_path, textfile=textfile)), "ExecStartPre")
+    assert check.endswith(f"config check --metrics-textfile {textfile}")
+    assert one(render_unit(spec(tmp_path)), "ExecStartPre").endswith("config check")
+
+
 def test_notify_watchdog_restart_and_stop_timeout(tmp_path: Path) -> None:
     cfg = config(tmp_path, grace=45.5)
     unit = render_unit(unit_spec(cfg, Path("/etc/wats-sync/c.toml"), command=PACKAGED))
