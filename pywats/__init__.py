@@ -8,6 +8,8 @@ rooted at :class:`PyWATSError` (see ``docs/errors.md``).
 
 from __future__ import annotations
 
+__wats_sync__ = True  # read as text (not imported) by syncengine._provenance: the vendor's has none
+
 from ._client import Client, make_token, normalise_base_url
 from ._errors import (
     AuthenticationError,

@@ -7,8 +7,12 @@ code. wats-sync must live in its own virtual environment (docs/deployment.md); t
 the mistake a clear message at start instead.
 
 Ours is the ``pywats`` next to this ``syncengine`` (the two are installed together by the
-``wats-sync`` distribution) and has wats-sync's model modules. The check only looks at files
-(``importlib.util.find_spec``); it imports nothing.
+``wats-sync`` distribution), has wats-sync's model modules, and its ``__init__.py`` carries the
+line ``__wats_sync__ = True``. ``pip install pywats-api`` into our environment overwrites that
+``__init__.py`` and leaves our other files behind, so the marker is what tells the two apart.
+These checks read files (``importlib.util.find_spec``, the text of ``__init__.py``) and import
+nothing. Only then is ``pywats`` imported, and an ``ImportError`` from that import (a damaged
+or half-replaced package, a missing dependency) becomes the same clear message.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from ._errors import SyncEngineError
 
 _OURS = Path(__file__).resolve().parent.parent
 _MARKERS = ("_client.py", os.path.join("_models", "_report.py"))
+_INIT_MARKER = re.compile(r"^__wats_sync__ = True\b", re.MULTILINE)
 
 
 class ForeignPywatsError(SyncEngineError, ImportError):
@@ -53,6 +59,27 @@ def foreign_pywats() -> str | None:
             f"the 'pywats' at {where} is not wats-sync's (no {', '.join(missing)}); another "
             "package (the vendor's pywats-api?) was installed over it"
         )
+    try:
+        init = (where / "__init__.py").read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"the 'pywats' at {where} cannot be read ({exc.strerror or exc})"
+    if not _INIT_MARKER.search(init):
+        return (
+            f"the 'pywats' at {where} is not wats-sync's (its __init__.py is another "
+            "package's); another package (the vendor's pywats-api?) was installed over it"
+        )
+    return None
+
+
+def unimportable_pywats() -> str | None:
+    """Why importing ``pywats`` (checked to be ours) fails, or None when it imports."""
+    try:
+        importlib.import_module("pywats")
+    except ImportError as exc:
+        text = " ".join(str(exc).split())  # one line, whatever the package raised
+        return (
+            f"the 'pywats' at {_OURS / 'pywats'} cannot be imported ({type(exc).__name__}: {text})"
+        )
     return None
 
 
@@ -68,10 +95,11 @@ def _running_the_cli() -> bool:
 def refuse_foreign_pywats() -> None:
     """Stop with a clear message if ``pywats`` is not ours.
 
-    The ``syncengine`` command prints one line and exits 3 (a configuration error: the
+    Also when ``pywats`` looks like ours but importing it raises ``ImportError``. The
+    ``syncengine`` command prints one line and exits 3 (a configuration error: the
     environment is wrong); any other importer gets :class:`ForeignPywatsError`.
     """
-    problem = foreign_pywats()
+    problem = foreign_pywats() or unimportable_pywats()
     if problem is None:
         return
     message = (
