@@ -26,7 +26,7 @@ from ._config import (
     UiConfig,
     WatchFolder,
 )
-from ._engine import SyncEngine, install_signal_handlers
+from ._engine import SyncEngine
 from ._errors import (
     EngineJournalError,
     EngineLockedError,
@@ -40,6 +40,7 @@ from ._errors import (
     UnknownSubmissionError,
 )
 from ._metrics import Metrics
+from ._os_signals import install_signal_handlers
 from ._status import StatusSnapshot, StoredStatus, read_status
 
 __all__ = [

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from . import _resolutions
 from ._breaker import CircuitBreaker
 from ._config import EngineConfig
 from ._connection import ConnectionService
@@ -31,14 +31,14 @@ from ._errors import (
     EngineStateError,
     EngineStoppingError,
     ReportInputError,
-    SyncEngineError,
-    UnknownSubmissionError,
     from_journal,
 )
 from ._lock import JournalLock
 from ._metrics import Metrics
 from ._ratelimit import TokenBucket
-from ._status import LastError, StatusSnapshot, classify_health, read_status, write_status
+from ._report_input import check_locally, key_of, payload_of
+from ._snapshot import EngineParts, assemble, queue_depth
+from ._status import LastError, StatusSnapshot, read_status, write_status
 from .signals import emit, engine_started, engine_stopped, engine_stopping, submission_appended
 
 if TYPE_CHECKING:
@@ -52,49 +52,6 @@ if TYPE_CHECKING:
     from ._watcher import WatchService
 
 log = logging.getLogger("syncengine.engine")
-
-
-def _payload_of(report: object) -> dict[str, Any]:
-    if isinstance(report, Mapping):
-        return dict(report)
-    to_wsjf = getattr(report, "to_wsjf", None)
-    if callable(to_wsjf):
-        try:
-            payload = to_wsjf(for_submit=True)
-        except TypeError:
-            payload = to_wsjf()
-        if isinstance(payload, Mapping):
-            return dict(payload)
-    raise ReportInputError(
-        "submit() takes a pywats UUTReport/UURReport or a WSJF dict, "
-        f"got {type(report).__module__}.{type(report).__qualname__}"
-    )
-
-
-def _check_locally(payload: Mapping[str, Any], key: str) -> None:
-    """Refuse a report the server would refuse, before it is journaled (``validate_submit``)."""
-    from pywats import parse_report
-
-    try:
-        parse_report(dict(payload)).check()
-    except Exception as exc:  # pydantic.ValidationError, ReportFieldError, TypeError
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReportInputError(
-            f"submit(): report {key} is not valid: {text} (nothing was journaled; "
-            "EngineConfig.validate_submit=False journals it anyway)"
-        ) from exc
-
-
-def _key_of(payload: Mapping[str, Any], key: str | None, where: str) -> str:
-    if key is None:
-        key = payload.get("id")
-        if not isinstance(key, str) or not key.strip():
-            raise ReportInputError(
-                f"{where}: the report has no string 'id' to use as its key; pass key=..."
-            )
-    if not isinstance(key, str) or not key.strip():
-        raise ReportInputError(f"{where}: key must be a non-empty string, got {key!r}")
-    return key
 
 
 class SyncEngine:
@@ -147,7 +104,6 @@ class SyncEngine:
             f"journal={str(self.config.journal_path)!r}>"
         )
 
-    # --- lifecycle --------------------------------------------------------------------------
     @property
     def state(self) -> str:
         """``new``, ``running``, ``stopping`` or ``stopped``."""
@@ -390,7 +346,6 @@ class SyncEngine:
         """Block until the engine has stopped (for a CLI main loop); False on timeout."""
         return self._stopped.wait(timeout)
 
-    # --- submitting -------------------------------------------------------------------------
     def _check_running(self) -> None:
         if self._state == "running":
             return
@@ -433,10 +388,10 @@ class SyncEngine:
         payload again is a no-op; with a different payload it raises the journal's conflict
         error. Raises :class:`EngineStoppingError` while or after the engine stops.
         """
-        payload = _payload_of(report)
-        key = _key_of(payload, key, "submit()")
+        payload = payload_of(report)
+        key = key_of(payload, key, "submit()")
         if self.config.validate_submit:
-            _check_locally(payload, key)
+            check_locally(payload, key)
         with self._submission():
             self._access().call(lambda j: j.submit(key, payload, source=source))
         emit(submission_appended, self, key=key, source=source)
@@ -465,7 +420,7 @@ class SyncEngine:
                     f"got {type(payload).__name__}"
                 )
             rows.append(
-                (_key_of(payload, key, f"submit_many() item {index}"), dict(payload), source)
+                (key_of(payload, key, f"submit_many() item {index}"), dict(payload), source)
             )
         if not rows:
             return []
@@ -511,7 +466,6 @@ class SyncEngine:
         after = self._uploads.activity() if self._uploads is not None else (0, 0)
         return idle and before == after and before[1] == 0
 
-    # --- facade reads -------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         """Submissions per state: ``{"pending", "in_flight", "acked", "failed"}``."""
         return dict(self._access().call(lambda j: j.counts()))
@@ -539,14 +493,7 @@ class SyncEngine:
         and the journal's ``InvalidTransitionError`` (as a SyncEngineError) for one in flight
         or acked.
         """
-        access = self._access()
-
-        def _do(j: Journal) -> None:
-            if j.submission(key) is None:
-                raise UnknownSubmissionError(f"no submission with key {key!r} in the journal")
-            j.requeue(key, reason=reason, who=who, origin=origin)
-
-        access.call(_do)
+        _resolutions.requeue(self._access(), key, reason=reason, who=who, origin=origin)
         self._wake_dispatcher()
 
     def requeue_failed(
@@ -557,23 +504,7 @@ class SyncEngine:
         origin: str | None = None,
     ) -> list[str]:
         """Requeue every failed submission (one journal transaction); returns their keys."""
-        from journal import InvalidTransitionError, NewEvent
-
-        access = self._access()
-
-        def _requeue_all(j: Journal) -> list[str]:
-            for _ in range(3):  # another process may requeue some between the read and the write
-                keys: list[str] = j.keys_in_state("failed")
-                try:
-                    fields = {"reason": reason, "who": who, "origin": origin}
-                    fields = {k: v for k, v in fields.items() if v}
-                    j.record([NewEvent(key, "Requeued", fields) for key in keys])
-                except InvalidTransitionError:
-                    continue
-                return keys
-            raise SyncEngineError("requeue_failed: the failed submissions kept changing; try again")
-
-        keys: list[str] = access.call(_requeue_all)
+        keys = _resolutions.requeue_failed(self._access(), reason=reason, who=who, origin=origin)
         if keys:
             self._wake_dispatcher()
         return keys
@@ -597,70 +528,22 @@ class SyncEngine:
         if self._state == "stopped" and self._journal is None:
             stored = read_status(self.config.effective_status_path, self.config.journal_path)
             return cast(StatusSnapshot, stored)
-        now = time.time()
-        running = self._state == "running"
-        facts = _JournalFacts({}, None, None, None)
-        if self._journal is not None:
-            try:
-                facts = self._journal.call(_journal_facts)
-            except Exception:
-                log.debug("status: journal unavailable", exc_info=True)
-        counts = facts.counts
-        connection = self.connection_state if running else "stopped"
-        breaker = self._breaker.state
-        last_error = self._last_error
-        oldest = facts.oldest_pending_at
-        health = classify_health(
-            running=running,
-            connection=connection,
-            breaker=breaker,
-            counts=counts,
-            last_ack_at=facts.last_ack_at,
-            oldest_pending_at=oldest,
-            started_at=self._started_at,
-            last_error_at=None if last_error is None else last_error["at"],
-            stuck_after_s=self.config.stuck_after_s,
-            now=now,
+        return assemble(
+            EngineParts(
+                config=self.config,
+                state=self._state,
+                started_at=self._started_at,
+                journal=self._journal,
+                connection=self._connection,
+                breaker_state=self._breaker.state,
+                last_error=self._last_error,
+                watcher=self._watcher,
+                metrics=self.metrics,
+                abandoned=self._abandoned,
+                health_address=self.health_address,
+            )
         )
-        watcher = self._watcher
-        error_files = watcher.error_files() if watcher is not None else None
-        if error_files is not None and error_files["count"] and health == "ok":
-            health = "degraded"  # files in error/ wait for a person
-        metrics = self.metrics.snapshot()
-        gauges = metrics.get("gauges")
-        if isinstance(gauges, dict):  # this snapshot's own figures, not the last loop's
-            gauges["queue_depth"] = _queue_depth(counts)
-            if error_files is not None:
-                gauges["error_files"] = error_files["count"]
-        return {
-            "health": health,
-            "running": running,
-            "state": self._state,
-            "pid": os.getpid(),
-            "started_at": self._started_at,
-            "updated_at": now,
-            "server_url": self.config.server_url,
-            "journal_path": str(self.config.journal_path),
-            "lock_path": str(self.config.effective_lock_path),
-            "counts": counts,
-            "oldest_pending_at": oldest,
-            "oldest_pending_age_s": None if oldest is None else max(0.0, now - oldest),
-            "last_ack_at": facts.last_ack_at,
-            "next_due_at": facts.next_due_at,
-            "connection": connection,
-            "connection_reason": self._connection.reason if self._connection else None,
-            "offline_for_s": self._connection.offline_for() if self._connection else 0.0,
-            "offline_periods": self._connection.offline_periods() if self._connection else [],
-            "breaker": breaker,
-            "last_error": last_error,
-            "abandoned_at_stop": self._abandoned,
-            "stuck_after_s": self.config.stuck_after_s,
-            "error_files": error_files,
-            "health_address": _address(self.health_address),
-            "metrics": metrics,
-        }
 
-    # --- internals ----------------------------------------------------------------------------
     def _note_error(self, error: LastError) -> None:
         self._last_error = error
         self._notify_progress()
@@ -675,7 +558,7 @@ class SyncEngine:
     def _write_status(self) -> None:
         snapshot = self.status()
         # The gauges that live in the snapshot's facts, for /metrics between two snapshots.
-        self.metrics.set_gauge("queue_depth", _queue_depth(snapshot["counts"]))
+        self.metrics.set_gauge("queue_depth", queue_depth(snapshot["counts"]))
         error_files = snapshot.get("error_files")
         if error_files is not None:
             count = error_files.get("count")
@@ -716,7 +599,6 @@ class SyncEngine:
             self._dispatcher.beat_every_s = seconds
             self._dispatcher.wake()  # it may be in a long idle sleep already
 
-    # --- operator resolutions (station page, embedders) ---------------------------------------
     def dismiss(
         self, key: str, *, reason: str, who: str | None = None, origin: str | None = "api"
     ) -> None:
@@ -724,7 +606,7 @@ class SyncEngine:
 
         Recorded in the journal with ``reason``, ``who`` and ``origin``; nothing is erased.
         """
-        self._access().call(lambda j: j.dismiss(key, reason=reason, who=who, origin=origin))
+        _resolutions.dismiss(self._access(), key, reason=reason, who=who, origin=origin)
 
     def supersede(
         self,
@@ -742,11 +624,9 @@ class SyncEngine:
         :meth:`journal.Journal.supersede`); returns its key. The report id may stay the same:
         the server overwrites by id.
         """
-        payload = _payload_of(report)
-        new_key: str = self._access().call(
-            lambda j: j.supersede(
-                key, payload, reason=reason, who=who, origin=origin, source=source
-            )
+        payload = payload_of(report)
+        new_key = _resolutions.supersede(
+            self._access(), key, payload, reason=reason, who=who, origin=origin, source=source
         )
         self._wake_dispatcher()
         return new_key
@@ -768,49 +648,3 @@ class SyncEngine:
             return None
         host, port = address
         return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
-
-
-class _JournalFacts(NamedTuple):
-    counts: dict[str, int]
-    oldest_pending_at: float | None
-    last_ack_at: float | None
-    next_due_at: float | None
-
-
-def _journal_facts(j: Journal) -> _JournalFacts:
-    return _JournalFacts(dict(j.counts()), j.oldest_pending_at(), j.last_ack_at(), j.next_due_at())
-
-
-def _queue_depth(counts: Mapping[str, int]) -> int:
-    return counts.get("pending", 0) + counts.get("in_flight", 0)
-
-
-def _address(address: tuple[str, int] | None) -> str | None:
-    return None if address is None else f"http://{address[0]}:{address[1]}"
-
-
-def install_signal_handlers(
-    engine: SyncEngine, *, grace: float | None = None
-) -> Callable[[], None]:
-    """Make SIGTERM, SIGINT (Ctrl-C) and, on Windows, SIGBREAK (Ctrl-Break) stop ``engine``.
-
-    The handler only starts a thread that calls ``engine.stop(grace)``: stopping inside the
-    handler could deadlock on a lock the interrupted main thread holds. Wait with
-    ``engine.wait_stopped()``. A second signal while stopping is ignored (the shutdown is
-    already bounded by the grace period). Must be called from the main thread. Returns a
-    function that restores the previous handlers.
-    """
-    from ._os_signals import on_stop_signals
-
-    started = threading.Event()
-
-    def _stop(name: str) -> None:
-        if started.is_set():
-            return
-        started.set()
-        log.info("signal %s received: stopping the engine", name)
-        threading.Thread(
-            target=engine.stop, kwargs={"grace": grace}, name="syncengine-signal-stop"
-        ).start()
-
-    return on_stop_signals(_stop)

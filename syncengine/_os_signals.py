@@ -13,6 +13,10 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._engine import SyncEngine
 
 log = logging.getLogger("syncengine.os_signals")
 
@@ -54,3 +58,28 @@ def on_stop_signals(
             signal.signal(signum, old)
 
     return restore
+
+
+def install_signal_handlers(
+    engine: SyncEngine, *, grace: float | None = None
+) -> Callable[[], None]:
+    """Make SIGTERM, SIGINT (Ctrl-C) and, on Windows, SIGBREAK (Ctrl-Break) stop ``engine``.
+
+    The handler only starts a thread that calls ``engine.stop(grace)``: stopping inside the
+    handler could deadlock on a lock the interrupted main thread holds. Wait with
+    ``engine.wait_stopped()``. A second signal while stopping is ignored (the shutdown is
+    already bounded by the grace period). Must be called from the main thread. Returns a
+    function that restores the previous handlers.
+    """
+    started = threading.Event()
+
+    def _stop(name: str) -> None:
+        if started.is_set():
+            return
+        started.set()
+        log.info("signal %s received: stopping the engine", name)
+        threading.Thread(
+            target=engine.stop, kwargs={"grace": grace}, name="syncengine-signal-stop"
+        ).start()
+
+    return on_stop_signals(_stop)
