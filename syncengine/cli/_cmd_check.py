@@ -1,11 +1,13 @@
 """``syncengine check FILE...``: what the WATS server would refuse, found before sending.
 
 Each file goes through the converter the engine would use and through the same report building
-(``build_submissions``, with ``normalize_loops`` as configured), then through the real server's
-documented rules (``watsim.validate_report``, the one implementation the simulator also
-enforces). Lines are printed with the server's own paths. Nothing changes: no journal is opened,
-no file is moved. The server stays the judge: journaling never depends on this check, and a
-report that passes here may still be refused for a rule nobody has documented.
+(``build_submissions``, with ``normalize_loops`` as configured: a file inside a ``[[watch]]``
+folder, or any file with ``--watch N``, gets that folder's converter, options and setting),
+then through the real server's documented rules (``watsim.validate_report``, the one
+implementation the simulator also enforces). Lines are printed with the server's own paths.
+Nothing changes: no journal is opened, no file is moved. The server stays the judge:
+journaling never depends on this check, and a report that passes here may still be refused for
+a rule nobody has documented.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from syncengine.cli._submit_files import command_pool, file_items
 from syncengine.cli._views import redact
 
 if TYPE_CHECKING:
+    from syncengine._config import WatchFolder
     from syncengine.converters import WorkerPool
 
 Validate = Callable[[dict[str, Any]], Sequence[object]]
@@ -48,6 +51,8 @@ class FileCheck:
     path: Path
     error: str | None = None
     reports: list[ReportCheck] = field(default_factory=list)
+    watch: int | None = None
+    """The ``[[watch]]`` folder (0-based) whose settings the file was checked with, if any."""
 
     @property
     def refused(self) -> bool:
@@ -69,6 +74,20 @@ def _load_rules() -> Validate:
     return validate_report
 
 
+def watch_folder_of(path: Path, folders: Sequence[WatchFolder]) -> int | None:
+    """The index of the ``[[watch]]`` folder ``path`` lies in (the deepest one), or None.
+
+    A file there is checked with that folder's settings, as the watcher would convert it.
+    """
+    where = path.resolve()
+    best: tuple[int, int] | None = None
+    for index, folder in enumerate(folders):
+        root = folder.path.resolve()
+        if where.is_relative_to(root) and (best is None or len(root.parts) > best[1]):
+            best = (index, len(root.parts))
+    return None if best is None else best[0]
+
+
 def check_file(
     path: Path,
     pool: WorkerPool,
@@ -77,13 +96,15 @@ def check_file(
     converter: str,
     station_name: str | None,
     normalize_loops: bool,
+    options: dict[str, object] | None = None,
+    watch: int | None = None,
 ) -> FileCheck:
     """Convert ``path`` and build its reports exactly as ``syncengine submit`` would
     (:func:`~syncengine.cli._submit_files.file_items`), then run the server's rules over each. Never
     raises for a bad file."""
     from syncengine.converters import refusal_hint
 
-    result = FileCheck(path)
+    result = FileCheck(path, watch=watch)
     items, result.error = file_items(
         pool,
         path,
@@ -91,6 +112,7 @@ def check_file(
         station_name=station_name,
         normalize_loops=normalize_loops,
         refused_prefix="wats-sync would not journal it: ",
+        options=options,
     )
     if result.error is not None:
         return result
@@ -132,6 +154,7 @@ def check_lines(result: FileCheck) -> list[str]:
 def _as_json(result: FileCheck) -> dict[str, Any]:
     return {
         "path": str(result.path),
+        "watch": None if result.watch is None else result.watch + 1,
         "error": result.error,
         "refused": result.refused,
         "reports": [
@@ -152,22 +175,33 @@ def _as_json(result: FileCheck) -> dict[str, Any]:
 @click.option(
     "--converter",
     metavar="NAME",
-    default="auto",
-    show_default=True,
-    help="Converter name for every file, or 'auto' to pick by file.",
+    default=None,
+    help="Converter name for every file, or 'auto' to pick by file "
+    "(default: the watch folder's converter, else auto).",
 )
 @click.option(
     "--normalize-loops/--no-normalize-loops",
     default=None,
-    help="Check the reports as rewritten by normalize_loops (default: the config's setting).",
+    help="Check the reports as rewritten by normalize_loops (default: the setting of the "
+    "[[watch]] folder the file is in, else the config's).",
+)
+@click.option(
+    "--watch",
+    "watch",
+    metavar="N",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Check every file with the settings of the N-th [[watch]] folder (1 = the first), "
+    "wherever it lies.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
 @click.pass_obj
 def check(
     state: _State,
     files: tuple[Path, ...],
-    converter: str,
+    converter: str | None,
     normalize_loops: bool | None,
+    watch: int | None,
     as_json: bool,
 ) -> None:
     """Show what the WATS server would refuse in FILES, without sending or journaling anything.
@@ -179,18 +213,30 @@ def check(
     """
     validate = _load_rules()
     config = state.settings().partial_config()
-    rewrite = config.normalize_loops if normalize_loops is None else normalize_loops
+    if watch is not None and watch > len(config.watch):
+        click.echo(
+            f"syncengine: error: --watch {watch}: the configuration has "
+            f"{len(config.watch)} [[watch]] folder(s)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
     pool = command_pool(config)
     refused = 0
     with pool:
         for path in files:
+            index = watch - 1 if watch is not None else watch_folder_of(path, config.watch)
+            folder = None if index is None else config.watch[index]
+            # A watch folder's normalize_loops is already resolved against the engine's.
+            rewrite = folder.normalize_loops if folder is not None else config.normalize_loops
             result = check_file(
                 path,
                 pool,
                 validate,
-                converter=converter,
+                converter=converter or (folder.converter if folder is not None else "auto"),
                 station_name=config.station_name,
-                normalize_loops=rewrite,
+                normalize_loops=bool(rewrite if normalize_loops is None else normalize_loops),
+                options=dict(folder.options) if folder is not None and converter is None else None,
+                watch=index,
             )
             refused += result.refused
             if as_json:

@@ -125,3 +125,78 @@ def test_without_watsim_it_says_what_is_missing(
     result = CliRunner().invoke(cli, ["check", str(path)], env=env)
     assert result.exit_code == EXIT_USAGE
     assert "needs the watsim package" in result.output
+
+
+def _watch_config(tmp_path: Path, *, top: bool, folder: bool) -> Path:
+    """A config with two [[watch]] folders: ``a`` (normalize_loops = ``folder``) and ``b``."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    config = tmp_path / "conf.toml"
+    config.write_text(
+        f"normalize_loops = {str(top).lower()}\n"
+        f"[[watch]]\npath = '{tmp_path / 'a'}'\nnormalize_loops = {str(folder).lower()}\n"
+        f"[[watch]]\npath = '{tmp_path / 'b'}'\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _check_with(config: Path, env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(
+        cli, ["--config", str(config), "check", *args], env=env, catch_exceptions=False
+    )
+
+
+def test_a_file_in_a_watch_folder_is_checked_with_that_folders_normalize_loops(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    config = _watch_config(tmp_path, top=False, folder=True)
+    inside = _write(tmp_path / "a", "export.json", export_loops_uut())
+    result = _check_with(config, env, "--json", str(inside))
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["watch"] == 1
+    assert record["reports"][0]["normalize_loops_changes"]
+
+
+def test_a_folder_that_turns_normalize_loops_off_wins_over_the_top_level(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    config = _watch_config(tmp_path, top=True, folder=False)
+    inside = _write(tmp_path / "a", "export.json", export_loops_uut())
+    assert _check_with(config, env, str(inside)).exit_code == EXIT_FAILED
+    elsewhere = _write(tmp_path, "export.json", export_loops_uut())  # in no folder: top level
+    assert _check_with(config, env, str(elsewhere)).exit_code == 0
+    inherit = _write(tmp_path / "b", "export.json", export_loops_uut())  # folder b inherits
+    assert _check_with(config, env, str(inherit)).exit_code == 0
+
+
+def test_watch_n_checks_any_file_with_that_folders_setting(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    config = _watch_config(tmp_path, top=False, folder=True)
+    elsewhere = _write(tmp_path, "export.json", export_loops_uut())
+    assert _check_with(config, env, str(elsewhere)).exit_code == EXIT_FAILED
+    result = _check_with(config, env, "--watch", "1", "--json", str(elsewhere))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["watch"] == 1
+    assert _check_with(config, env, "--watch", "2", str(elsewhere)).exit_code == EXIT_FAILED
+
+
+def test_the_flag_still_wins_over_the_folder(tmp_path: Path, env: dict[str, str]) -> None:
+    config = _watch_config(tmp_path, top=False, folder=True)
+    inside = _write(tmp_path / "a", "export.json", export_loops_uut())
+    result = _check_with(config, env, "--no-normalize-loops", str(inside))
+    assert result.exit_code == EXIT_FAILED
+
+
+def test_watch_beyond_the_configured_folders_is_a_usage_error(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    config = _watch_config(tmp_path, top=False, folder=True)
+    path = _write(tmp_path, "export.json", export_loops_uut())
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "check", "--watch", "3", str(path)], env=env
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "2 [[watch]] folder(s)" in result.output
