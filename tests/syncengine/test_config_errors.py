@@ -174,3 +174,21 @@ def test_engine_config_errors_never_echo_the_value(tmp_path):
     with pytest.raises(ValidationError) as caught:
         EngineConfig(server_url="https://h", token=918273645, journal_path=tmp_path / "j.db")  # type: ignore[arg-type]
     assert "918273645" not in str(caught.value)
+
+
+def test_a_server_url_without_a_scheme_is_refused_without_echoing_it(tmp_path):
+    from pydantic import ValidationError
+
+    from syncengine import EngineConfig
+
+    with pytest.raises(ValidationError, match="server_url must start with http") as caught:
+        EngineConfig(server_url="wats.example/?k=s3cret", token="t", journal_path=tmp_path / "j")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_server_url_follows_the_pywats_rule_and_is_kept_as_given(tmp_path):
+    from syncengine import EngineConfig
+
+    # pywats.normalise_base_url accepts this and would strip "/api/"; the config keeps it.
+    config = EngineConfig(server_url=" https://h.example/api/ ", token="t", journal_path=tmp_path)
+    assert config.server_url == "https://h.example/api/"
