@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from journal import file_sha256, fsync_dir
-from pywats import parse_report
+from pywats import ReportFieldError, parse_report
 
 from ._config import WatchFolder
 from ._error_folder import SIDECAR_SUFFIX, Condemned, fit_name, sidecar_for, write_sidecar
@@ -208,8 +208,7 @@ def build_submissions(
         except Exception as exc:  # pydantic.ValidationError, ReportFieldError, TypeError
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             message = f"report {index} of {len(reports)} failed validation: {first}"
-            details = f"{type(exc).__name__}: {exc}"
-            raise InvalidReportsError(message, details, converter=who) from None
+            raise InvalidReportsError(message, _details(exc), converter=who) from None
         source = {
             "path": str(path),
             "sha256": sha256_hex,
@@ -223,6 +222,14 @@ def build_submissions(
             source[LOOPS_OPTION] = {"rewritten": True, "changes": changes}
         items.append((key, payload, source))
     return items
+
+
+def _details(exc: Exception) -> str:
+    """The note's details of a validation error: every bad field on a line of its own."""
+    if isinstance(exc, ReportFieldError) and len(exc.problems) > 1:
+        lines = [f"{field}: {problem}" for field, problem in exc.problems]
+        return f"{len(lines)} bad fields:\n" + "\n".join(lines)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def convert_file(

@@ -263,12 +263,19 @@ class StepGroup(str, Enum):
 
 
 class ReportFieldError(ValueError):
-    """A report field holds a value the WATS server would reject; ``field`` names it."""
+    """A report field holds a value the WATS server would reject; ``field`` names it.
 
-    def __init__(self, field: str, problem: str) -> None:
+    ``problems`` is every ``(field path, problem)`` found at once (parsing reports them all;
+    a builder or ``check()`` stops at the first): ``((field, problem),)`` when there is one.
+    """
+
+    def __init__(
+        self, field: str, problem: str, *, problems: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+        self.problems = problems or ((field, problem),)
 
 
 def check_text(

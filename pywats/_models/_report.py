@@ -348,7 +348,9 @@ def parse_report(data: Mapping[str, Any]) -> UUTReport | UURReport:
     Tolerant (enum values in any case, numbers given as strings) and lossless: ``to_wsjf()``
     gives back ``data``. A value that cannot be read raises :class:`ReportFieldError` (a
     ValueError) whose ``field`` is the path of the first bad value, such as
-    ``root.steps[2].numericMeas[0].value``; a missing or unknown ``type`` raises ValueError.
+    ``root.steps[2].numericMeas[0].value``, and whose ``problems`` lists every bad path with
+    its problem (the message names up to five); a missing or unknown ``type`` raises
+    ValueError.
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"parse_report needs a dict, got {type(data).__name__}")
@@ -370,12 +372,30 @@ def parse_report(data: Mapping[str, Any]) -> UUTReport | UURReport:
 
 
 def _field_error(exc: ValidationError, data: Mapping[str, Any]) -> ReportFieldError:
-    """The first problem of ``exc`` as a ReportFieldError naming the path in ``data``."""
-    errors = exc.errors(include_url=False)
-    located = [(*_path(e["loc"], data), e) for e in errors]
-    path, step, first = located[0]
-    same = [e for p, _, e in located if p == path]
-    if len(same) > 1 and all(e["type"] in _NUMBER_ERRORS for e in same):
+    """Every problem of ``exc`` as one ReportFieldError: ``field`` is the first path in
+    ``data``, ``problems`` has each bad path with its problem, the message names up to
+    ``_NAMED`` of the paths."""
+    located: dict[str, list[tuple[str | None, Any]]] = {}
+    for error in exc.errors(include_url=False):
+        path, step = _path(error["loc"], data)
+        located.setdefault(path or "report", []).append((step, error))
+    problems = tuple((path, _problem(same)) for path, same in located.items())
+    field, problem = problems[0]
+    if len(problems) > 1:
+        paths = [path for path, _ in problems]
+        more = f" and {len(paths) - _NAMED} more" if len(paths) > _NAMED else ""
+        problem += f"; {len(paths)} bad fields: {', '.join(paths[:_NAMED])}{more}"
+    return ReportFieldError(field, problem, problems=problems)
+
+
+_NAMED = 5
+"""How many bad fields a one-line validation message names (``problems`` has them all)."""
+
+
+def _problem(same: list[tuple[str | None, Any]]) -> str:
+    """The problem at one path, from pydantic's errors there (and the step they are in)."""
+    step, first = same[0]
+    if len(same) > 1 and all(e["type"] in _NUMBER_ERRORS for _, e in same):
         problem = "Input should be a number"  # the int | float union reports both members
     else:
         problem = str(first["msg"])
@@ -383,10 +403,7 @@ def _field_error(exc: ValidationError, data: Mapping[str, Any]) -> ReportFieldEr
         problem += f" (got {reprlib.repr(first.get('input'))})"
     if step is not None:
         problem += f" in step {step!r}"
-    others = len({p for p, _, _ in located} - {path})
-    if others:
-        problem += f"; {others} more problem(s)"
-    return ReportFieldError(path or "report", problem)
+    return problem
 
 
 _NUMBER_ERRORS = frozenset({"int_type", "float_type", "int_parsing", "float_parsing"})

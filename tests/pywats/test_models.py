@@ -476,6 +476,31 @@ def test_missing_required_header_field_is_named(missing: str) -> None:
     assert info.value.field == missing
 
 
+def test_every_bad_field_is_named_not_only_the_first() -> None:
+    doc = samples.example_uut()
+    for name in ("pn", "sn", "rev"):
+        del doc[name]
+    with pytest.raises(ReportFieldError) as info:
+        pywats.parse_report(doc)
+    assert str(info.value) == "pn: Field required; 3 bad fields: pn, sn, rev"
+    assert info.value.problems == (
+        ("pn", "Field required"),
+        ("sn", "Field required"),
+        ("rev", "Field required"),
+    )
+
+
+def test_the_message_names_five_bad_fields_and_problems_has_them_all() -> None:
+    doc = samples.example_uut()
+    missing = ("id", "pn", "sn", "rev", "processCode", "result", "start")
+    for name in missing:
+        del doc[name]
+    with pytest.raises(ReportFieldError) as info:
+        pywats.parse_report(doc)
+    assert str(info.value).endswith("7 bad fields: id, pn, sn, rev, processCode and 2 more")
+    assert [field for field, _ in info.value.problems] == list(missing)
+
+
 @pytest.mark.parametrize("kind", [None, "U", "X"])
 def test_unknown_report_type_is_rejected(kind: str | None) -> None:
     doc = samples.example_uut()

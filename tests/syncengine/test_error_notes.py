@@ -5,6 +5,7 @@ reason and no traceback; an empty file reads the same whatever the converter."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from syncengine._config import WatchFolder
 from syncengine._error_folder import sidecar_for
 from syncengine._ingest import Ingestor
 from syncengine.converters import ConversionFailed, WorkerPool
+from tests.watsim.examples import example_uut
 
 from .converters.harness import journal, metrics, submit  # noqa: F401
 
@@ -76,3 +78,26 @@ def test_error_note_of_a_malformed_file_has_no_details_section(
     note = sidecar_for(result.moved_to).read_text(encoding="utf-8")
     assert "failure:   invalid_file" in note and "details:" not in note
     assert "reason:    half.json: invalid JSON at line 1" in note
+
+
+def test_error_note_of_an_invalid_report_names_every_bad_field(
+    pool, tmp_path: Path, submit, metrics
+):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    doc = example_uut()
+    for name in ("pn", "sn", "rev"):
+        del doc[name]
+    path = inbox / "three-missing.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = Ingestor(pool, submit, metrics).ingest(path, WatchFolder(path=inbox))
+    assert result.outcome == "error" and result.moved_to is not None
+    note = sidecar_for(result.moved_to).read_text(encoding="utf-8")
+    reason = next(line for line in note.splitlines() if line.startswith("reason:"))
+    assert reason.endswith("failed validation: pn: Field required; 3 bad fields: pn, sn, rev")
+    details = note.split("details:", 1)[1].splitlines()
+    assert [line.strip() for line in details if line.strip()][-3:] == [
+        "pn: Field required",
+        "sn: Field required",
+        "rev: Field required",
+    ]

@@ -24,6 +24,15 @@ def test_invalid_report_is_refused_before_it_is_journaled(tmp_path: Path, sim: S
     assert sim.stats()["distinct_reports"] == 0
 
 
+def test_the_error_names_every_bad_field(tmp_path: Path, sim: Simulator):
+    bad = report(3)
+    for name in ("pn", "sn", "rev"):
+        del bad[name]
+    with SyncEngine(fast_config(tmp_path, sim)) as engine:
+        with pytest.raises(ReportInputError, match=r"is not valid: pn: .*bad fields: pn, sn, rev"):
+            engine.submit(bad)
+
+
 def test_validation_can_be_turned_off_and_the_server_refusal_is_a_clear_failed(
     tmp_path: Path, sim: Simulator
 ):
