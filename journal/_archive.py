@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._append import Appender
+from ._append import Appender, index_reports
 from ._codec import canonical, chain_hash, iso_utc, matches_digest
 from ._errors import ArchiveError
 from ._files import file_sha256
@@ -189,6 +189,10 @@ def archive(
             conn.execute("DROP TABLE temp.archive_keys")
             return ArchiveResult(None, 0, 0, None, None)
         journal_id = conn.execute("SELECT value FROM meta WHERE name = 'journal_id'").fetchone()[0]
+        # The report index keeps the rows of archived reports (a small row each: serial, part
+        # number, report id, file), so find and inspect still name them; their bodies leave
+        # with this transaction, so every report is indexed first.
+        index_reports(conn)
         wrote = True
         info = _write_events(conn, tmp, journal_id, now)
         # The .tmp's directory entry must be durable before the journal forgets the events: a
@@ -212,11 +216,6 @@ def archive(
         )
         conn.execute(
             "DELETE FROM payloads WHERE seq IN (SELECT seq FROM events "
-            "WHERE key IN (SELECT key FROM temp.archive_keys) AND type = 'Submitted')"
-        )
-        # The station page's search rows go with their reports: disk stays bounded.
-        conn.execute(
-            "DELETE FROM report_index WHERE seq IN (SELECT seq FROM events "
             "WHERE key IN (SELECT key FROM temp.archive_keys) AND type = 'Submitted')"
         )
         conn.execute("DELETE FROM events WHERE key IN (SELECT key FROM temp.archive_keys)")

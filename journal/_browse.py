@@ -43,7 +43,9 @@ class ReportFilter:
     process code exactly;
     ``source`` matches any part of the source file's path; ``since``/``until`` bound the
     submission time (UNIX seconds); ``state`` is a journal state or ``"archived"``; ``before``
-    is the seq below which the page starts (from :attr:`ReportPage.next_before`).
+    is the seq below which the page starts (from :attr:`ReportPage.next_before`). Without a
+    state, archived reports are listed only with ``with_archived`` (``syncengine find``); the
+    station page's lists show live ones.
     """
 
     state: str | None = None
@@ -55,6 +57,7 @@ class ReportFilter:
     until: float | None = None
     before: int | None = None
     limit: int = 50
+    with_archived: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,10 @@ def _sql(flt: ReportFilter) -> tuple[str, list[Any]]:
             where.append(_STATE_SQL["acked"])
         elif state == "archived":
             where.append("s.key IS NULL")
+        elif not flt.with_archived:
+            # archive() keeps an archived report's index row; a probe of `archived`'s primary
+            # key leaves the walk newest first by r.seq as it is.
+            where.append("NOT EXISTS (SELECT 1 FROM archived AS a WHERE a.key = r.key)")
     for column, value in (("r.sn", flt.sn), ("r.pn", flt.pn)):
         if value:
             _prefix(column, value, where, params)

@@ -228,8 +228,9 @@ CATCH_UP_REPORT_INDEX = (
 The report index is not written by ``submit`` (it would cost four of a durable submit's WAL
 pages): it is brought up to the tail by the engine's non-durable transactions and by
 ``reports()`` before it reads. Each catch-up indexes the lowest seqs first, so every live
-Submitted event at or below ``max(seq)`` is indexed; ``archive()`` removes index rows only with
-their events, which keeps that true.
+Submitted event at or below ``max(seq)`` is indexed; ``archive()`` indexes every report before
+it moves any out, and keeps their rows (a report whose key is in ``archived`` is listed as
+archived), which keeps that true.
 """
 
 FILL_REPORT_INDEX = (
@@ -253,7 +254,7 @@ DDL_V2 = (
     "WHERE state IN ('failed', 'superseded', 'dismissed')",
     "INSERT INTO state_counts (state, n) VALUES ('superseded', 0), ('dismissed', 0)",
     # One row per live Submitted event (its seq), for the station page's filters. Derived from
-    # the report body, so `rebuild` refills it; archiving removes the rows of what it moves.
+    # the report body, so `rebuild` refills it; archiving keeps the rows of what it moves.
     """
     CREATE TABLE report_index (
         seq INTEGER PRIMARY KEY,

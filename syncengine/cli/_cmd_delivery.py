@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from syncengine.cli._commands import _echo_lines, _emit_json, _State, cli
-from syncengine.cli._lookup import missing_submission_message, resolve_key
+from syncengine.cli._lookup import archived_view, missing_submission_message, resolve_key
 from syncengine.cli._replay_plan import replay_plan
 from syncengine.cli._runtime import (
     EXIT_FAILED,
@@ -21,6 +21,7 @@ from syncengine.cli._runtime import (
 )
 from syncengine.cli._submit_files import command_pool, parse_options, submit_file
 from syncengine.cli._views import (
+    archived_lines,
     inspect_lines,
     inspect_view,
     parse_since,
@@ -159,7 +160,7 @@ def replay(
         try:
             plan = replay_plan(journal, keys, failed=failed, since=since_ts)
         except KeyError as exc:
-            raise CliError(f"{exc.args[0]} in journal {settings.journal_path}") from None
+            raise CliError(missing_submission_message(journal, str(exc.args[0]))) from None
         for key, why in plan.skipped:
             click.echo(f"skipped {key}: {why}", err=True)
         if dry_run:
@@ -205,14 +206,22 @@ def inspect(state: _State, key: str, as_json: bool) -> None:
     """Show the whole life of one submission.
 
     Source file, payload summary, every upload attempt with its time, HTTP status, server
-    message and latency, and the final state.
+    message and latency, and the final state. Of an archived submission: its report, and when
+    and to which archive file it was moved.
     """
     settings = state.settings()
     with open_journal(settings) as journal:
         key = resolve_key(journal, key)  # a report id or a unique serial number works too
         sub = journal.submission(key)
         if sub is None:
-            raise CliError(missing_submission_message(journal, key))
+            archived = archived_view(journal, key)
+            if archived is None:
+                raise CliError(missing_submission_message(journal, key))
+            if as_json:
+                _emit_json(archived)
+            else:
+                _echo_lines(archived_lines(archived))
+            return
         view = inspect_view(sub, journal.history(key))
     if as_json:
         _emit_json(view)

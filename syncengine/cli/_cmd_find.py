@@ -61,8 +61,9 @@ def find_command(
     """Find submissions by serial number, part number, report id, file name or time.
 
     Prints the key, state, serial and part number, submission time and source file of each,
-    newest first. Use a key with 'syncengine inspect KEY' or 'syncengine replay --key KEY'.
-    Exit 1 when nothing matches.
+    newest first, and of an archived one when and to which archive file it was moved. Use a
+    key with 'syncengine inspect KEY' or 'syncengine replay --key KEY'. Exit 1 when nothing
+    matches.
     """
     if not any((sn, pn, report_id, file, since, until, state_filter)):
         raise click.UsageError("say what to find: --sn, --pn, --id, --file, --since/--until")
@@ -100,4 +101,11 @@ def _lines(found: list[Found]) -> list[str]:
         )
         for f in found
     ]
-    return table(rows) if found else []
+    if not found:
+        return []
+    notes = [
+        f"{f.key}: archived on {format_time(f.archived_at)} in {f.archive_file}"
+        for f in found
+        if f.archived_at is not None
+    ]
+    return table(rows) + (["", *notes] if notes else [])

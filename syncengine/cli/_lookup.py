@@ -8,12 +8,15 @@ first, which migrates an older journal so that the index exists.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from journal import Journal, ReportFilter, ReportRow, query
 from syncengine.cli._runtime import CliError
+from syncengine.cli._views import format_time
 
 _BY_ID = (
     "SELECT r.seq, r.key, r.sn, r.pn, r.process_code, r.report_id, r.source_path, r.created_at, "
@@ -21,11 +24,21 @@ _BY_ID = (
     "LEFT JOIN submissions AS s ON s.key = r.key WHERE r.report_id = ? ORDER BY r.seq DESC"
 )
 _KEYS_BY_SN = "SELECT DISTINCT key FROM report_index WHERE sn = ? ORDER BY seq DESC LIMIT 21"
+_INDEXED_BY_KEY = (
+    "SELECT sn, pn, process_code, report_id, source_path, created_at FROM report_index "
+    "WHERE key = ? ORDER BY seq LIMIT 1"
+)
+_ARCHIVED_AT = (
+    "SELECT a.key, a.archive_seq, e.ts, json_extract(e.data, '$.file') AS file "
+    "FROM archived AS a JOIN events AS e ON e.seq = a.archive_seq "
+    "WHERE a.key IN (SELECT value FROM json_each(?))"
+)
 
 
 @dataclass(frozen=True)
 class Found:
-    """One submission found: its key, state, report identity and source file."""
+    """One submission found: its key, state, report identity and source file; for an archived
+    one, when and to which archive file it was moved."""
 
     key: str
     state: str
@@ -34,6 +47,8 @@ class Found:
     report_id: str | None
     source_path: str | None
     created_at: float
+    archived_at: float | None = None
+    archive_file: str | None = None
 
     @classmethod
     def of(cls, row: ReportRow) -> Found:
@@ -41,6 +56,22 @@ class Found:
         return cls(
             row.key, row.state, row.sn, row.pn, row.report_id, row.source_path, row.created_at
         )
+
+
+@dataclass(frozen=True)
+class ArchivedAt:
+    """Where an archived submission went: the Archived event's time and seq, and the file
+    (a full path when it lies next to the journal, where 'journal archive' puts it by
+    default; else the name the Archived event records)."""
+
+    key: str
+    at: float
+    archive_seq: int
+    file: str
+
+    def describe(self) -> str:
+        """``archived on DATE in FILE`` for people."""
+        return f"archived on {format_time(self.at)} in {self.file}"
 
 
 @dataclass(frozen=True)
@@ -61,7 +92,8 @@ def find(journal: Journal, q: FindQuery) -> list[Found]:
     """Submissions matching ``q``, newest first, at most ``q.limit``."""
     if q.report_id:
         _catch_up(journal)
-        return [f for f in _by_report_id(journal.path, q.report_id) if _matches(f, q)][: q.limit]
+        found = [f for f in _by_report_id(journal.path, q.report_id) if _matches(f, q)]
+        return _with_archive(journal, found[: q.limit])
     out: list[Found] = []
     before: int | None = None
     while len(out) < q.limit:
@@ -75,13 +107,42 @@ def find(journal: Journal, q: FindQuery) -> list[Found]:
                 until=q.until,
                 before=before,
                 limit=min(500, q.limit - len(out)),
+                with_archived=True,
             )
         )
         out += [Found.of(row) for row in page.rows]
         if page.next_before is None:
             break
         before = page.next_before
+    return _with_archive(journal, out)
+
+
+def archived_at(journal: Journal, keys: list[str]) -> dict[str, ArchivedAt]:
+    """Where each of ``keys`` that was archived went (keys not archived are left out)."""
+    if not keys:
+        return {}
+    out: dict[str, ArchivedAt] = {}
+    for row in query(journal.path, _ARCHIVED_AT, [json.dumps(keys)]):
+        name = str(row["file"])
+        beside = journal.path.parent / name
+        # The Archived event records the file's name; --dest may have put it anywhere.
+        shown = (
+            str(beside) if beside.exists() else f"{name} (where 'journal archive --dest' put it)"
+        )
+        out[str(row["key"])] = ArchivedAt(
+            str(row["key"]), float(row["ts"]), int(row["archive_seq"]), shown
+        )
     return out
+
+
+def _with_archive(journal: Journal, found: list[Found]) -> list[Found]:
+    where = archived_at(journal, [f.key for f in found if f.state == "archived"])
+    return [
+        replace(f, archived_at=where[f.key].at, archive_file=where[f.key].file)
+        if f.key in where
+        else f
+        for f in found
+    ]
 
 
 def _catch_up(journal: Journal) -> None:
@@ -145,16 +206,38 @@ def resolve_key(journal: Journal, text: str) -> str:
     return text
 
 
-def missing_submission_message(journal: Journal, key: str) -> str:
-    """Why ``key`` has no live submission: archived (and where to look), or unknown."""
-    from journal import query
+def archived_view(journal: Journal, key: str) -> dict[str, Any] | None:
+    """What ``inspect`` shows of an archived submission (None if ``key`` is not archived):
+    where it went, and its report's identity from the report index."""
+    where = archived_at(journal, [key]).get(key)
+    if where is None:
+        return None
+    rows = list(query(journal.path, _INDEXED_BY_KEY, [key]))
+    report = rows[0] if rows else {}
+    return {
+        "key": key,
+        "state": "archived",
+        "archived_at": where.at,
+        "archive_file": where.file,
+        "archive_seq": where.archive_seq,
+        "sn": report.get("sn"),
+        "pn": report.get("pn"),
+        "process_code": report.get("process_code"),
+        "report_id": report.get("report_id"),
+        "source_path": report.get("source_path"),
+        "created_at": report.get("created_at"),
+    }
 
-    sql = "SELECT archive_seq FROM archived WHERE key = ?"
-    rows = list(query(journal.path, sql, (key,)))
-    if rows:
+
+def missing_submission_message(journal: Journal, key: str) -> str:
+    """Why ``key`` has no live submission: archived (when and where), or unknown."""
+    where = archived_at(journal, [key]).get(key)
+    if where is not None:
         return (
-            f"submission {key!r} was acknowledged and then archived (journal event "
-            f"{rows[0]['archive_seq']}); its history is in that archive file "
-            "(see 'syncengine journal dump' for the Archived event)"
+            f"submission {key!r} was acknowledged and then {where.describe()} (journal event "
+            f"{where.archive_seq}); 'syncengine journal archive verify FILE' checks that file"
         )
-    return f"no submission with key {key!r} in journal {journal.path}"
+    return (
+        f"nothing in journal {journal.path} has the key, report id or serial number {key!r} "
+        "('syncengine find' searches by part number, file name or time)"
+    )

@@ -44,7 +44,7 @@ def replay_plan(
     failed one; with ``since``, only those last changed at or after it. A named pending
     submission (for example one backing off after errors) is requeued too: it becomes due now.
 
-    Raises KeyError naming a key the journal does not hold.
+    Raises KeyError whose argument is a key the journal holds no live submission for.
     """
     chosen = list(dict.fromkeys(keys))
     if failed:
@@ -54,7 +54,7 @@ def replay_plan(
     for key in chosen:
         sub = journal.submission(key)
         if sub is None:
-            raise KeyError(f"no submission with key {key!r}")
+            raise KeyError(key)
         if since is not None and sub.updated_at < since:
             continue
         if sub.state not in ("failed", "pending"):

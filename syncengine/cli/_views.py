@@ -240,6 +240,26 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
     return lines
 
 
+def archived_lines(view: Mapping[str, Any]) -> list[str]:
+    """The people's rendering of an archived submission (``_lookup.archived_view``)."""
+    rows = [("key", str(view["key"])), ("state", "archived")]
+    names = (("sn", "report sn"), ("pn", "report pn"), ("report_id", "report id"))
+    rows += [(label, str(view[name])) for name, label in names if view.get(name)]
+    rows.append(("source file", str(view.get("source_path") or "-")))
+    if view.get("created_at") is not None:
+        rows.append(("submitted", format_time(view["created_at"])))
+    rows.append(
+        ("archived", f"on {format_time(view['archived_at'])} (journal event {view['archive_seq']})")
+    )
+    rows.append(("archive file", str(view["archive_file"])))
+    return [
+        *table(rows),
+        "",
+        "It was acknowledged by the server; its events are in the archive file, which "
+        "'syncengine journal archive verify FILE' checks end to end.",
+    ]
+
+
 def status_lines(snap: Mapping[str, Any]) -> list[str]:
     """The people's rendering of a health snapshot."""
     counts = snap.get("counts") or {}

@@ -96,13 +96,70 @@ def test_archiving_the_newest_indexed_reports_loses_no_later_one(
             j.acknowledged(f"k{n}", answer={"id": n})
         assert listed(j)[0] == "k3"  # indexed up to k3
         clock.advance(100)
-        # The newest indexed rows leave with their reports: the index's max(seq) goes back.
+        # The newest indexed reports leave the live file; their rows stay, marked archived.
         assert j.archive(10, tmp_path / "a.jsonl.gz").submissions == 3
         for n in range(4, 8):
             j.submit(f"k{n}", payload(n))
         j.upload_started(["k4"], durable=False)
         assert listed(j) == ["k7", "k6", "k5", "k4", "old"]
+        assert listed(j, with_archived=True) == ["k7", "k6", "k5", "k4", "k3", "k2", "k1", "old"]
         assert j.verify().ok and j.check().ok
+
+
+def ack(j: Journal, key: str) -> None:
+    j.upload_started([key])
+    j.acknowledged(
+        key,
+        answer={"report_id": key, "latency_s": 0.01, "status_code": 200, "correlation_id": None},
+    )
+
+
+def test_archive_indexes_and_keeps_the_rows_of_what_it_moves(
+    journal_path: Path, clock: Clock, tmp_path: Path
+) -> None:
+    with Journal(journal_path, clock=clock) as j:
+        for n in range(4):
+            j.submit(f"k{n}", payload(n), source={"path": f"/in/{n}.json"})
+            if n < 3:
+                ack(j, f"k{n}")
+        assert indexed(journal_path) == []  # never listed before the archive
+        clock.advance(100)
+        assert j.archive(10, tmp_path / "a.jsonl.gz").submissions == 3
+        assert [(r[1], r[2], r[6]) for r in indexed(journal_path)] == [
+            (f"k{n}", f"SN{n:04d}", f"/in/{n}.json") for n in range(4)
+        ]
+        archived = j.reports(ReportFilter(state="archived")).rows
+        assert [(r.key, r.state, r.sn) for r in archived] == [
+            ("k2", "archived", "SN0002"),
+            ("k1", "archived", "SN0001"),
+            ("k0", "archived", "SN0000"),
+        ]
+        assert listed(j, sn="SN0001", with_archived=True) == ["k1"]
+        assert listed(j) == ["k3"]  # the station page's default list: live reports
+        assert j.verify().ok and j.check().ok
+
+
+def test_rebuild_and_a_second_archive_keep_the_archived_rows(
+    journal_path: Path, clock: Clock, tmp_path: Path
+) -> None:
+    with Journal(journal_path, clock=clock) as j:
+        for n in range(4):
+            j.submit(f"k{n}", payload(n))
+            ack(j, f"k{n}")
+        clock.advance(100)
+        assert j.archive(10, tmp_path / "a.jsonl.gz", max_submissions=2).submissions == 2
+        before = indexed(journal_path)
+        j.rebuild()
+        assert indexed(journal_path) == before
+        assert j.archive(10, tmp_path / "b.jsonl.gz").submissions == 2
+        assert indexed(journal_path) == before  # every row was there; none left
+        assert [r.key for r in j.reports(ReportFilter(state="archived")).rows] == [
+            "k3",
+            "k2",
+            "k1",
+            "k0",
+        ]
+        assert j.verify().ok and j.check().ok and j.counts()["acked"] == 0
 
 
 def test_a_rotted_report_neither_fails_the_engine_nor_hangs_reports(

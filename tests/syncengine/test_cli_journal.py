@@ -412,8 +412,9 @@ def test_inspect_of_an_archived_submission_says_it_was_archived(
     add(journal_path, KEY_A, "acked")
     invoke(["journal", "archive", "--older-than", "0", "--dest", str(tmp_path / "a.gz")], env)
     result = invoke(["inspect", KEY_A], env)
-    assert result.exit_code == EXIT_FAILED
-    assert "archived" in result.stderr
+    assert result.exit_code == 0, result.output
+    assert "state         archived" in result.stdout
+    assert f"archive file  {tmp_path / 'a.gz'}" in result.stdout  # next to the journal
 
 
 def test_archive_with_nothing_old_enough_says_so(env, journal_path: Path) -> None:

@@ -103,3 +103,66 @@ def test_replay_key_accepts_a_report_id(env, ids, tmp_path: Path):
     with Journal(tmp_path / "journal.db") as journal:
         sub = journal.submission("key-b")
         assert sub is not None and sub.state == "pending"
+
+
+@pytest.fixture
+def archived(env, ids, tmp_path: Path) -> Path:
+    """key-a (SN-000001) and key-c (SN-000002) acknowledged, then archived by the CLI."""
+    with Journal(tmp_path / "journal.db") as journal:
+        for key in ("key-a", "key-c"):
+            journal.upload_started([key])
+            answer = {"report_id": ids[key], "latency_s": 0.01, "status_code": 200}
+            journal.acknowledged(key, answer={**answer, "correlation_id": None})
+    result = run(env, "journal", "archive", "--older-than", "0")
+    assert result.exit_code == 0 and "archived 2 submission(s)" in result.output, result.output
+    (file,) = tmp_path.glob("journal.db.archive-*.jsonl.gz")
+    return file
+
+
+def test_find_by_serial_number_lists_an_archived_report_and_its_archive_file(env, archived):
+    result = run(env, "find", "--sn", "SN-000002")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("key-c") and "archived" in lines[1] and "other.xml" in lines[1]
+    assert lines[-1].startswith("key-c: archived on ") and lines[-1].endswith(f" in {archived}")
+    (found,) = [
+        json.loads(line)
+        for line in run(env, "find", "--sn", "SN-000002", "--json").output.splitlines()
+    ]
+    assert found["state"] == "archived" and found["archive_file"] == str(archived)
+    assert found["archived_at"] is not None
+
+
+def test_find_state_archived_lists_exactly_the_archived_reports(env, archived, ids):
+    result = run(env, "find", "--state", "archived", "--json")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["key"] for line in result.output.splitlines()] == ["key-c", "key-a"]
+    by_id = run(env, "find", "--id", ids["key-a"], "--json")
+    assert json.loads(by_id.output)["state"] == "archived"
+    live = run(env, "find", "--sn", "SN-000001", "--state", "failed", "--json")
+    assert [json.loads(line)["key"] for line in live.output.splitlines()] == ["key-b"]
+
+
+def test_inspect_by_serial_number_of_an_archived_report_says_when_and_where(env, archived):
+    result = run(env, "inspect", "SN-000002")
+    assert result.exit_code == 0, result.output
+    assert "no submission" not in result.output
+    rows = dict(line.split(None, 1) for line in result.output.splitlines()[:2])
+    assert rows == {"key": "key-c", "state": "archived"}
+    assert f"archive file  {archived}" in result.output
+    assert "archived      on " in result.output
+    view = json.loads(run(env, "inspect", "key-c", "--json").output)
+    assert view["state"] == "archived" and view["archive_file"] == str(archived)
+    assert view["sn"] == "SN-000002" and view["source_path"] == "/station/in/other.xml"
+
+
+def test_replay_of_an_archived_report_says_when_and_where_it_went(env, archived):
+    result = run(env, "replay", "--key", "SN-000002")
+    assert result.exit_code != 0
+    assert "archived on " in result.output and str(archived) in result.output
+
+
+def test_inspect_of_something_unknown_does_not_call_it_a_key(env, ids):
+    result = run(env, "inspect", "SN-999999")
+    assert result.exit_code == EXIT_FAILED
+    assert "key, report id or serial number 'SN-999999'" in result.output
