@@ -6,31 +6,38 @@ Decisions are made from pywats exception classes, never from message text:
 exception                                              decision    why
 =====================================================  ==========  =============================
 TransportError (ConnectError, RequestTimeout,           RETRY       the server may be down or the
-ConnectionDropped)                                                  answer lost; the key makes the
-                                                                    re-send safe
+ConnectionDropped)                                                  answer lost; the server
+                                                                    upserts by report id, so the
+                                                                    re-send is safe
 ServerError (5xx)                                      RETRY       server-side, usually transient
 RateLimitedError (429)                                 RETRY       after exactly its positive
                                                                     ``Retry-After`` (no backoff on
                                                                     top); without one, backoff
 InvalidResponseError (garbage 2xx body)                RETRY       the server (or a proxy) sent
                                                                     nonsense; the report may or may
-                                                                    not be stored, the re-send is
-                                                                    idempotent
+                                                                    not be stored, the re-send
+                                                                    overwrites it by report id
 AuthenticationError (401), AuthorizationError (403)    REAUTH      ask the credential provider
 ValidationError (400/422), NotFoundError (404)         FAIL        re-sending the same bytes gets
-                                                                    the same answer (422 also
-                                                                    means "same key, different
-                                                                    body": an operator must look)
-ConflictError (409)                                    RETRY       per the Idempotency-Key
-                                                                    draft, 409 means "a request
-                                                                    with this key is still being
-                                                                    processed" (our earlier,
-                                                                    timed-out attempt); failing
-                                                                    it could lose the report if
-                                                                    that attempt then fails
+                                                                    the same answer; the real
+                                                                    server refuses a report with
+                                                                    400 and a line per broken rule
+ConflictError (409)                                    RETRY       the real server documents no
+                                                                    409 for a report; only the
+                                                                    simulator's invented, off-by-
+                                                                    default idempotency_conflicts
+                                                                    switch sends one ("this key is
+                                                                    still being processed": our
+                                                                    timed-out earlier attempt).
+                                                                    Failing it could lose the
+                                                                    report if that attempt fails
 other PyWATSError                                      its ``retryable`` flag
 any other exception                                    RETRY       unknown means "do not lose it"
 =====================================================  ==========  =============================
+
+The ``Idempotency-Key`` header pywats sends is not in the real server's contract: what makes a
+re-send harmless there is the stable report id (the server overwrites and counts receives). A
+422 for a reused key, like the 409, exists only behind that simulator switch.
 
 Backoff is exponential with full jitter: attempt ``n`` waits ``uniform(0, min(cap, base *
 multiplier**(n-1)))``. After ``attempts_before_cap`` attempts the wait is the cap itself: the
