@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import pywats
 from journal import Journal
 from syncengine import EngineConfig, SyncEngine, signals
 from watsim import Simulator
@@ -68,6 +69,31 @@ class TokenSource:
             return self.current
 
 
+class CheckingTokenSource(TokenSource):
+    """A TokenSource that notes, at each refresh(), whether the token it replaces had expired."""
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(sim)
+        self.replaced: list[tuple[str, bool]] = []
+
+    def refresh(self) -> str | None:
+        with self._lock:
+            old = self.current
+            self.replaced.append((old, _rejected(self.sim, old)))
+        return super().refresh()
+
+
+def _rejected(sim: Simulator, token: str) -> bool:
+    # A request the server refuses does not count against the token: asking changes nothing
+    # for a token that really expired.
+    with pywats.Client(sim.base_url, token) as client:
+        try:
+            client.app.version()
+        except pywats.AuthenticationError:
+            return True
+    return False
+
+
 class NoToken:
     def token(self) -> str:
         return "test-token"
@@ -107,12 +133,17 @@ def test_token_expiry_reauthenticates_via_the_credential_provider(
     tmp_path: Path, sim: Simulator
 ) -> None:
     sim.set_faults(token_expires_after=5)
-    provider = TokenSource(sim)
+    provider = CheckingTokenSource(sim)
     with SyncEngine(fast_config(tmp_path, sim), credentials=provider) as engine:
         keys = [engine.submit(report(i)) for i in range(N)]
         assert engine.wait_idle(60)
         assert engine.metrics.counter("auth_refreshes") >= 1
-    assert provider.refreshes >= N // 5 - 1
+    # At least one token per 5 accepted requests, and exactly one refresh() per expired token:
+    # several workers meeting the same expired token ask once, and a token still accepted is
+    # never replaced.
+    assert len(provider.replaced) >= N // 5 - 1
+    assert [token for token, expired in provider.replaced if not expired] == []
+    assert len({token for token, _ in provider.replaced}) == len(provider.replaced)
     assert_exactly(sim, keys)
 
 

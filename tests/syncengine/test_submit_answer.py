@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 
-from syncengine import SyncEngine
+from syncengine import SyncEngine, signals
 from watsim import Simulator
 
-from .test_engine_support import fast_config, report
+from .test_engine_support import Receivers, fast_config, receivers, report
+
+__all__ = ["receivers"]  # the fixture is used by name
 
 
 @dataclass
@@ -151,3 +153,20 @@ def test_a_proxy_page_answering_200_is_not_taken_as_stored(
         acks = [e for e in engine.history(key) if e.type == "Acknowledged"]
     assert len(acks) == 1
     assert acks[0].data["answer"]["report_id"] == doc["id"]
+
+
+def test_upload_succeeded_carries_the_correlation_id_the_server_sent(
+    tmp_path: Path, sim: Simulator, scripted: tuple[Scripted, str], receivers: Receivers
+) -> None:
+    script, url = scripted
+    doc = report(4)
+    script.body = json.dumps({"ID": doc["id"]}).encode()
+    script.headers = {"X-Correlation-Id": "corr-signal-9"}
+    succeeded: list[dict[str, object]] = []
+    receivers.connect(signals.upload_succeeded, lambda sender, **kw: succeeded.append(kw))
+    with SyncEngine(fast_config(tmp_path, sim, server_url=url)) as engine:
+        key = engine.submit(doc)
+        assert engine.wait_idle(30)
+    assert [(s["key"], s["report_id"], s["correlation_id"]) for s in succeeded] == [
+        (key, doc["id"], "corr-signal-9")
+    ]

@@ -10,7 +10,9 @@ from syncengine._config import WatchFolder
 from watsim import Simulator
 
 from .converters.harness import FIXTURES
-from .test_engine_support import fast_config, wait_for
+from .test_engine_support import Receivers, fast_config, receivers, wait_for
+
+__all__ = ["receivers"]  # the fixture is used by name
 
 CSV_OPTIONS = {
     "steps": [
@@ -34,22 +36,21 @@ def _engine(tmp_path: Path, sim: Simulator) -> SyncEngine:
     )
 
 
-def test_files_of_every_builtin_format_reach_the_server_once(tmp_path: Path, sim: Simulator):
+def test_files_of_every_builtin_format_reach_the_server_once(
+    tmp_path: Path, sim: Simulator, receivers: Receivers
+):
     converted: list[list[str]] = []
 
     def on_converted(sender: object, **kw: object) -> None:
         converted.append(list(kw["keys"]))  # type: ignore[arg-type]
 
-    signals.file_converted.connect(on_converted)
-    try:
-        with _engine(tmp_path, sim) as engine:
-            for name in ("ict_uut.json", "fct_report.xml", "eol_station.txt", "two_reports.json"):
-                shutil.copy(FIXTURES / name, tmp_path / "auto" / name)
-            shutil.copy(FIXTURES / "eol_rows.csv", tmp_path / "csv" / "eol_rows.csv")
-            wait_for(lambda: len(converted) == 5, timeout=60, what="five converted files")
-            assert engine.wait_idle(60)
-    finally:
-        signals.file_converted.disconnect(on_converted)
+    receivers.connect(signals.file_converted, on_converted)
+    with _engine(tmp_path, sim) as engine:
+        for name in ("ict_uut.json", "fct_report.xml", "eol_station.txt", "two_reports.json"):
+            shutil.copy(FIXTURES / name, tmp_path / "auto" / name)
+        shutil.copy(FIXTURES / "eol_rows.csv", tmp_path / "csv" / "eol_rows.csv")
+        wait_for(lambda: len(converted) == 5, timeout=60, what="five converted files")
+        assert engine.wait_idle(60)
     stats = sim.stats()
     assert stats["distinct_reports"] == 1 + 1 + 1 + 2 + 3
     assert set(stats["receive_counts"].values()) == {1}
