@@ -79,8 +79,10 @@ def login(
     where = token_source(settings)
     if where is not None:
         click.echo(
-            f"warning: {where} shadows this stored login: the engine uses that token, not this "
-            "one; remove it to use the stored login",
+            f"warning: {where} shadows this stored login while the server accepts that token: "
+            "the engine keeps using it, also after a restart, and turns to this login only when "
+            "the server rejects it (a running engine then takes this login over at its next "
+            "probe, without a restart); remove it to use the stored login from the next start",
             err=True,
         )
 

@@ -77,8 +77,9 @@ def log_engine_events(
     logs one INFO line per acknowledged report (key, serial number, file), "summary" one line
     per ``summary_s`` with the count, "off" only DEBUG lines. With ``engine`` the lines name
     the serial number and source file, and a re-dropped file says it was journaled before.
-    ``token_from`` names where a configured token comes from (it shadows stored logins): on
-    ``auth_failed`` the log then says that ``syncengine login`` cannot help.
+    ``token_from`` names where a configured token comes from (it shadows stored logins while
+    the server accepts it): on ``auth_failed`` the log then says that a new ``syncengine
+    login`` takes over without a restart, and that the rejected token should be removed.
     """
     from syncengine import signals
 
@@ -109,9 +110,13 @@ def log_engine_events(
         if kw["new"] != "auth_failed":
             return
         if token_from is not None:
+            # The provider takes a login stored later over while auth fails (it shadows a
+            # stored login only while the server accepts the configured token).
             events.error(
-                "the server rejects the token from %s, and a stored login cannot replace it "
-                "(that token shadows it): fix or remove it and restart the engine",
+                "the server rejects the token from %s: run 'syncengine login' to store a new "
+                "one; the running engine takes it over at its next probe, without a restart. "
+                "Then remove the rejected token from %s: each start tries it first",
+                token_from,
                 token_from,
             )
         else:

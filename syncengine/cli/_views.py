@@ -323,9 +323,10 @@ def _error_rows(snap: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append(
             (
                 "hint",
-                "the server rejects the token: run 'syncengine login' (a running engine picks "
-                "the new login up), unless SYNCENGINE_TOKEN or 'token' in the config file "
-                "shadows it",
+                "the server rejects the token: run 'syncengine login'; a running engine takes "
+                "the new login over at its next probe, without a restart, also when "
+                "SYNCENGINE_TOKEN or 'token' in the config file is set (remove the rejected "
+                "one: each start tries it first)",
             )
         )
     files = snap.get("error_files")

@@ -94,7 +94,7 @@ def test_file_dropped_again_says_already_journaled(tmp_path: Path, sim: Simulato
     ("token_from", "expected"),
     [
         (None, "run 'syncengine login' to store a new one"),
-        ("SYNCENGINE_TOKEN", "token from SYNCENGINE_TOKEN, and a stored login cannot replace it"),
+        ("SYNCENGINE_TOKEN", "token from SYNCENGINE_TOKEN: run 'syncengine login' to store a"),
     ],
 )
 def test_auth_failed_says_whether_a_login_can_help(

@@ -1,11 +1,17 @@
-"""Messages that tell the operator what to do: login warns when its token is shadowed,
-`config show` prints absolute paths and marks defaults, `submit --option` passes converter
-options (a semicolon CSV can be submitted by hand)."""
+"""Messages that tell the operator what to do: login warns when its token is shadowed and
+says when the login takes over (`run` logs the same on auth_failed, and does it), `config show`
+prints absolute paths and marks defaults, `submit --option` passes converter options (a
+semicolon CSV can be submitted by hand)."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +19,7 @@ from click.testing import CliRunner
 
 from pywats import make_token
 from syncengine.cli import cli
+from tests.watsim.examples import example_uut
 from watsim import Simulator
 
 from .converters.harness import FIXTURES
@@ -45,6 +52,72 @@ def test_login_warns_when_an_environment_token_shadows_it(env):
         assert "SYNCENGINE_TOKEN shadows this stored login" in result.stderr
         plain = CliRunner().invoke(cli, args, env=env, input=KEY + "\n")
         assert plain.exit_code == 0 and "shadows" not in plain.stderr
+
+
+def test_login_warning_for_a_config_file_token_says_when_the_login_takes_over(tmp_path: Path, env):
+    config = tmp_path / "station.toml"
+    config.write_text('token = "b2xkOnRva2Vu"\n', encoding="utf-8")
+    with Simulator(token=TOKEN, seed=1) as sim:
+        args = ["--config", str(config), "login", "--server", sim.base_url, "--user", USER]
+        result = CliRunner().invoke(cli, [*args, "--key-stdin"], env=env, input=KEY + "\n")
+    assert result.exit_code == 0, result.output
+    warning = result.stderr.strip()
+    assert warning.startswith(f"warning: 'token' in {config} shadows this stored login while")
+    assert "turns to this login only when the server rejects it" in warning
+    assert "without a restart" in warning and "the engine uses that token, not" not in warning
+
+
+def test_run_with_a_rejected_config_token_takes_a_later_login_over_as_it_logs(tmp_path: Path, env):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    config = tmp_path / "station.toml"
+    with Simulator(token=TOKEN, seed=2) as sim:
+        config.write_text(
+            f'server_url = "{sim.base_url}"\ntoken = "d3Jvbmc6dG9rZW4="\n'
+            f"probe_interval_s = 0.2\n[[watch]]\npath = {json.dumps(str(inbox))}\n"
+            'converter = "wsjf"\nstable_s = 0.1\n',
+            encoding="utf-8",
+        )
+        report = example_uut()
+        (inbox / "board.json").write_text(json.dumps(report), encoding="utf-8")
+        stderr_path = tmp_path / "run.stderr"
+        run_env = {**os.environ, **env, "SYNCENGINE_CONFIG": str(config)}
+        with stderr_path.open("w") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "syncengine", "run"],
+                env=run_env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        try:
+            log = lambda: stderr_path.read_text(encoding="utf-8")  # noqa: E731
+            assert _wait(lambda: "the server rejects the token from" in log(), 60), log()
+            line = next(x for x in log().splitlines() if "the server rejects the token" in x)
+            assert f"'token' in {config}" in line and "takes it over" in line
+            assert "without a restart" in line and "cannot replace" not in line
+            args = ["--config", str(config), "login", "--user", USER, "--key-stdin"]
+            login = CliRunner().invoke(cli, args, env=env, input=KEY + "\n")
+            assert login.exit_code == 0, login.output
+            # What the line promised: the running engine recovers and delivers, no restart.
+            assert _wait(lambda: "auth_failed -> online" in log(), 60), log()
+            assert _wait(lambda: sim.stats()["distinct_reports"] == 1, 60), log()
+            assert proc.poll() is None
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
 
 
 def test_config_show_prints_absolute_paths_and_marks_defaults(tmp_path: Path, env, monkeypatch):

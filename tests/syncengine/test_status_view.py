@@ -50,6 +50,13 @@ def test_auth_failed_suggests_syncengine_login():
     assert "syncengine login" in _row(lines, "hint")
 
 
+def test_auth_failed_hint_says_a_login_takes_over_also_with_a_configured_token():
+    # The credential provider adopts a later login while auth fails, token configured or not.
+    hint = _row(status_lines(_snap(health="auth_failed", connection="auth_failed")), "hint")
+    assert "without a restart, also when SYNCENGINE_TOKEN or 'token'" in hint
+    assert "unless" not in hint
+
+
 def test_archived_count_error_files_and_health_endpoint_are_shown():
     files = {"count": 2, "oldest_at": NOW - 3600, "folders": {"/data/in/error": 2}}
     lines = status_lines(
