@@ -88,6 +88,51 @@ def test_the_example_prometheus_config_is_valid(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+TESTS = FLEET / "wats-sync.rules.test.yml"
+AGENT = FLEET / "station-agent.yml"
+
+
+def alert_exprs() -> dict[str, str]:
+    """Alert name -> its expression's text, from the rules file."""
+    found = {}
+    for block in RULES.read_text().split("- alert: ")[1:]:
+        name, _, rest = block.partition("\n")
+        found[name.strip()] = rest.split("expr:", 1)[1].split("\n        for:", 1)[0]
+    return found
+
+
+def queried_by(expr: str, metric: str) -> bool:
+    """True when ``expr`` selects series of ``metric`` (by name, or by a __name__ regex)."""
+    if re.search(rf"\b{re.escape(metric)}\b", expr):
+        return True
+    return any(re.fullmatch(r, metric) for r in re.findall(r'__name__=~"([^"]+)"', expr))
+
+
+def test_every_alert_is_tested_for_a_station_in_trouble_and_a_healthy_one() -> None:
+    """docs/fleet.md promises it: for each alert some test case fires it for a station, and
+    another station with series of the alert's own metrics in those cases does not get it."""
+    exprs = alert_exprs()
+    assert len(exprs) >= 10
+    fed: dict[str, set[str]] = {a: set() for a in exprs}
+    fired: dict[str, set[str]] = {a: set() for a in exprs}
+    for case in TESTS.read_text().split("\n  - name: ")[1:]:
+        head, _, checks = case.partition("alert_rule_test:")
+        series = re.findall(r"series: '(\w+)\{[^']*station=\"([^\"]+)\"", head)
+        for check in checks.split("alertname: ")[1:]:
+            name = check.split()[0]
+            fed[name] |= {st for metric, st in series if queried_by(exprs[name], metric)}
+            fired[name] |= set(re.findall(r"\bstation: ([\w-]+)", check))
+    for alert in exprs:
+        assert fired[alert], f"{alert}: no test case where it fires"
+        assert fed[alert] - fired[alert], f"{alert}: no healthy station in its test cases"
+
+
+@needs_promtool
+def test_the_station_agent_config_is_valid() -> None:
+    result = promtool("check", "config", str(AGENT))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # --- dashboard --------------------------------------------------------------------------------
 def exposed_names(tmp_path: Path, sim: Simulator) -> set[str]:
     """Every sample name a real engine exposes (after one upload and its ack)."""
@@ -281,3 +326,103 @@ def test_prometheus_fires_stuck_for_the_stuck_engine_only(
         assert good.status()["health"] == "ok"
     assert sim.stats()["distinct_reports"] == len(keys)
     assert refusing.stats()["distinct_reports"] == 0
+
+
+def start_prometheus(
+    tmp_path: Path, name: str, config: str, *args: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A Prometheus on loopback with ``config`` and ``args``; (process, base URL) once ready."""
+    assert PROMETHEUS is not None
+    (tmp_path / f"{name}.yml").write_text(config)
+    port = free_port()
+    log = tmp_path / f"{name}.log"
+    proc = subprocess.Popen(
+        [
+            PROMETHEUS,
+            f"--config.file={tmp_path / f'{name}.yml'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            *args,
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(log.read_text()[-2000:])
+        try:
+            with urllib.request.urlopen(base + "/-/ready", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    try:
+        wait_for(ready, timeout=60, what=f"prometheus ({name}) to be ready")
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, base
+
+
+def test_the_station_agent_forwards_a_real_engine_to_a_central_prometheus(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    """docs/fleet/station-agent.yml as shipped (only its target, remote_write URL and interval
+    changed): Prometheus in agent mode scrapes the engine's loopback /metrics and the central
+    Prometheus, which scrapes no station, holds the engine's series with the station labels."""
+    reason = prometheus_can_run()
+    if reason is not None:
+        pytest.skip(reason)
+    http = {"enabled": True, "port": 0}
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with SyncEngine(fast_config(tmp_path, sim, health_http=http)) as engine:
+            engine.submit(report(1, tag="agent"))
+            assert engine.wait_idle(30)
+            address = engine.health_address
+            assert address is not None
+            central, central_url = start_prometheus(
+                tmp_path,
+                "central",
+                "global: {scrape_interval: 1s}\n",
+                f"--storage.tsdb.path={tmp_path / 'central-tsdb'}",
+                "--web.enable-remote-write-receiver",
+            )
+            procs.append(central)
+            config = (
+                AGENT.read_text()
+                .replace("127.0.0.1:9187", f"{address[0]}:{address[1]}")
+                .replace("https://prometheus.example.com", central_url)
+                .replace("scrape_interval: 30s", "scrape_interval: 1s")
+            )
+            agent, _ = start_prometheus(
+                tmp_path,
+                "agent",
+                config,
+                "--enable-feature=agent",
+                f"--storage.agent.path={tmp_path / 'agent-wal'}",
+            )
+            procs.append(agent)
+            acked = 'wats_sync_submissions{state="acked", job="wats-sync", station="ict-01"}'
+            wait_for(
+                lambda: [r["value"][1] for r in query(central_url, acked)] == ["1"],
+                timeout=90,
+                what="the central Prometheus to hold the station's acknowledged report",
+            )
+            (up,) = query(central_url, 'up{job="wats-sync"}')
+            assert up["value"][1] == "1"
+            assert {k: up["metric"][k] for k in ("site", "line", "station")} == {
+                "site": "oslo",
+                "line": "line1",
+                "station": "ict-01",
+            }
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
