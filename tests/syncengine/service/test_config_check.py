@@ -189,5 +189,5 @@ def test_run_names_the_systemd_credential_when_the_server_rejects_its_token(
             proc.kill()
             proc.wait()
     line = next(x for x in log.read_text().splitlines() if "rejects the token from" in x)
-    assert f"the token from the systemd credential {CREDENTIAL_NAME}," in line
+    assert f"the token from the systemd credential {CREDENTIAL_NAME}" in line
     assert "config.toml" not in line
