@@ -66,6 +66,14 @@ def test_the_wheel_declares_cryptography_for_the_credentials_file(
     assert any(r.startswith("cryptography") for r in requires), requires
 
 
+def test_the_wheel_declares_its_license_as_an_spdx_expression(wheel: zipfile.ZipFile) -> None:
+    # PEP 639: setuptools stops accepting the `license = { text = ... }` table on 2027-02-18.
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    headers = wheel.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: MIT" in headers
+    assert not [h for h in headers if h.startswith("License:")]
+
+
 def _imported_roots(source: str) -> set[str]:
     roots: set[str] = set()
     for node in ast.walk(ast.parse(source)):
