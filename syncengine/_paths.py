@@ -20,8 +20,11 @@ from ._config import EngineConfig, WatchFolder
 Problem = tuple[str, str]
 
 
-def unusable_dir(path: Path) -> str | None:
-    """Why ``path`` cannot be (made into) a writable folder, or None when it can."""
+def unusable_dir(path: Path, *, write: bool = True) -> str | None:
+    """Why ``path`` cannot be (made into) a writable folder, or None when it can.
+
+    ``write=False`` asks only whether a folder could be there (nothing in the way).
+    """
     probe = path
     try:
         while not probe.exists():
@@ -32,24 +35,30 @@ def unusable_dir(path: Path) -> str | None:
         return f"{path}: {exc.strerror or exc}"
     if not probe.is_dir():
         return f"{path}: {probe} is a file, not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
+    if write and not os.access(probe, os.W_OK | os.X_OK):
         return f"{path}: {probe} is not writable (read-only file system or permissions)"
     return None
 
 
-def journal_problem(journal_path: Path) -> Problem | None:
-    """The problem with ``journal_path``, if any (a folder there, a file in its way)."""
+def journal_problem(journal_path: Path, *, write: bool = True) -> Problem | None:
+    """The problem with ``journal_path``, if any (a folder there, a file in its way).
+
+    ``write=False`` is for commands that only read an existing journal: they need it readable,
+    and a missing one is theirs to report.
+    """
     key = "journal_path"
     try:
         if journal_path.is_dir():
             return key, f"{journal_path} is a folder; journal_path names the journal file"
         if journal_path.exists():
-            if not os.access(journal_path, os.R_OK | os.W_OK):
+            if write and not os.access(journal_path, os.R_OK | os.W_OK):
                 return key, f"{journal_path} is not readable and writable by this user"
+            if not os.access(journal_path, os.R_OK):
+                return key, f"{journal_path} is not readable by this user"
             return None
     except OSError as exc:
         return key, f"{journal_path}: {exc.strerror or exc}"
-    problem = unusable_dir(journal_path.parent)
+    problem = unusable_dir(journal_path.parent, write=write)
     return None if problem is None else (key, problem)
 
 

@@ -175,8 +175,20 @@ class Settings:
         """
         from syncengine._paths import config_problems
 
+        self._refuse(config_problems(config))
+
+    def check_journal_path(self, *, write: bool = True) -> None:
+        """Raise :class:`SettingsError` naming ``journal_path`` when no journal can be there
+        (a folder, a file in its way, no access): the check of :meth:`check_paths`, for the
+        commands that only open the journal. ``write=False`` for those that only read it."""
+        from syncengine._paths import journal_problem
+
+        problem = journal_problem(self.journal_path, write=write)
+        self._refuse([] if problem is None else [problem])
+
+    def _refuse(self, problems: Sequence[tuple[str, str]]) -> None:
         lines = []
-        for key, problem in config_problems(config):
+        for key, problem in problems:
             origin = self.origins.get(key.split("[")[0].split(".")[0], "")
             where = _describe_origin(origin, self.source)
             lines.append(f"invalid value for key '{key}' in {where}: {problem}")

@@ -24,7 +24,9 @@ def journal_backup(state: _State, dest: Path, overwrite: bool, as_json: bool) ->
     before it gets its name, so DEST is always a verified copy. Restore: stop the engine, copy
     DEST over journal_path (removing any -wal and -shm files beside it), start the engine.
     """
-    result = backup_journal(state.settings().journal_path, dest, overwrite=overwrite)
+    settings = state.settings()
+    settings.check_journal_path(write=False)
+    result = backup_journal(settings.journal_path, dest, overwrite=overwrite)
     if as_json:
         click.echo(json.dumps({**result.__dict__, "path": str(result.path)}, sort_keys=True))
     else:
@@ -44,8 +46,9 @@ def journal_archive_verify(state: _State, file: Path, as_json: bool) -> None:
     When the configured journal records the archive (its Archived event names the file), the
     file's SHA-256 must also match the recorded one. Exit 0 intact, 1 damaged or missing.
     """
-    journal_path = state.settings().journal_path
-    check = verify_archive(file, journal_path)
+    settings = state.settings()
+    settings.check_journal_path(write=False)
+    check = verify_archive(file, settings.journal_path)
     if as_json:
         click.echo(json.dumps({**check.__dict__, "path": str(check.path), "ok": True}))
         return

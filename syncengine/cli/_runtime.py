@@ -129,11 +129,14 @@ def open_journal(
 ) -> Iterator[Journal]:
     """Open the configured journal; a missing one is exit 4 unless ``create``.
 
-    ``salvage`` skips the open-time chain-head check, so that ``verify`` can name the first
-    bad event and ``dump`` can stream the intact prefix of a journal whose tail is damaged.
+    A ``journal_path`` no journal can be at (a folder, a file in its way) is a configuration
+    error naming the key (exit 3), as for ``run``. ``salvage`` skips the open-time chain-head
+    check, so that ``verify`` can name the first bad event and ``dump`` can stream the intact
+    prefix of a journal whose tail is damaged.
     """
     from journal import Journal
 
+    settings.check_journal_path(write=create)
     path = settings.journal_path
     if not create and not path.exists():
         where = settings.origins.get("journal_path", "configuration")
@@ -181,10 +184,11 @@ def read_health(settings: Settings) -> dict[str, Any]:
 
     With neither a status file nor a journal (nothing was ever submitted there) the snapshot
     says so plainly: health ``stopped``, all counts 0, ``journal_exists`` false. A status file
-    that is not valid JSON is exit 4.
+    that is not valid JSON is exit 4; a ``journal_path`` no journal can be at is exit 3.
     """
     from syncengine._status import read_status
 
+    settings.check_journal_path(write=False)
     config = settings.partial_config()
     status_path = config.effective_status_path
     if not status_path.exists() and not config.journal_path.exists():
