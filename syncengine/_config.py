@@ -103,6 +103,13 @@ class TimeoutConfig(_Frozen):
         le=3600,
         description="stop(): wait for journal calls still running before closing the journal",
     )
+    converter_start_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="a converter worker process must be ready this soon after it is started "
+        "(it imports the converters and plugins first)",
+    )
 
 
 class HealthHttpConfig(_Frozen):

@@ -113,6 +113,7 @@ class WatchService:
             workers=config.converter_workers,
             timeout_s=config.converter_timeout_s,
             memory_mb=config.converter_memory_mb,
+            start_timeout_s=config.timeouts.converter_start_s,
         )
         self._ingestor = Ingestor(
             self._pool, submit_many, metrics, station_name=config.station_name, sender=self

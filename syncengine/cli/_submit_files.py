@@ -43,6 +43,7 @@ def command_pool(config: EngineConfig) -> WorkerPool:
         workers=1,
         timeout_s=config.converter_timeout_s,
         memory_mb=config.converter_memory_mb,
+        start_timeout_s=config.timeouts.converter_start_s,
     )
 
 
