@@ -127,19 +127,25 @@ def write_sidecar(
     return sidecar
 
 
-def read_condemned(sidecar: Path) -> Condemned | None:
-    """The size and mtime a note recorded, or None (older notes, unreadable, no such note)."""
+def read_note(sidecar: Path) -> dict[str, str]:
+    """The ``name: value`` lines of a note (``file``, ``reason``, ``when``...); {} if unreadable."""
     try:
         text = sidecar.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return None
+        return {}
     fields: dict[str, str] = {}
     for line in text.splitlines():
         if line == "":
             break  # the free-text details follow
         name, sep, value = line.partition(":")
         if sep:
-            fields[name.strip()] = value.strip()
+            fields.setdefault(name.strip(), value.strip())
+    return fields
+
+
+def read_condemned(sidecar: Path) -> Condemned | None:
+    """The size and mtime a note recorded, or None (older notes, unreadable, no such note)."""
+    fields = read_note(sidecar)
     try:
         return Condemned(int(fields["size"]), int(fields["mtime_ns"]), fields.get("sha256"))
     except (KeyError, ValueError):
@@ -156,15 +162,22 @@ def _not_ours(name: str) -> bool:
 
 @dataclass(frozen=True)
 class ErrorFolderSummary:
-    """How many files sit in the error folders, and since when (oldest note or file time)."""
+    """How many files sit in the error folders, since when (oldest note or file time), and
+    the newest note (its path, for the reason it gives)."""
 
     count: int
     oldest_at: float | None
     folders: dict[str, int]
+    newest_note: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape in the status snapshot (``error_files``)."""
-        return {"count": self.count, "oldest_at": self.oldest_at, "folders": dict(self.folders)}
+        return {
+            "count": self.count,
+            "oldest_at": self.oldest_at,
+            "folders": dict(self.folders),
+            "newest_note": self.newest_note,
+        }
 
 
 @dataclass
@@ -194,6 +207,7 @@ class ErrorFolderWatch:
         changed: list[Path] = []
         present: set[Path] = set()
         count, oldest, per_folder = 0, None, {}
+        newest: tuple[float, Path] | None = None
         for folder in self._folders:
             n = 0
             try:
@@ -219,6 +233,9 @@ class ErrorFolderWatch:
                     since = sidecar.stat().st_mtime
                 except OSError:
                     since = st.st_mtime
+                else:
+                    if newest is None or since > newest[0]:
+                        newest = (since, sidecar)
                 oldest = since if oldest is None else min(oldest, since)
                 if self._changed(path, sidecar, (st.st_size, st.st_mtime_ns)):
                     changed.append(path)
@@ -226,7 +243,8 @@ class ErrorFolderWatch:
             count += n
         for gone in set(self._seen) - present:
             del self._seen[gone]
-        self.summary = ErrorFolderSummary(count, oldest, per_folder)
+        note = None if newest is None else str(newest[1])
+        self.summary = ErrorFolderSummary(count, oldest, per_folder, note)
         return changed
 
     def _changed(self, path: Path, sidecar: Path, signature: tuple[int, int]) -> bool:
