@@ -36,6 +36,8 @@ from ._errors import (
     JournalClosedError,
     LocalServerError,
     ReportInputError,
+    StatusFileError,
+    StatusUnavailableError,
     SyncEngineError,
     UnknownSubmissionError,
 )
@@ -60,7 +62,9 @@ __all__ = [
     "RateLimitConfig",
     "ReportInputError",
     "RetryConfig",
+    "StatusFileError",
     "StatusSnapshot",
+    "StatusUnavailableError",
     "StoredStatus",
     "SyncEngine",
     "SyncEngineError",

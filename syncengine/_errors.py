@@ -10,6 +10,10 @@ SyncEngineError                 root of everything the engine raises on purpose
  +-- EngineLockedError          raised when another engine already drains the same journal
  +-- LocalServerError           raised at start when the health endpoint or the station page
  |                              cannot listen on its configured address (also an OSError)
+ +-- StatusUnavailableError     raised by read_status() when there is neither a status file nor
+ |                              a journal (also a FileNotFoundError)
+ +-- StatusFileError            raised by read_status() when the status file is not a JSON
+ |                              object (also a ValueError)
  +-- ReportInputError           raised when a submitted report is not a pywats report or a WSJF
                                 mapping, or has no usable key
  +-- UnknownSubmissionError     raised when a facade call names a key the journal does not know
@@ -95,6 +99,15 @@ class LocalServerError(SyncEngineError, OSError):
         self.host = host
         self.port = port
         self.key = key
+
+
+class StatusUnavailableError(SyncEngineError, FileNotFoundError):
+    """Raised by :func:`read_status` when there is neither a status file nor a journal: no
+    engine has ever run with this configuration."""
+
+
+class StatusFileError(SyncEngineError, ValueError):
+    """Raised by :func:`read_status` when the status file is not valid JSON or not an object."""
 
 
 class ReportInputError(SyncEngineError, ValueError):

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
+from ._errors import StatusFileError, StatusUnavailableError
 from ._lock import JournalLock
 
 HEALTH_STATES = ("ok", "degraded", "stuck", "offline", "auth_failed", "stopped")
@@ -264,20 +265,21 @@ def read_status(path: Path | None, journal_path: Path | None = None) -> StoredSt
     lock (it stopped or crashed), ``running`` becomes False and health ``stopped``. If another
     engine holds the lock now (a restart), the file is its predecessor's and is never shown as
     the running engine's: the snapshot says ``starting`` with that engine's pid. With no status
-    file, the snapshot is built from the journal alone. Raises ``FileNotFoundError`` naming
-    both paths when neither exists.
+    file, the snapshot is built from the journal alone. Raises :class:`StatusUnavailableError`
+    (a FileNotFoundError) naming both paths when neither exists, and :class:`StatusFileError`
+    (a ValueError) for a status file that is not a JSON object.
     """
     status: dict[str, Any] | None = None
     if path is not None and Path(path).exists():
         try:
             status = json.loads(Path(path).read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise ValueError(f"status file {path} is not valid JSON: {exc}") from exc
+            raise StatusFileError(f"status file {path} is not valid JSON: {exc}") from exc
         if not isinstance(status, dict):
-            raise ValueError(f"status file {path} does not hold a JSON object")
+            raise StatusFileError(f"status file {path} does not hold a JSON object")
     if status is None:
         if journal_path is None or not Path(journal_path).exists():
-            raise FileNotFoundError(
+            raise StatusUnavailableError(
                 f"no status file at {path} and no journal at {journal_path}: "
                 "has an engine ever run with this configuration?"
             )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from syncengine import read_status
+from syncengine import SyncEngineError, read_status
 from syncengine._lock import JournalLock
 from syncengine._status import classify_health, write_status
 
@@ -115,12 +115,14 @@ def test_read_status_of_a_crashed_engine_says_stopped(tmp_path: Path) -> None:
 
 
 def test_read_status_without_file_or_journal_names_both(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"no status file at .*no journal at"):
+    with pytest.raises(FileNotFoundError, match=r"no status file at .*no journal at") as caught:
         read_status(tmp_path / "none.json", tmp_path / "none.db")
+    assert isinstance(caught.value, SyncEngineError)
 
 
 def test_read_status_rejects_a_corrupt_file_with_its_path(tmp_path: Path) -> None:
     path = tmp_path / "status.json"
     path.write_text("{not json")
-    with pytest.raises(ValueError, match=r"status\.json is not valid JSON"):
+    with pytest.raises(ValueError, match=r"status\.json is not valid JSON") as caught:
         read_status(path)
+    assert isinstance(caught.value, SyncEngineError)
