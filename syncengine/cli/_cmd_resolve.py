@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from syncengine.cli._commands import _emit_json, _State, cli
+from syncengine.cli._lookup import missing_submission_message, resolve_key
 from syncengine.cli._runtime import CliError, open_journal
 from syncengine.cli._views import redact
 
@@ -41,7 +42,7 @@ def _only_failed(journal: Journal, key: str, done: str) -> Iterator[None]:
     try:
         yield
     except UnknownSubmissionError:
-        raise CliError(f"no submission with key {key!r} in journal {journal.path}") from None
+        raise CliError(missing_submission_message(journal, key)) from None
     except InvalidTransitionError:
         current = journal.state(key)
         raise CliError(
@@ -50,20 +51,24 @@ def _only_failed(journal: Journal, key: str, done: str) -> Iterator[None]:
 
 
 @cli.command()
-@click.argument("key")
+@click.argument("key", metavar="KEY|REPORT_ID|SERIAL")
 @click.option("--reason", required=True, help="Why the report is dismissed (recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def dismiss(state: _State, key: str, reason: str, as_json: bool) -> None:
     """Dismiss a failed report: it is never uploaded and leaves the failed count.
 
-    The report stays in the journal and in audits with the reason, who and when; `inspect`
-    and `journal dump` show the Dismissed event. Only a failed report can be dismissed.
+    KEY is a submission key, a report id or a serial number of one submission, as for
+    `inspect`. The report stays in the journal and in audits with the reason, who and when;
+    `inspect` and `journal dump` show the Dismissed event. Only a failed report can be
+    dismissed.
     """
     if not reason.strip():
         raise click.BadParameter("say why", param_hint="--reason")
-    with open_journal(state.settings()) as journal, _only_failed(journal, key, "dismissed"):
-        journal.dismiss(key, reason=reason.strip(), who=operator(), origin=ORIGIN)
+    with open_journal(state.settings()) as journal:
+        key = resolve_key(journal, key)
+        with _only_failed(journal, key, "dismissed"):
+            journal.dismiss(key, reason=reason.strip(), who=operator(), origin=ORIGIN)
     if as_json:
         _emit_json({"dismissed": key})
     else:
@@ -73,35 +78,42 @@ def dismiss(state: _State, key: str, reason: str, as_json: bool) -> None:
 def supersede_from_file(
     state: _State, key: str, path: Path, reason: str | None, as_json: bool
 ) -> None:
-    """``replay --key K --with FILE``: the corrected report in FILE replaces failed K."""
-    from syncengine.ui import load_corrected
-
+    """``replay --key K --with FILE``: the corrected report in FILE replaces failed K (a key,
+    report id or serial number of one submission)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
     why = reason or f"corrected report from {path.name}"
-    with open_journal(state.settings()) as journal, _only_failed(journal, key, "superseded"):
-        old = journal.submission(key)
-        if old is None:
-            raise CliError(f"no submission with key {key!r} in journal {journal.path}")
-        replaces_id = old.payload.get("id")
-        try:
-            payload = load_corrected(
-                data, str(path), replaces_id=replaces_id if isinstance(replaces_id, str) else None
-            )
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-        new_key = journal.supersede(
-            key,
-            payload,
-            reason=why,
-            who=operator(),
-            origin=ORIGIN,
-            source={"path": str(path.resolve())},
-        )
+    with open_journal(state.settings()) as journal:
+        key = resolve_key(journal, key)
+        with _only_failed(journal, key, "superseded"):
+            new_key = _supersede(journal, key, data, path, why)
     if as_json:
         click.echo(redact(json.dumps({"superseded": key, "by": new_key}, indent=2)))
     else:
         click.echo(new_key)
         click.echo(f"{key} superseded by {new_key} (sent by the running engine)", err=True)
+
+
+def _supersede(journal: Journal, key: str, data: bytes, path: Path, why: str) -> str:
+    from syncengine.ui import load_corrected
+
+    old = journal.submission(key)
+    if old is None:
+        raise CliError(missing_submission_message(journal, key))
+    replaces_id = old.payload.get("id")
+    try:
+        payload = load_corrected(
+            data, str(path), replaces_id=replaces_id if isinstance(replaces_id, str) else None
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return journal.supersede(
+        key,
+        payload,
+        reason=why,
+        who=operator(),
+        origin=ORIGIN,
+        source={"path": str(path.resolve())},
+    )

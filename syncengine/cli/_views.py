@@ -182,6 +182,29 @@ def _rewrite_rows(record: object) -> list[tuple[str, str]]:
     return rows
 
 
+_OPERATOR_SOURCE = (
+    ("supersedes", "supersedes"),
+    ("resend_of", "resend of"),
+    ("reason", "reason"),
+    ("who", "requested by"),
+    ("origin", "origin"),
+    ("via", "via"),
+    ("requested_at", "requested at"),
+)
+"""Source fields an operator's action records (``replay --with``/the page: supersedes, via, who;
+``resend``: resend_of, reason, who, origin, requested_at), with the label ``inspect`` shows."""
+
+
+def _operator_action(source: object) -> bool:
+    return isinstance(source, dict) and bool(source.get("resend_of") or source.get("supersedes"))
+
+
+def _operator_rows(source: object) -> list[tuple[str, str]]:
+    if not isinstance(source, dict):
+        return []
+    return [(label, str(source[name])) for name, label in _OPERATOR_SOURCE if source.get(name)]
+
+
 def _first_line(attempt: dict[str, Any]) -> str:
     """An attempt's message on its table row: the first line, and how many more the error has."""
     lines = str(attempt.get("message") or "").splitlines() or [""]
@@ -202,8 +225,7 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
         rows += _rewrite_rows(source.get("normalize_loops"))
     else:
         rows.append(("source file", "- (submitted by station code)"))
-    if isinstance(source, dict) and source.get("supersedes"):
-        rows.append(("supersedes", str(source["supersedes"])))
+    rows += _operator_rows(source)
     for name, value in view["payload_summary"].items():
         rows.append((f"report {name}", str(value)))
     rows.append(("submitted", format_time(view.get("created_at"))))
@@ -231,9 +253,12 @@ def inspect_lines(view: dict[str, Any]) -> list[str]:
     lines += ["", f"events ({len(view['events'])}):"]
     for event in view["events"]:
         line = f"  {event['seq']:>7}  {event['ts_iso']}  {event['type']}"
+        data = event.get("data") or {}
         if event["type"] in ("Requeued", "Superseded", "Dismissed"):
-            data = event.get("data") or {}
             said = [f"{k}: {data[k]}" for k in ("reason", "by", "who", "origin") if data.get(k)]
+            line += "  (" + "; ".join(said) + ")"
+        elif event["type"] == "Submitted" and _operator_action(data.get("source")):
+            said = [f"{label}: {value}" for label, value in _operator_rows(data["source"])]
             line += "  (" + "; ".join(said) + ")"
         lines.append(line)
     lines += ["", f"final state: {view['state']}"]
