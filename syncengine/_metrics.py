@@ -426,6 +426,21 @@ class EngineCollector(Collector):
             value=float(journal_size_bytes(status.get("journal_path"))),
         )
 
+        # Files set aside in the watch folders' error/ folders (0 without watch folders).
+        error_files = status.get("error_files") or {}
+        yield GaugeMetricFamily(
+            p + "error_files",
+            "Files waiting in the watch folders' error folders for an operator",
+            value=float(error_files.get("count") or 0),
+        )
+        oldest_error = GaugeMetricFamily(
+            p + "error_files_oldest_timestamp_seconds",
+            "When the oldest file in an error folder was set aside (UNIX time); absent when none",
+        )
+        if isinstance(error_files.get("oldest_at"), (int, float)):
+            oldest_error.add_metric([], float(error_files["oldest_at"]))
+        yield oldest_error
+
         conversions = CounterMetricFamily(
             p + "conversions",
             "Watched files converted (success) or sent to the error folder (error)",

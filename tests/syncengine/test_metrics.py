@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,8 @@ def test_every_family_is_named_by_the_rules() -> None:
         "wats_sync_connection_state",
         "wats_sync_circuit_breaker_state",
         "wats_sync_journal_size_bytes",
+        "wats_sync_error_files",
+        "wats_sync_error_files_oldest_timestamp_seconds",
         "wats_sync_conversions",
         "wats_sync_conversion_duration_seconds",
         "wats_sync_offline_seconds",
@@ -410,3 +413,18 @@ def test_connection_states_match_the_connection_service() -> None:
 
     names = {_connection.ONLINE, _connection.OFFLINE, _connection.CIRCUIT_OPEN}
     assert names | {_connection.AUTH_FAILED, "stopped"} == set(CONNECTION_STATES)
+
+
+def test_files_in_an_error_folder_are_in_the_scrape(tmp_path: Path, sim: Simulator) -> None:
+    # A fleet alerts on station files nobody will send (docs/fleet/wats-sync.rules.yml).
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "bad.json").write_text("not json at all")
+    folder = WatchFolder(path=inbox, converter="wsjf", stable_s=0.05, rescan_s=0.2)
+    before = time.time()
+    with SyncEngine(fast_config(tmp_path, sim, watch=[folder])) as engine:
+        wait_for(lambda: engine.status()["error_files"]["count"] == 1, 30, "error/ counted")
+        _types, samples = parse(collect_text(engine))
+    assert value(samples, "wats_sync_error_files") == 1.0
+    oldest = value(samples, "wats_sync_error_files_oldest_timestamp_seconds")
+    assert before - 5 <= oldest <= time.time()
