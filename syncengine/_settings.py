@@ -64,7 +64,15 @@ _PLACEHOLDER_URL = "http://server-url.not-configured.invalid"
 
 
 class SettingsError(SyncEngineError):
-    """Raised when the configuration cannot be loaded; the message names the key and source."""
+    """Raised when the configuration cannot be loaded; the message names the key and source.
+
+    ``problems`` holds each problem as its own line when one check found several (the message
+    joins them with "; "), so ``config check`` lists them without splitting the text.
+    """
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
 
 
 class LoggingSettings(BaseModel):
@@ -193,7 +201,7 @@ class Settings:
             where = _describe_origin(origin, self.source)
             lines.append(f"invalid value for key '{key}' in {where}: {problem}")
         if lines:
-            raise SettingsError("; ".join(lines))
+            raise SettingsError("; ".join(lines), problems=lines)
 
     def check_converters(self, config: EngineConfig, available: Sequence[str]) -> None:
         """Raise :class:`SettingsError` for a watch folder whose converter does not exist."""
@@ -209,7 +217,7 @@ class Settings:
                     "see 'syncengine converters list')"
                 )
         if lines:
-            raise SettingsError("; ".join(lines))
+            raise SettingsError("; ".join(lines), problems=lines)
 
     def _where(self) -> str:
         return str(self.source) if self.source is not None else "a config file"

@@ -60,11 +60,11 @@ def _file_problems(settings: Settings) -> list[str]:
 
 def _settings_checks(settings: Settings, config: EngineConfig) -> list[str]:
     """The checks ``run`` makes before it starts, with the same messages."""
-    problems = []
+    problems: list[str] = []
     try:
         settings.check_paths(config)
     except SettingsError as exc:
-        problems += str(exc).split("; ")
+        problems += exc.problems
     if config.watch:
         from syncengine.converters import list_converters
 
@@ -72,7 +72,7 @@ def _settings_checks(settings: Settings, config: EngineConfig) -> list[str]:
         try:
             settings.check_converters(config, [c.name for c in found.converters])
         except SettingsError as exc:
-            problems += str(exc).split("; ")
+            problems += exc.problems
     return problems
 
 

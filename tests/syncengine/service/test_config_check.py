@@ -42,6 +42,24 @@ def test_config_check_names_a_missing_watch_folder(
     assert "watch[0].path" in result.output and "does not exist" in result.output
 
 
+def test_config_check_counts_each_problem_once_and_keeps_each_line_whole(
+    station: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    # Messages were split at every "; ": one missing folder counted as two problems and the
+    # unknown-converter line was cut inside its parenthesis.
+    (tmp_path / "inbox").rmdir()
+    result = invoke(["--config", str(station), "config", "check"], {**env, "SYNCENGINE_TOKEN": "t"})
+    assert result.exit_code == EXIT_CONFIG
+    assert "1 problem(s)" in result.output, result.output
+    (tmp_path / "inbox").mkdir()
+    station.write_text(station.read_text().replace('"wsjf"', '"wsjff"'))
+    result = invoke(["--config", str(station), "config", "check"], {**env, "SYNCENGINE_TOKEN": "t"})
+    assert result.exit_code == EXIT_CONFIG
+    assert "1 problem(s)" in result.output, result.output
+    [line] = [ln for ln in result.output.splitlines() if "watch[0].converter" in ln]
+    assert "did you mean 'wsjf'" in line and "see 'syncengine converters list')" in line
+
+
 def test_config_check_finds_a_journal_folder_that_cannot_be_made(
     station: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
