@@ -241,6 +241,8 @@ def status(state: _State, as_json: bool) -> None:
     """
     snap = read_health(state.settings())
     if as_json:
+        if not snap.get("running") and "health_address" in snap:
+            snap = {**snap, "health_address": None}  # nothing listens there any more
         _emit_json(snap)
     else:
         _echo_lines(status_lines(snap))

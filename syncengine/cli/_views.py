@@ -313,7 +313,9 @@ def status_lines(snap: Mapping[str, Any]) -> list[str]:
         rows.append(("archived", str(snap.get("archived"))))
     rows += _error_rows(snap)
     if snap.get("health_address"):
-        rows.append(("health endpoint", f"{snap['health_address']}/healthz"))
+        # A stopped engine's status file still names the port it had: nothing listens there.
+        shown = f"{snap['health_address']}/healthz" if snap.get("running") else "(not running)"
+        rows.append(("health endpoint", shown))
     if snap.get("counts_source") == "journal":
         rows.append(("counts", "read from the journal just now"))
     if snap.get("updated_at"):

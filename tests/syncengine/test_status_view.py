@@ -4,10 +4,15 @@ engine counts error/ files in health."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+
+from click.testing import CliRunner
 
 from syncengine import SyncEngine
 from syncengine._config import WatchFolder
+from syncengine.cli import cli
 from syncengine.cli._views import status_lines
 from watsim import Simulator
 
@@ -83,3 +88,28 @@ def test_files_in_error_folder_make_health_degraded_and_are_counted(tmp_path: Pa
         (inbox / "error" / "bad.json").unlink()
         wait_for(lambda: engine.status()["error_files"]["count"] == 0, 30, "error/ empty")
         wait_for(lambda: engine.status()["health"] == "ok", 30, "health ok again")
+
+
+def test_a_stopped_engine_shows_no_health_endpoint_address(
+    tmp_path: Path, sim: Simulator, monkeypatch
+):
+    for name in list(os.environ):
+        if name.startswith("SYNCENGINE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    config = fast_config(tmp_path, sim, health_http={"enabled": True, "port": 0})
+    env = {"SYNCENGINE_JOURNAL": str(config.journal_path), "SYNCENGINE_SERVER_URL": sim.base_url}
+    with SyncEngine(config) as engine:
+        assert engine.health_address is not None
+        _host, port = engine.health_address
+        wait_for(
+            lambda: f":{port}" in CliRunner().invoke(cli, ["status"], env=env).output,
+            30,
+            "the running engine's address in status",
+        )
+    stopped = CliRunner().invoke(cli, ["status"], env=env)
+    assert _row(stopped.output.splitlines(), "running").startswith("no")
+    assert _row(stopped.output.splitlines(), "health endpoint") == "(not running)"
+    assert f":{port}" not in stopped.output
+    as_json = json.loads(CliRunner().invoke(cli, ["status", "--json"], env=env).stdout)
+    assert as_json["running"] is False and as_json["health_address"] is None
