@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -277,7 +278,8 @@ class Journal:
         """Append a submission; return once it is durable.
 
         Idempotent: a key already present with the same payload digest returns the existing
-        record (an archived one comes back ``acked``); a different payload raises
+        record with ``existed`` True (an archived one comes back ``acked``); a different
+        payload raises
         :class:`SubmissionConflictError`. Concurrent calls from several threads share commits.
         """
         with self._queue_changed:
@@ -349,7 +351,8 @@ class Journal:
         """Append several submissions in ONE transaction; all or nothing.
 
         Each item is ``(key, payload, source)``. A conflict on any item raises
-        :class:`SubmissionConflictError` and nothing is appended.
+        :class:`SubmissionConflictError` and nothing is appended. A key already journaled with
+        the same payload comes back as it stands, with ``existed`` True.
         """
         requests = [_Request(self._prepare(k, p, s)) for k, p, s in items]
         if not requests:
@@ -401,10 +404,10 @@ class Journal:
                     continue
                 if created or row is None:
                     made = self._made(app, key, payload, payload_text, source, digest, row)
-                    results.append((made, None))
                 else:
                     found = conn.execute(S.SELECT_SUBMITTED_DATA, (row[10],)).fetchone()
-                    results.append((_submission([*row, *found]), None))
+                    made = _submission([*row, *found])
+                results.append((made if created else replace(made, existed=True), None))
             app.finish()
             if not durable:
                 # The engine's non-durable commits (no fsync) carry the report index along.

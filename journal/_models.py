@@ -74,6 +74,10 @@ class Submission:
     payload_json: str = field(default="", repr=False)
     """The payload as stored: canonical JSON text whose sha256 is ``payload_sha256`` (empty when
     not intact). Sending these bytes as they are spares a parse and a re-encode per upload."""
+    existed: bool = field(default=False, compare=False)
+    """True only in what ``submit``/``submit_many`` return for a key that was already journaled
+    with the same payload (nothing was appended; ``state`` is where it stands, ``acked`` when
+    archived). False for a new submission and in everything read from the journal."""
 
 
 @dataclass(frozen=True)

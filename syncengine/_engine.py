@@ -269,7 +269,7 @@ class SyncEngine:
             return
         from ._watcher import WatchService
 
-        self._watcher = WatchService(self.config, self.submit_many, self.metrics)
+        self._watcher = WatchService(self.config, self._submit_rows, self.metrics)
         self._watcher.start()
 
     def stop(self, grace: float | None = None) -> None:
@@ -403,9 +403,16 @@ class SyncEngine:
     ) -> list[str]:
         """Commit several ``(key, payload, source)`` submissions in one journal transaction.
 
-        Used by the folder watcher. Returns the keys in order. Raises
-        :class:`EngineStoppingError` (nothing written) when the engine refuses submissions.
+        Returns the keys in order. Raises :class:`EngineStoppingError` (nothing written) when
+        the engine refuses submissions.
         """
+        return [sub.key for sub in self._submit_rows(items)]
+
+    def _submit_rows(
+        self, items: Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]
+    ) -> list[Submission]:
+        # submit_many with the journal's answer, for the folder watcher: ``existed`` says which
+        # keys an earlier drop of the same file journaled already (its log line says so).
         rows: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
         for index, item in enumerate(items):
             try:
@@ -425,11 +432,11 @@ class SyncEngine:
         if not rows:
             return []
         with self._submission():
-            self._access().call(lambda j: j.submit_many(rows))
+            journaled = self._access().call(lambda j: j.submit_many(rows))
         for key, _payload, source in rows:
             emit(submission_appended, self, key=key, source=source)
         self._wake_dispatcher()
-        return [key for key, _payload, _source in rows]
+        return journaled
 
     def wait_idle(self, timeout: float, *, include_backoff: bool = True) -> bool:
         """Block until nothing is pending or in flight; False if ``timeout`` passes first.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from journal import file_sha256, fsync_dir
+from journal import Submission, file_sha256, fsync_dir
 from pywats import ReportFieldError, parse_report
 
 from ._config import WatchFolder
@@ -49,7 +49,11 @@ __all__ = [
     "submission_key",
 ]
 
-SubmitMany = Callable[[Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]], list[str]]
+SubmitMany = Callable[
+    [Sequence[tuple[str, dict[str, Any], dict[str, Any] | None]]], Sequence[str | Submission]
+]
+"""Commits a file's items in one transaction: the engine's, which answers with the journal's
+Submissions (``existed`` marks keys journaled before), or one that answers with the keys."""
 Outcome = Literal["done", "error", "deferred", "gone"]
 
 
@@ -360,7 +364,7 @@ class Ingestor:
         from journal import SubmissionConflictError
 
         try:
-            keys = tuple(self._submit_many(items))
+            journaled = self._submit_many(items)
         except EngineStoppingError:
             return IngestResult("deferred", path, reason="engine is stopping")
         except SubmissionConflictError as exc:
@@ -370,6 +374,8 @@ class Ingestor:
             # The journal could not commit (disk full, locked): the file is fine, keep it.
             log.exception("committing %s failed; the file stays for a later try", path)
             return IngestResult("deferred", path, reason=f"{type(exc).__name__}: {exc}")
+        keys = tuple(j if isinstance(j, str) else j.key for j in journaled)
+        existing = {j.key: j.state for j in journaled if isinstance(j, Submission) and j.existed}
         self._metrics.inc("files_converted")
         # Committed: what was read is safe in the journal. A file rewritten since is not what
         # was read; it stays in the inbox and its new content is converted as a new file.
@@ -384,7 +390,14 @@ class Ingestor:
         else:
             moved_to = self._archive(path, folder)
             result = IngestResult("done", path, keys=keys, converter=converter, moved_to=moved_to)
-        emit(file_converted, self._sender, path=path, keys=list(keys), converter=converter)
+        emit(
+            file_converted,
+            self._sender,
+            path=path,
+            keys=list(keys),
+            converter=converter,
+            existing=existing,
+        )
         return result
 
     def _archive(self, path: Path, folder: WatchFolder) -> Path | None:

@@ -96,7 +96,9 @@ engine_stopped: NamedSignal = _ns.signal(
 file_converted: NamedSignal = _ns.signal(
     "file_converted",
     doc="A watched file was converted and its submissions committed (sent by the watcher). "
-    "sender: the WatchService; kwargs: path (pathlib.Path), keys (list[str]), converter (str).",
+    "sender: the WatchService; kwargs: path (pathlib.Path), keys (list[str]), converter (str), "
+    "existing (dict[str, str]: the keys that were journaled before, by an earlier drop of the "
+    "same content, with their state; nothing was appended for them).",
 )
 conversion_failed: NamedSignal = _ns.signal(
     "conversion_failed",

@@ -76,7 +76,8 @@ def log_engine_events(
     here: connection changes, retries, permanent failures, acknowledgements. ``acks``: "each"
     logs one INFO line per acknowledged report (key, serial number, file), "summary" one line
     per ``summary_s`` with the count, "off" only DEBUG lines. With ``engine`` the lines name
-    the serial number and source file, and a re-dropped file says it was journaled before.
+    the serial number and source file. A re-dropped file says, from the journal's answer,
+    that it was delivered or journaled before (key and state), and how to resend it on purpose.
     ``token_from`` names where a configured token comes from (it shadows stored logins while
     the server accepts it): on ``auth_failed`` the log then says that a new ``syncengine
     login`` takes over without a restart, and that the rejected token should be removed.
@@ -87,15 +88,15 @@ def log_engine_events(
     summary = {"n": 0, "since": time.monotonic()}
     summary_lock = threading.Lock()
 
-    def identity(key: str) -> tuple[str, str, float | None]:
+    def identity(key: str) -> tuple[str, str]:
         sub = None
         if engine is not None:
             with contextlib.suppress(Exception):  # stopping engine: a line without identity
                 sub = engine.submission(key)
         if sub is None:
-            return "-", "-", None
+            return "-", "-"
         source = sub.source or {}
-        return str(sub.payload.get("sn") or "-"), str(source.get("path") or "-"), sub.created_at
+        return str(sub.payload.get("sn") or "-"), str(source.get("path") or "-")
 
     def flush_summary(force: bool) -> None:
         with summary_lock:
@@ -105,8 +106,7 @@ def log_engine_events(
                 summary["n"], summary["since"] = 0, time.monotonic()
 
     def connection(_sender: object, **kw: Any) -> None:
-        level = logging.INFO if kw["new"] == "online" else logging.WARNING
-        events.log(level, "connection %s -> %s (%s)", kw["old"], kw["new"], kw["reason"])
+        # The change itself is logged once, by syncengine.connection; here only what to do.
         if kw["new"] != "auth_failed":
             return
         if token_from is not None:
@@ -127,18 +127,31 @@ def log_engine_events(
 
     def converted(_sender: object, **kw: Any) -> None:
         keys = list(kw["keys"])
-        # A submission created well before this commit was journaled by an earlier drop of the
-        # same bytes: say so, instead of "journaled" (nothing new is sent).
-        earlier = [k for k in keys if (identity(k)[2] or time.time()) < time.time() - 5]
-        if keys and len(earlier) == len(keys):
-            events.info(
-                "%s: already journaled before (key %s%s); not sent again",
-                kw["path"],
-                keys[0],
-                f" and {len(keys) - 1} more" if len(keys) > 1 else "",
-            )
+        # ``existing``: the keys the journal already had (an earlier drop of the same bytes);
+        # nothing new is sent for them.
+        existing: dict[str, str] = dict(kw.get("existing") or {})
+        new = [k for k in keys if k not in existing]
+        if keys and not new:
+            events.info("%s: %s; not sent again%s", kw["path"], *already(keys, existing))
             return
-        events.info("%s: %d report(s) journaled (%s)", kw["path"], len(keys), kw["converter"])
+        line = f"{kw['path']}: {len(new)} report(s) journaled ({kw['converter']})"
+        if existing:
+            line += "; {}, not sent again{}".format(*already(list(existing), existing))
+        events.info("%s", line)
+
+    def already(keys: list[str], existing: dict[str, str]) -> tuple[str, str]:
+        """ "already delivered (key K)" or "already journaled (key K, state S)", and a hint."""
+        first, more = keys[0], f" and {len(keys) - 1} more" if len(keys) > 1 else ""
+        if all(existing[k] == "acked" for k in keys):
+            hint = (
+                f" (to send it again on purpose, e.g. after a server-side restore: "
+                f"'syncengine resend {first} --reason TEXT')"
+            )
+            return f"already delivered (key {first}{more})", hint
+        hint = ""
+        if existing[first] == "failed":
+            hint = f" (fix the cause, then 'syncengine replay --key {first}')"
+        return f"already journaled (key {first}, state {existing[first]}{more})", hint
 
     def retry(_sender: object, **kw: Any) -> None:
         events.info(
@@ -150,7 +163,7 @@ def log_engine_events(
         )
 
     def failed(_sender: object, **kw: Any) -> None:
-        sn, path, _created = identity(kw["key"])
+        sn, path = identity(kw["key"])
         events.warning(
             "%s: failed permanently (HTTP %s): %s; SN %s, file %s; fix the cause, then "
             "'syncengine replay --key %s'",
@@ -164,7 +177,7 @@ def log_engine_events(
 
     def acked(_sender: object, **kw: Any) -> None:
         if acks == "each":
-            sn, path, _created = identity(kw["key"])
+            sn, path = identity(kw["key"])
             events.info(
                 "%s: acknowledged (SN %s, file %s) in %.0f ms",
                 kw["key"],

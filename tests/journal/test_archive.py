@@ -104,7 +104,8 @@ def test_nothing_old_enough_writes_no_file(aged: Journal, tmp_path: Path) -> Non
 
 def test_resubmitting_an_archived_key_is_idempotent(aged: Journal, tmp_path: Path) -> None:
     aged.archive(3600, tmp_path)
-    assert aged.submit("old-2", report(2)).state == "acked"
+    again = aged.submit("old-2", report(2))
+    assert again.state == "acked" and again.existed
     with pytest.raises(SubmissionConflictError):
         aged.submit("old-2", report(99))
 

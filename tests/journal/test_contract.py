@@ -80,6 +80,14 @@ def test_submit_many_commits_all_items(journal: Journal) -> None:
     assert journal.counts()["pending"] == 2
 
 
+def test_submit_many_says_which_keys_existed_already(journal: Journal) -> None:
+    journal.submit("a", report(1))
+    subs = journal.submit_many([("a", report(1), None), ("b", report(2), None)])
+    assert [(s.key, s.existed) for s in subs] == [("a", True), ("b", False)]
+    assert not journal.submit("c", report(3)).existed and journal.submit("c", report(3)).existed
+    assert not journal.submission("a").existed  # read back, it is just a submission
+
+
 def test_submit_many_with_a_conflict_appends_nothing(journal: Journal) -> None:
     journal.submit("a", report(1))
     with pytest.raises(SubmissionConflictError):

@@ -1,22 +1,20 @@
 """The service log at INFO: one line per acknowledged report (key, serial number, file) or a
-periodic count; permanent failures name the file and serial number; a file dropped again says
-it was journaled before instead of "journaled"."""
+periodic count; permanent failures name the file and serial number; a file dropped again says,
+from the journal's answer, that it was delivered (or journaled, with its state) before."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import time
 from pathlib import Path
 
 import pytest
 
-from journal import Journal, file_sha256
 from syncengine import SyncEngine
 from syncengine._config import WatchFolder
-from syncengine._ingest import convert_file
+from syncengine._ingest import submission_key
 from syncengine.cli._logs import log_engine_events
-from syncengine.converters import WorkerPool
 from watsim import Simulator
 
 from .test_engine_support import fast_config, report, wait_for
@@ -70,24 +68,44 @@ def test_permanent_failure_names_file_and_serial_number(tmp_path: Path, sim: Sim
     assert "SN SN-000009" in line and "refused.json" in line
 
 
-def test_file_dropped_again_says_already_journaled(tmp_path: Path, sim: Simulator, caplog):
+def test_file_dropped_again_right_after_delivery_says_already_delivered(
+    tmp_path: Path, sim: Simulator, caplog
+):
+    # The same bytes again seconds after the first drop: the journal's answer, not the clock,
+    # says the key was there (the old guess called anything younger than 5 s "journaled").
     caplog.set_level(logging.INFO, logger="syncengine.events")
     engine, inbox = _engine(tmp_path, sim)
     body = json.dumps(report(3)).encode()
-    first = tmp_path / "first.json"
-    first.write_bytes(body)
-    # The same bytes were journaled an hour ago (a journal with a clock an hour behind).
-    with WorkerPool([], workers=1, timeout_s=10.0, memory_mb=512) as pool:
-        sha, size = file_sha256(first)
-        _conv, items = convert_file(pool, first, sha, size, converter="wsjf")
-    with Journal(tmp_path / "journal.db", clock=lambda: time.time() - 3600) as journal:
-        journal.submit_many(items)
     with engine, log_engine_events(engine):
+        (inbox / "first.json").write_bytes(body)
+        wait_for(lambda: any(": acknowledged (" in m for m in _lines(caplog)), 60, "the ack")
         (inbox / "again.json").write_bytes(body)
         wait_for(lambda: (inbox / "done" / "again.json").exists(), 60, "the file in done/")
         wait_for(lambda: any("again.json" in m for m in _lines(caplog)), 30, "its line")
+    key = submission_key(hashlib.sha256(body).hexdigest(), 0)
     line = next(m for m in _lines(caplog) if "again.json" in m)
-    assert f"already journaled before (key {items[0][0]})" in line and "journaled (" not in line
+    assert f"again.json: already delivered (key {key}); not sent again" in line
+    assert f"'syncengine resend {key} --reason TEXT'" in line and "journaled (" not in line
+    assert sim.stats()["distinct_reports"] == 1
+
+
+def test_file_dropped_again_after_a_refusal_says_already_journaled_with_its_state(
+    tmp_path: Path, sim: Simulator, caplog
+):
+    caplog.set_level(logging.INFO, logger="syncengine.events")
+    engine, inbox = _engine(tmp_path, sim)
+    bad = report(4)
+    bad["processCode"] = 999  # the simulator refuses unknown process codes (400)
+    body = json.dumps(bad).encode()
+    with engine, log_engine_events(engine):
+        (inbox / "first.json").write_bytes(body)
+        wait_for(lambda: any("failed permanently" in m for m in _lines(caplog)), 60, "failure")
+        (inbox / "again.json").write_bytes(body)
+        wait_for(lambda: any("again.json" in m for m in _lines(caplog)), 60, "its line")
+    key = submission_key(hashlib.sha256(body).hexdigest(), 0)
+    line = next(m for m in _lines(caplog) if "again.json" in m)
+    assert f"already journaled (key {key}, state failed); not sent again" in line
+    assert f"'syncengine replay --key {key}'" in line
 
 
 @pytest.mark.parametrize(
@@ -106,3 +124,22 @@ def test_auth_failed_says_whether_a_login_can_help(
         engine.submit(report(1, tag="auth"))
         wait_for(lambda: engine.status()["connection"] == "auth_failed", 30, "auth_failed")
         wait_for(lambda: any(expected in m for m in _lines(caplog)), 30, "the hint")
+
+
+def test_each_connection_change_is_logged_once_with_the_level_it_deserves(
+    tmp_path: Path, sim: Simulator, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO)
+    config = fast_config(tmp_path, sim, breaker={"failure_threshold": 2, "reset_timeout_s": 0.05})
+    sim.set_faults(error_rate=1.0, error_statuses=[503])
+    with SyncEngine(config) as engine, log_engine_events(engine):
+        engine.submit(report(1))
+        wait_for(lambda: engine.connection_state == "circuit_open", 60, "the breaker open")
+        sim.clear_faults()
+        assert engine.wait_idle(30)
+        wait_for(lambda: engine.connection_state == "online", 60, "online again")
+    changes = [r for r in caplog.records if r.getMessage().startswith("connection ")]
+    opened = [r for r in changes if "online -> circuit_open" in r.getMessage()]
+    assert [(r.name, r.levelname) for r in opened] == [("syncengine.connection", "WARNING")]
+    back = [r for r in changes if "-> online" in r.getMessage()]
+    assert back and {(r.name, r.levelname) for r in back} == {("syncengine.connection", "INFO")}

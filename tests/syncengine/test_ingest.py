@@ -122,8 +122,24 @@ def test_signals_fire_after_commit_with_path_keys_and_converter(
     path = _drop(inbox, "r.json", wsjf_text())
     result = ingestor.ingest(path, folder)
     assert signals == [
-        ("file_converted", {"path": path, "keys": list(result.keys), "converter": "wsjf"})
+        (
+            "file_converted",
+            {"path": path, "keys": list(result.keys), "converter": "wsjf", "existing": {}},
+        )
     ]
+
+
+def test_file_converted_names_the_keys_the_journal_had_already(
+    shared_pool, folder, inbox, journal, metrics, signals
+):
+    # The engine's submit answers with the journal's Submissions; ``existed`` is the journal's
+    # own word that nothing was appended, however soon the same bytes come again.
+    ingestor = Ingestor(shared_pool, lambda items: journal.submit_many(list(items)), metrics)
+    text = wsjf_text()
+    first = ingestor.ingest(_drop(inbox, "r.json", text), folder)
+    again = ingestor.ingest(_drop(inbox, "copy.json", text), folder)
+    assert again.keys == first.keys
+    assert [kw["existing"] for _name, kw in signals] == [{}, {first.keys[0]: "pending"}]
 
 
 def test_success_counts_and_times_the_conversion(ingestor, folder, inbox, metrics):
