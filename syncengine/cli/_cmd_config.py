@@ -4,6 +4,8 @@ the engine (``config check`` is in :mod:`syncengine.cli._cmd_config_check`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +13,9 @@ from syncengine.cli._commands import _echo_lines, _emit_json, _State, cli
 from syncengine.cli._runtime import stored_token_note
 from syncengine.cli._views import redact, table
 from syncengine.credentials import fingerprint
+
+if TYPE_CHECKING:
+    from syncengine import WatchFolder
 
 
 @cli.group("config")
@@ -31,11 +36,16 @@ def config_show(state: _State, as_json: bool) -> None:
         data["token"] = stored_token_note(settings)
     data["config_file"] = str(settings.source.resolve()) if settings.source else None
     data["origins"] = dict(settings.origins)
+    config = settings.partial_config()
+    folders = _folders_with_defaults(data.get("watch"), config.watch)
     if as_json:
+        if folders:
+            data["watch"] = [filled for filled, _ in folders]
+        for index, (_, defaulted) in enumerate(folders):
+            data["origins"].update({f"watch[{index}].{name}": "default" for name in defaulted})
         _emit_json(data)
         return
     click.echo(f"# config file: {data['config_file'] or 'none (environment and defaults)'}")
-    config = settings.partial_config()
     derived = {
         "status_path": config.effective_status_path,
         "lock_path": config.effective_lock_path,
@@ -44,6 +54,9 @@ def config_show(state: _State, as_json: bool) -> None:
         if key in ("origins", "config_file"):
             continue
         origin = settings.origins.get(key)
+        if key == "watch" and folders:
+            _echo_folders(folders, f"from {origin}" if origin else "default")
+            continue
         if key in derived and data[key] is None:
             note = f"    # default: {derived[key]}"
         elif origin:
@@ -51,6 +64,34 @@ def config_show(state: _State, as_json: bool) -> None:
         else:
             note = "    # default"
         click.echo(redact(f"{key} = {json.dumps(data[key], default=str)}{note}"))
+
+
+def _folders_with_defaults(
+    shown: object, folders: Sequence[WatchFolder]
+) -> list[tuple[dict[str, object], list[str]]]:
+    """Each watch folder as shown, its unset done/error folder filled with the one the engine
+    uses (``done_dir`` only when files are moved), and the names of the fields so filled."""
+    if not isinstance(shown, list) or len(shown) != len(folders):
+        return []
+    out: list[tuple[dict[str, object], list[str]]] = []
+    for entry, folder in zip(shown, folders, strict=True):
+        filled: dict[str, object] = dict(entry)
+        defaulted: list[str] = []
+        effective = {"done_dir": folder.effective_done_dir, "error_dir": folder.effective_error_dir}
+        for name, path in effective.items():
+            if filled.get(name) is None and (name != "done_dir" or folder.done_action == "move"):
+                filled[name] = str(path)
+                defaulted.append(name)
+        out.append((filled, defaulted))
+    return out
+
+
+def _echo_folders(folders: list[tuple[dict[str, object], list[str]]], origin: str) -> None:
+    for index, (folder, defaulted) in enumerate(folders):
+        note = f"    # {origin}"
+        if defaulted:
+            note += f"; {' and '.join(defaulted)}: default (in the watch folder)"
+        click.echo(redact(f"watch[{index}] = {json.dumps(folder, default=str)}{note}"))
 
 
 @cli.group("converters")
