@@ -422,9 +422,44 @@ def _openable(path: Path) -> bool:
 
 
 def check_watch_folders(config: EngineConfig) -> None:
-    """:func:`check_watch_folder` for every folder of ``config``, in order."""
+    """:func:`check_watch_folder` for every folder of ``config``, in order, then the names of
+    their converters (:func:`check_converter_names`)."""
     for index, folder in enumerate(config.watch):
         check_watch_folder(folder, index)
+    check_converter_names(config)
+
+
+def check_converter_names(config: EngineConfig) -> None:
+    """Raise :class:`WatchFolderError` naming ``watch[i].converter`` for a converter that does
+    not exist, with the available names and a near miss.
+
+    Built-in names are known without a worker; any other name is looked up by discovery in a
+    throwaway worker process (plugins are never imported here), as ``converters list`` does.
+    """
+    from ._settings import _did_you_mean
+    from .converters._builtins import BUILTIN_CONVERTERS
+
+    builtin = {str(getattr(c, "name", "")) for c in BUILTIN_CONVERTERS}
+    unknown = [
+        (index, folder.converter)
+        for index, folder in enumerate(config.watch)
+        if folder.converter != "auto" and folder.converter not in builtin
+    ]
+    if not unknown:
+        return
+    from .converters import list_converters
+
+    found = list_converters(config.converter_paths, timeout_s=config.converter_timeout_s)
+    available = sorted({c.name for c in found.converters} | builtin)
+    for index, name in unknown:
+        if name not in available:
+            key = f"watch[{index}].converter"
+            raise WatchFolderError(
+                f"{key}: no converter is named {name!r}{_did_you_mean(name, available)} "
+                f"(available: {', '.join(available)}, or 'auto'; see 'syncengine converters "
+                "list')",
+                key=key,
+            )
 
 
 def check_watch_folder(folder: WatchFolder, index: int) -> None:

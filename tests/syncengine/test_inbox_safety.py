@@ -333,3 +333,17 @@ def test_engine_with_a_missing_watch_folder_refuses_to_start_and_creates_nothing
     created = WatchFolder(path=tmp_path / "typo", converter="wsjf", create=True)
     with SyncEngine(fast_config(tmp_path, sim, watch=[created])) as engine:
         assert engine.running and (tmp_path / "typo").is_dir()
+
+
+def test_engine_with_an_unknown_converter_refuses_to_start_and_creates_nothing(
+    tmp_path: Path, sim: Simulator
+):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    folder = WatchFolder(path=inbox, converter="wsjff")
+    with pytest.raises(WatchFolderError) as caught:
+        SyncEngine(fast_config(tmp_path, sim, watch=[folder])).start()
+    assert caught.value.key == "watch[0].converter"
+    message = str(caught.value)
+    assert "did you mean 'wsjf'" in message and "available: csv, wats_text, wsjf, wsxf" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inbox"]  # no journal, lock or status
