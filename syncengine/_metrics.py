@@ -513,7 +513,14 @@ class TextfileWriter:
     next interval. :meth:`stop` writes a last time.
     """
 
-    def __init__(self, registry: CollectorRegistry, path: Path, interval_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        path: Path,
+        interval_s: float = 15.0,
+        *,
+        join_s: float = 5.0,
+    ) -> None:
         if interval_s <= 0:
             raise ValueError(f"textfile interval must be > 0, got {interval_s}")
         if path.suffix != ".prom":
@@ -521,6 +528,7 @@ class TextfileWriter:
         self._registry = registry
         self.path = path
         self._interval = interval_s
+        self._join_s = join_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.writes = 0
@@ -571,7 +579,7 @@ class TextfileWriter:
         """Stop the thread and write the final values."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(5.0)
+            self._thread.join(self._join_s)
         self.write()
 
 

@@ -82,7 +82,10 @@ def run(
     stop = threading.Event()
     engine = SyncEngine(config, credentials=provider)
     service = ServiceRuntime(
-        engine, textfile=metrics_textfile, textfile_interval_s=metrics_interval
+        engine,
+        textfile=metrics_textfile,
+        textfile_interval_s=metrics_interval,
+        join_s=config.timeouts.stop_join_s,
     )
     acks, every = settings.logging.acks, settings.logging.acks_summary_s
     token_from = token_source(settings)

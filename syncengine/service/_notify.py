@@ -131,9 +131,11 @@ class Watchdog:
         *,
         status: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        join_s: float = 5.0,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"watchdog interval must be > 0, got {interval_s}")
+        self._join_s = join_s
         self._notifier = notifier
         self._interval = interval_s
         self._heartbeat = heartbeat
@@ -182,4 +184,4 @@ class Watchdog:
         """Stop pinging (the manager's own stop timeout applies from here)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(5.0)
+            self._thread.join(self._join_s)

@@ -36,8 +36,10 @@ class ServiceRuntime:
         textfile: Path | None = None,
         textfile_interval_s: float = 15.0,
         notifier: Notifier | None = None,
+        join_s: float = 5.0,
     ) -> None:
         self._engine = engine
+        self._join_s = join_s  # the engine's timeouts.stop_join_s, for the helper threads
         self.notifier = notifier or Notifier()
         self.watchdog: Watchdog | None = None
         self.textfile: TextfileWriter | None = None
@@ -45,7 +47,12 @@ class ServiceRuntime:
             # No process_*/python_* families: the exporter serving the file exports its own
             # process_* series under the same target, and the two would collide.
             registry = build_registry(engine, process=False)
-            self.textfile = TextfileWriter(registry, textfile, textfile_interval_s)
+            self.textfile = TextfileWriter(
+                registry,
+                textfile,
+                textfile_interval_s,
+                join_s=join_s,
+            )
 
     def started(self) -> None:
         """Call after ``engine.start()`` returned: READY=1, then the watchdog and textfile."""
@@ -60,6 +67,7 @@ class ServiceRuntime:
                 interval,
                 lambda: self._engine.heartbeat_at,
                 status=self.status_line,
+                join_s=self._join_s,
             )
             self.watchdog.start()
         if self.textfile is not None:
