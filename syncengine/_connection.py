@@ -133,7 +133,14 @@ class ConnectionService:
                 return
             self._state = new
             self._reason = reason
-        log.info("connection %s -> %s (%s)", old, new, reason)
+        # The one line per change (the CLI's event log adds only advice, never a second copy).
+        log.log(
+            logging.INFO if new == ONLINE else logging.WARNING,
+            "connection %s -> %s (%s)",
+            old,
+            new,
+            reason,
+        )
         emit(connection_changed, self, old=old, new=new, reason=reason)
         if new != ONLINE:
             self._kick.set()
