@@ -1,12 +1,12 @@
 """Read-only listing of submissions for people: filtered, newest first, paged by seq.
 
 The station page asks for "the failed reports of serial number X since Monday" on journals of a
-million events. Every filter here is served by an index: the state by the projection's partial
-indexes, serial and part number by ``report_index`` (a prefix match is a range on the index),
-the time range by ``report_index_created``; the process code (a few values shared by every
-report) and the source-file filter (a substring) walk the small index rows newest first and
-stop at a page, never reading report bodies. Paging is by seq
-(keyset), so page 1,000 costs what page 1 costs.
+million events, and its list refreshes itself. Filters read ``report_index`` (one small row per
+report) and its indexes, and the projection's partial indexes by state, never report bodies;
+``_browse_plan.py`` finds a page by walking newest first where matches are dense, by sorting
+the seqs of a range that matches few reports, and by starting the walk at the newest report a
+filter can match otherwise. Paging is by seq (keyset), so page 1,000 costs about what page 1
+costs. docs/performance.md ("Station page") has the figures and what grows with the journal.
 """
 
 from __future__ import annotations
@@ -15,23 +15,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from ._schema import STATES
+from ._browse_plan import page_rows
 
-_ROW = (
-    "r.seq, r.key, r.sn, r.pn, r.process_code, r.report_id, r.source_path, r.created_at, "
-    "s.state, s.attempts, s.error_class, s.error_message, s.error_status, s.next_attempt_at, "
-    "s.updated_at"
-)
-# A state filter names its partial index's own condition, so SQLite can prove the index usable.
-_STATE_SQL = {
-    "pending": "s.state IN ('pending', 'in_flight') AND s.state = 'pending'",
-    "in_flight": "s.state = 'in_flight'",
-    "acked": "s.state = 'acked'",
-    "failed": "s.state IN ('failed', 'superseded', 'dismissed') AND s.state = 'failed'",
-    "superseded": "s.state IN ('failed', 'superseded', 'dismissed') AND s.state = 'superseded'",
-    "dismissed": "s.state IN ('failed', 'superseded', 'dismissed') AND s.state = 'dismissed'",
-}
-_DRIVEN_BY_STATE = ("pending", "in_flight", "failed", "superseded", "dismissed")
 _MAX_LIMIT = 500
 
 
@@ -94,63 +79,10 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _prefix(column: str, value: str, where: list[str], params: list[Any]) -> None:
-    where.append(f"{column} >= ? AND {column} < ?")
-    params += [value, value + "\U0010ffff"]
-
-
-def _sql(flt: ReportFilter) -> tuple[str, list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    state = flt.state or None
-    if state is not None and state != "archived" and state not in STATES:
-        raise ValueError(f"state must be one of {(*STATES, 'archived')}, got {state!r}")
-    if state in _DRIVEN_BY_STATE:
-        base = "FROM submissions AS s JOIN report_index AS r ON r.seq = s.first_seq"
-        where.append(_STATE_SQL[state])
-        order = "s.first_seq"
-    else:
-        base = "FROM report_index AS r LEFT JOIN submissions AS s ON s.key = r.key"
-        order = "r.seq"
-        if state == "acked":
-            where.append(_STATE_SQL["acked"])
-        elif state == "archived":
-            where.append("s.key IS NULL")
-        elif not flt.with_archived:
-            # archive() keeps an archived report's index row; a probe of `archived`'s primary
-            # key leaves the walk newest first by r.seq as it is.
-            where.append("NOT EXISTS (SELECT 1 FROM archived AS a WHERE a.key = r.key)")
-    for column, value in (("r.sn", flt.sn), ("r.pn", flt.pn)):
-        if value:
-            _prefix(column, value, where, params)
-    if flt.process:
-        # A handful of process codes share all reports: walking newest first finds a page at
-        # once, where an index would hand over a third of the journal to sort.
-        where.append("+r.process_code = ?")
-        params.append(flt.process)
-    if flt.source:
-        where.append("instr(r.source_path, ?) > 0")
-        params.append(flt.source)
-    if flt.since is not None:
-        where.append("r.created_at >= ?")
-        params.append(flt.since)
-    if flt.until is not None:
-        where.append("r.created_at < ?")
-        params.append(flt.until)
-    if flt.before is not None:
-        where.append(f"{order} < ?")
-        params.append(flt.before)
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    limit = max(1, min(int(flt.limit), _MAX_LIMIT))
-    params.append(limit + 1)
-    return f"SELECT {_ROW} {base}{clause} ORDER BY {order} DESC LIMIT ?", params
-
-
 def browse(conn: sqlite3.Connection, flt: ReportFilter) -> ReportPage:
     """One page of submissions matching ``flt``; the caller holds a read transaction."""
-    sql, params = _sql(flt)
-    rows = conn.execute(sql, params).fetchall()
     limit = max(1, min(int(flt.limit), _MAX_LIMIT))
+    rows = page_rows(conn, flt, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     out = [

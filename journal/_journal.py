@@ -693,8 +693,11 @@ class Journal:
     def reports(self, flt: ReportFilter) -> ReportPage:
         """A page of submissions for people (the station page): filtered, newest first.
 
-        Every filter is served by an index (see ``_browse.py``), so a page costs about the same
-        on a journal of a million events as on an empty one.
+        A page reads index rows, never report bodies, and stops at the page: on a journal of a
+        million events every filter and every state with it takes a few ms to ~35 ms (the
+        slowest are ranges or file names matching only old reports, and a file name no report
+        has). Costs that grow with the journal are in ``_browse_plan.py`` and
+        docs/performance.md ("Station page").
         """
         from ._browse import browse
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._codec import GENESIS_HASH
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """``PRAGMA user_version`` after all migrations this code knows are applied."""
 
 MIGRATION_SET = "wats-sync-journal"
@@ -302,6 +302,20 @@ DDL_V3 = (
 )
 """The chain head and the per-state counters were two tables, two pages written by every commit;
 one row of one table is one page."""
+
+
+# -- migration 0004: the report list's process and file-name indexes --------------------------
+
+DDL_V4 = (
+    # One process code's entries are in seq order: its page is a walk of the index, newest
+    # first, and a code no report has is an empty range (the table walk read every row).
+    "CREATE INDEX report_index_process ON report_index (process_code)",
+    # A substring has no range; reading every file name from this index alone (no table rows)
+    # finds the newest report whose file matches, or that none does (see _browse_plan.py).
+    "CREATE INDEX report_index_source ON report_index (source_path)",
+)
+"""Indexes of ``report_index`` only: it is written off the durable path (catch-up, rebuild),
+so ``submit`` writes no more pages; the events and the hash chain are untouched."""
 
 
 def update_head(

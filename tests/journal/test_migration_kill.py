@@ -1,4 +1,5 @@
-"""A process killed (SIGKILL) in the middle of migrations 0002/0003 leaves the old journal.
+"""A process killed (SIGKILL) in the middle of a migration (0002, 0003, 0004) leaves the old
+journal.
 
 The migrations run in the opening transaction: a kill after a migration's copy-and-drop but
 before the commit must leave the file as it was, and the next open migrates it in full.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from journal import Journal
+from journal import SCHEMA_VERSION, Journal
 from journal._migrations import KNOWN_MIGRATIONS, applied_migrations
 
 from .test_migration_head import COUNTS, FIXTURE
@@ -62,10 +63,10 @@ def test_a_kill_inside_0003_leaves_schema_2_and_the_next_open_migrates(tmp_path:
         assert journal.archived_count() == 1
         _all_applied_once(journal)
         assert journal.verify().ok and journal.check().ok
-    assert _version(path) == 3
+    assert _version(path) == SCHEMA_VERSION
 
 
-@pytest.mark.parametrize("name", ["0002_resolution", "0003_head"])
+@pytest.mark.parametrize("name", ["0002_resolution", "0003_head", "0004_report_list"])
 def test_a_kill_inside_a_migration_from_schema_1_loses_nothing(tmp_path: Path, name: str) -> None:
     path = tmp_path / "journal.sqlite3"
     with Journal(path) as journal:

@@ -195,8 +195,9 @@ def _downgrade_to_v1(path: Path) -> None:
     """Turn a current journal into what schema 1 wrote (no report index, four states)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_report_list'")
     _undo_head(conn)
-    conn.execute("DROP TABLE report_index")
+    conn.execute("DROP TABLE report_index")  # and its indexes, migration 0004's too
     conn.execute("ALTER TABLE submissions RENAME TO submissions_new")
     ddl = next(s for s in DDL_V1 if "CREATE TABLE submissions" in s)
     conn.execute(ddl)
