@@ -32,7 +32,8 @@ _INIT_MARKER = re.compile(r"^__wats_sync__ = True\b", re.MULTILINE)
 
 
 class ForeignPywatsError(SyncEngineError, ImportError):
-    """Raised at import when the ``pywats`` Python would import is not wats-sync's.
+    """Raised at import when the ``pywats`` Python would import is not wats-sync's, or
+    importing it raises ``ImportError``.
 
     An ``ImportError`` (it is raised while ``syncengine`` is imported) and a
     :class:`SyncEngineError` (the package has one error root).
