@@ -196,8 +196,11 @@ class StationPage:
 
     def _overview_context(self) -> dict[str, Any]:
         status = self._engine.status()
-        facts = _pages.overview(status, self._sampler.acks_per_minute())
-        facts["chart"] = chart(self._sampler.samples(), 1800.0)
+        samples = self._sampler.samples()
+        # acks_per_minute() averages over 5 minutes, or over what was sampled when younger.
+        window_s = 300.0 if len(samples) < 2 else min(300.0, samples[-1].at - samples[0].at)
+        facts = _pages.overview(status, self._sampler.acks_per_minute(), max(1.0, window_s))
+        facts["chart"] = chart(samples, 1800.0, self._sampler.sample_s)
         return {"o": facts, "engine": _pages.engine_facts(status)}
 
     def _overview(self, request: Request) -> Response:
@@ -307,7 +310,9 @@ class StationPage:
         sub = journal.submission(key) if key else None
         if sub is None:
             return text(404, "no such report\n")
-        return self._render("_report_live.html", r=_pages.report(sub, journal.history(key)))
+        # Two live parts around the forms: the facts above them, attempts and events below.
+        part = "_report_history.html" if request.arg("part") == "history" else "_report_live.html"
+        return self._render(part, r=_pages.report(sub, journal.history(key)))
 
     def _config_page(self, request: Request) -> Response:
         rows = _pages.config_rows(self._config)
@@ -339,18 +344,21 @@ class StationPage:
                 response = _redirect("/login" if self._guard.needs_login else "/")
                 response.headers.append(("Set-Cookie", self._guard.sign_out()))
                 return response
-            if path == "/action/requeue":
-                self._engine.requeue(
-                    key, reason="requeued on the station page", who=who, origin=ORIGIN
-                )
-                return _redirect(self._with(back, "requeued", key))
-            if path == "/action/requeue-failed":
-                keys = self._engine.requeue_failed(
-                    reason="all failed requeued on the station page", who=who, origin=ORIGIN
-                )
+            if path in ("/action/requeue", "/action/requeue-failed"):
+                # As for dismiss: who is required; why is optional for sending "as it is".
+                if not who:
+                    text = "Say who you are (your name) before sending reports again."
+                    return _redirect(self._with(back, "error", text))
+                reason = form.get("reason") or "no reason given"
+                if path == "/action/requeue":
+                    self._engine.requeue(key, reason=reason, who=who, origin=ORIGIN)
+                    return _redirect(self._with(back, "requeued", key))
+                keys = self._engine.requeue_failed(reason=reason, who=who, origin=ORIGIN)
                 return _redirect(self._with("/", "requeued_all", "", n=len(keys)))
             if path == "/action/probe":
+                # Not a journal event: a probe changes no report, and the CLI records none.
                 state = self._engine.probe_now()
+                log.info("probe requested on the station page: the connection is %s", state)
                 return _redirect(self._with("/", "probed", state))
             if path == "/action/dismiss":
                 reason = form.get("reason")

@@ -20,6 +20,8 @@ class Chart:
     acks: str
     max: int
     minutes: int
+    interval: str = "sample"
+    """The time between two points, in words ("10 s"): the green line counts per interval."""
     width: int = WIDTH
     height: int = HEIGHT
     base: int = BASE
@@ -30,10 +32,11 @@ class Chart:
         return bool(self.depth)
 
 
-def chart(samples: list[Sample], window_s: float) -> Chart:
-    """Queue depth and acks per sample interval over the last ``window_s`` seconds."""
+def chart(samples: list[Sample], window_s: float, sample_s: float) -> Chart:
+    """Queue depth and acks per sample interval (``sample_s``) over the last ``window_s``."""
+    interval = f"{sample_s:g} s"
     if len(samples) < 2:
-        return Chart("", "", 0, max(1, round(window_s / 60)))
+        return Chart("", "", 0, max(1, round(window_s / 60)), interval)
     end = samples[-1].at
     # A young engine's chart spans what it has seen (at least a minute), not 30 empty minutes.
     window_s = min(window_s, max(60.0, end - samples[0].at))
@@ -50,4 +53,4 @@ def chart(samples: list[Sample], window_s: float) -> Chart:
             for s, v in zip(shown, values, strict=True)
         )
 
-    return Chart(line(depth), line(acks), top, minutes)
+    return Chart(line(depth), line(acks), top, minutes, interval)

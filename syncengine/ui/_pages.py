@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from pathlib import PurePath
-from typing import Any
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr
 
+from .._error_folder import read_note
 from ..cli._views import format_age, format_time, inspect_view
+
+if TYPE_CHECKING:
+    from journal import Event
 
 STATE_LABELS = {
     "pending": "waiting",
@@ -56,19 +60,97 @@ BREAKER_TEXT = {
 """The circuit breaker's state in words: "closed" alone reads as "blocked" to most people."""
 
 
-def overview(status: Mapping[str, Any], acks_per_min: float | None) -> dict[str, Any]:
-    """The overview's facts: health word and sentence, connection, breaker, times, counts."""
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _error_text(error: Mapping[str, Any]) -> str:
+    status = f"HTTP {error['status_code']} " if error.get("status_code") else ""
+    message = server_said(str(error.get("message") or "")) or ""
+    return f"{status}{error.get('error_class') or 'error'}: {message}".rstrip(": ")
+
+
+def degraded_causes(status: Mapping[str, Any]) -> list[str]:
+    """What makes health ``degraded``, in words (the rules of ``classify_health``)."""
+    causes: list[str] = []
+    failed = int((status.get("counts") or {}).get("failed", 0))
+    if failed:
+        causes.append(_n(failed, "report was", "reports were") + " refused by the server")
+    breaker = str(status.get("breaker") or "closed")
+    if breaker != "closed":
+        causes.append(f"the circuit breaker is {BREAKER_TEXT.get(breaker, breaker)}")
+    files = status.get("error_files")
+    count = int(files.get("count") or 0) if isinstance(files, Mapping) else 0
+    if count:
+        causes.append(_n(count, "file", "files") + " could not be read")
+    error = status.get("last_error")
+    last_ack = status.get("last_ack_at")
+    # A refusal is already counted as a failed report, and repeated errors are what opened the
+    # breaker: the last error is named only when neither says it.
+    if isinstance(error, Mapping) and error and not failed and breaker == "closed":
+        at = error.get("at")
+        if last_ack is None or (isinstance(at, (int, float)) and at > last_ack):
+            causes.append(f"the last upload failed ({_error_text(error)})")
+    return causes
+
+
+def _next_retry(status: Mapping[str, Any], now: float) -> str:
+    counts = status.get("counts") or {}
+    next_due = status.get("next_due_at")
+    if next_due is None or not counts.get("pending"):
+        return "nothing scheduled"
+    connection = status.get("connection")
+    if connection == "offline":
+        return "as soon as the server answers again (the engine keeps checking)"
+    if connection == "auth_failed":
+        return "after the server accepts the login again ('syncengine login')"
+    if next_due <= now:
+        return "now"
+    return f"in {format_age(next_due - now)} ({format_time(next_due)})"
+
+
+def _throughput(acks_per_min: float | None, window_s: float) -> str:
+    if acks_per_min is None:
+        return "- (not measured yet)"
+    return f"{acks_per_min:.1f} (average over the last {format_age(window_s)})"
+
+
+def error_files_card(files: object, now: float) -> dict[str, Any] | None:
+    """The "Files that could not be read" card, or None when error/ holds nothing.
+
+    The reason is the one the newest note (``NAME.error.txt``) gives.
+    """
+    if not isinstance(files, Mapping) or not int(files.get("count") or 0):
+        return None
+    note = read_note(Path(str(files["newest_note"]))) if files.get("newest_note") else {}
+    oldest = files.get("oldest_at")
+    name = PurePath(note["file"]).name if note.get("file") else None
+    reason = note.get("reason")
+    if reason and name and reason.startswith(name + ": "):
+        reason = reason[len(name) + 2 :]  # the converters start with the file's name
+    return {
+        "count": int(files["count"]),
+        "folders": [str(f) for f, n in (files.get("folders") or {}).items() if n],
+        "since": _age_since(oldest, now) if isinstance(oldest, (int, float)) else "-",
+        "newest_file": name,
+        "newest_reason": reason,
+        "newest_note": PurePath(str(files["newest_note"])).name if note else None,
+    }
+
+
+def overview(
+    status: Mapping[str, Any], acks_per_min: float | None, window_s: float = 300.0
+) -> dict[str, Any]:
+    """The overview's facts: health word and sentence (naming what makes health degraded),
+    connection, breaker, times, throughput over ``window_s``, unreadable files, counts."""
     now = time.time()
     health = str(status.get("health", "stopped"))
     label, sentence = HEALTH_TEXT.get(health, (health, ""))
     counts = status.get("counts") or {}
-    next_due = status.get("next_due_at")
-    if next_due is None or not counts.get("pending"):
-        next_retry = "nothing scheduled"
-    elif next_due <= now:
-        next_retry = "now"
-    else:
-        next_retry = f"in {format_age(next_due - now)} ({format_time(next_due)})"
+    if health == "degraded":
+        causes = degraded_causes(status)
+        if causes:
+            sentence = f"Reports are moving, but something needs a look: {'; '.join(causes)}."
     oldest = status.get("oldest_pending_age_s")
     return {
         "health": health,
@@ -78,8 +160,9 @@ def overview(status: Mapping[str, Any], acks_per_min: float | None) -> dict[str,
         "breaker": BREAKER_TEXT.get(str(status.get("breaker")), str(status.get("breaker") or "-")),
         "last_ack": _age_since(status.get("last_ack_at"), now),
         "oldest_pending": "none waiting" if oldest is None else format_age(oldest),
-        "next_retry": next_retry,
-        "throughput": "-" if acks_per_min is None else f"{acks_per_min:.1f}",
+        "next_retry": _next_retry(status, now),
+        "throughput": _throughput(acks_per_min, window_s),
+        "error_files": error_files_card(status.get("error_files"), now),
         "counts": [
             {"state": s, "label": STATE_LABELS[s], "n": int(counts.get(s, 0))}
             for s in ("pending", "in_flight", "acked", "failed", "superseded", "dismissed")
@@ -158,6 +241,31 @@ def _details(data: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+_RESOLUTIONS = {"Dismissed": "Dismissed", "Superseded": "Replaced", "Requeued": "Sent again"}
+
+
+def _operator_said(event: Event) -> str:
+    data = event.data
+    who = str(data.get("who") or "someone (no name recorded)")
+    said = f"by {who}: {data.get('reason') or 'no reason given'}"
+    origin = f", from the {data['origin']}" if data.get("origin") else ""
+    return f"{said} ({format_time(event.ts)}{origin})"
+
+
+def resolution_rows(events: list[Event]) -> list[tuple[str, str]]:
+    """Who dismissed, replaced or last sent the report again, why and when (for the facts)."""
+    rows: list[tuple[str, str]] = []
+    for kind, label in _RESOLUTIONS.items():
+        last = next((e for e in reversed(events) if e.type == kind), None)
+        if last is None:
+            continue
+        text = _operator_said(last)
+        if kind == "Superseded" and last.data.get("by"):
+            text += f"; the corrected report is {last.data['by']}"
+        rows.append((label, text))
+    return rows
+
+
 def report(sub: Any, events: list[Any]) -> dict[str, Any]:
     """Everything ``syncengine inspect`` shows, plus links and the payload as formatted JSON."""
     view = inspect_view(sub, events)
@@ -165,7 +273,8 @@ def report(sub: Any, events: list[Any]) -> dict[str, Any]:
     summary = view["payload_summary"]
     label = STATE_LABELS.get(sub.state, sub.state)
     rows: list[tuple[str, str]] = [
-        ("State", sub.state if label == sub.state else f"{label} ({sub.state})")
+        ("State", sub.state if label == sub.state else f"{label} ({sub.state})"),
+        *resolution_rows(events),
     ]
     for name, label in (
         ("sn", "Serial number"),
@@ -193,7 +302,15 @@ def report(sub: Any, events: list[Any]) -> dict[str, Any]:
     if sub.last_error:
         err = sub.last_error
         status = f"HTTP {err['status_code']} " if err.get("status_code") else ""
-        rows.append(("Last error", f"{status}{err.get('error_class')}: {err.get('message')}"))
+        # As in the list: an error from before the report was accepted (or replaced, or
+        # dismissed) is history, not the report's problem now.
+        past = sub.state not in ("pending", "in_flight", "failed")
+        rows.append(
+            (
+                "Error of an earlier try" if past else "Last error",
+                f"{status}{err.get('error_class')}: {err.get('message')}",
+            )
+        )
     rows.append(("Size", f"{summary.get('size_bytes', 0)} bytes"))
     rows.append(("Payload sha256", sub.payload_sha256))
     superseded_by = next(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,46 @@ def csrf_of(client: httpx.Client) -> str:
     marker = 'name="csrf" value="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+class _FormReader(HTMLParser):
+    """The named fields of one ``<form action=...>`` of a page, with their values."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action = action
+        self.inside = False
+        self.found = False
+        self.fields: dict[str, str] = {}
+        self.required: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "form" and attr.get("action") == self.action and not self.found:
+            self.inside = self.found = True
+        elif self.inside and tag in ("input", "select", "textarea") and attr.get("name"):
+            name = str(attr["name"])
+            self.fields[name] = attr.get("value") or ""
+            if "required" in attr:
+                self.required.add(name)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def page_form(client: httpx.Client, page: str, action: str) -> _FormReader:
+    """The form posting to ``action`` on ``page`` as the page renders it (fails if none)."""
+    reader = _FormReader(action)
+    reader.feed(client.get(page).text)
+    assert reader.found, f"{page} has no form posting to {action}"
+    return reader
+
+
+def submit_form(client: httpx.Client, page: str, action: str, **typed: str) -> httpx.Response:
+    """Post the page's own form as a browser would: its hidden values plus what the operator
+    typed into its visible fields, and no field the form does not have."""
+    form = page_form(client, page, action)
+    unknown = set(typed) - set(form.fields)
+    assert not unknown, f"the form {action} on {page} has no field {sorted(unknown)}"
+    return client.post(action, data={**form.fields, **typed}, headers=origin_headers(client))

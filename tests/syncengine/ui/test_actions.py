@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
@@ -12,25 +13,32 @@ from syncengine import SyncEngine
 from watsim import Simulator
 
 from ..test_engine_support import assert_exactly, report, wait_for
-from .conftest import csrf_of, origin_headers
+from .conftest import csrf_of, origin_headers, page_form, submit_form
 from .test_security import failed_key
 
 
 def post(client: httpx.Client, path: str, **data: str) -> httpx.Response:
+    """A crafted POST (not one of the page's forms): for actions the page does not offer."""
     return client.post(path, data={"csrf": csrf_of(client), **data}, headers=origin_headers(client))
+
+
+def on_report(key: str) -> str:
+    return f"/report?key={key}"
 
 
 def test_requeue_one_records_origin_and_redirects_back(
     engine: SyncEngine, client: httpx.Client, sim: Simulator
 ) -> None:
     key = failed_key(engine, sim)
-    answer = post(client, "/action/requeue", key=key, who="anna")
+    answer = submit_form(
+        client, on_report(key), "/action/requeue", who="anna", reason="process code added"
+    )
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/report?key=")
     assert engine.wait_idle(20)
     requeued = [e for e in engine.history(key) if e.type == "Requeued"]
-    assert requeued[0].data["origin"] == "station page"
-    assert requeued[0].data["who"] == "anna"
+    assert (requeued[0].data["origin"], requeued[0].data["who"]) == ("station page", "anna")
+    assert requeued[0].data["reason"] == "process code added"
     assert_exactly(sim, [key])
     page = client.get(answer.headers["location"]).text
     assert "will be sent again" in page
@@ -41,10 +49,40 @@ def test_requeue_all_failed(engine: SyncEngine, client: httpx.Client, sim: Simul
     keys = [engine.submit(report(i)) for i in range(3)]
     wait_for(lambda: engine.counts()["failed"] == 3, what="failed")
     sim.clear_faults()
-    answer = post(client, "/action/requeue-failed")
+    answer = submit_form(client, "/", "/action/requeue-failed", who="anna", reason="fixed")
     assert answer.status_code == 303
     assert engine.wait_idle(20)
     assert_exactly(sim, keys)
+    for key in keys:
+        requeued = next(e for e in engine.history(key) if e.type == "Requeued")
+        assert (requeued.data["who"], requeued.data["reason"]) == ("anna", "fixed")
+
+
+@pytest.mark.parametrize(
+    ("page", "action"),
+    [("report", "/action/requeue"), ("/", "/action/requeue-failed")],
+    ids=["one", "all-failed"],
+)
+def test_requeue_needs_a_name_and_the_form_asks_for_it(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator, page: str, action: str
+) -> None:
+    key = failed_key(engine, sim)
+    page = on_report(key) if page == "report" else page
+    form = page_form(client, page, action)
+    assert "who" in form.required and "reason" in form.fields and "reason" not in form.required
+    answer = submit_form(client, page, action, reason="no name given")
+    assert "who you are" in client.get(answer.headers["location"]).text
+    assert engine.submission(key).state == "failed"
+    assert [e.type for e in engine.history(key)] == ["Submitted", "UploadStarted", "Failed"]
+
+
+def test_a_requeue_without_a_reason_says_so_in_the_journal(
+    engine: SyncEngine, client: httpx.Client, sim: Simulator
+) -> None:
+    key = failed_key(engine, sim)
+    submit_form(client, on_report(key), "/action/requeue", who="anna")
+    requeued = next(e for e in engine.history(key) if e.type == "Requeued")
+    assert (requeued.data["who"], requeued.data["reason"]) == ("anna", "no reason given")
 
 
 def test_dismiss_is_recorded_and_never_sent(
@@ -52,7 +90,9 @@ def test_dismiss_is_recorded_and_never_sent(
 ) -> None:
     key = failed_key(engine, sim)
     posts = sim.stats()["report_posts"]
-    answer = post(client, "/action/dismiss", key=key, reason="unit scrapped", who="anna")
+    answer = submit_form(
+        client, on_report(key), "/action/dismiss", reason="unit scrapped", who="anna"
+    )
     assert answer.status_code == 303
     counts = engine.counts()
     assert (counts["failed"], counts["dismissed"]) == (0, 1)
@@ -75,16 +115,18 @@ def test_dismiss_without_a_reason_does_nothing(
     engine: SyncEngine, client: httpx.Client, sim: Simulator
 ) -> None:
     key = failed_key(engine, sim)
-    answer = post(client, "/action/dismiss", key=key, reason="  ")
+    answer = submit_form(client, on_report(key), "/action/dismiss", reason="  ", who="anna")
     assert answer.status_code == 303
     assert engine.submission(key).state == "failed"
     assert "Say why" in client.get(answer.headers["location"]).text
 
 
 def upload(client: httpx.Client, key: str, body: bytes, name: str = "fixed.json") -> httpx.Response:
+    fields = {"csrf": csrf_of(client), "key": key, "reason": "sn corrected", "who": "anna"}
+    assert {*fields, "file"} == set(page_form(client, on_report(key), "/action/supersede").fields)
     return client.post(
         "/action/supersede",
-        data={"csrf": csrf_of(client), "key": key, "reason": "sn corrected", "who": "anna"},
+        data=fields,
         files={"file": (name, body, "application/json")},
         headers=origin_headers(client),
     )
@@ -138,10 +180,15 @@ def test_a_bad_upload_changes_nothing(
     assert [e.type for e in engine.history(key)] == ["Submitted", "UploadStarted", "Failed"]
 
 
-def test_probe_now(engine: SyncEngine, client: httpx.Client) -> None:
-    answer = post(client, "/action/probe")
+def test_probe_now_is_shown_and_logged(
+    engine: SyncEngine, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Not a journal event (it changes no report; docs/operations.md says so): a log line.
+    with caplog.at_level(logging.INFO, logger="syncengine.ui"):
+        answer = submit_form(client, "/", "/action/probe")
     assert answer.status_code == 303
     assert "connection is online" in client.get(answer.headers["location"]).text
+    assert "probe requested on the station page: the connection is online" in caplog.messages
 
 
 def test_acked_reports_offer_no_action(engine: SyncEngine, client: httpx.Client) -> None:
@@ -156,7 +203,7 @@ def test_acked_reports_offer_no_action(engine: SyncEngine, client: httpx.Client)
 
 def test_dismiss_needs_a_name(engine: SyncEngine, client: httpx.Client, sim: Simulator) -> None:
     key = failed_key(engine, sim)
-    answer = post(client, "/action/dismiss", key=key, reason="scrapped")
+    answer = submit_form(client, on_report(key), "/action/dismiss", reason="scrapped")
     assert "who you are" in client.get(answer.headers["location"]).text
     assert engine.submission(key).state == "failed"
 

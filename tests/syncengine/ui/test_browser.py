@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from journal import Journal
 from syncengine import SyncEngine
+from syncengine._config import WatchFolder
 from watsim import Simulator
 
 from ..test_engine_support import report, wait_for
@@ -53,6 +55,33 @@ def test_overview_follows_the_server_going_offline_and_back(
     expect(word).to_have_text("OK", timeout=20_000)
     expect(page.locator(".count-acked .n")).to_have_text("13")
     save_screenshot(page, "station-page-back-online.png")
+
+
+def test_the_overview_says_why_health_is_degraded(
+    browser: Browser, sim: Simulator, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    folder = WatchFolder(path=inbox, converter="wsjf", stable_s=0.05, rescan_s=0.3)
+    with SyncEngine(ui_config(tmp_path, sim, watch=[folder])) as engine:
+        for i in range(12):
+            engine.submit(report(i))
+        engine.submit({**report(77), "sn": "SN-BAD-7", "processCode": 999})  # refused
+        (inbox / "ICT-01_SN-000099.json").write_text('{"type": "T", "sn": ', "utf-8")  # cut off
+        wait_for(lambda: engine.counts()["failed"] == 1, what="refused")
+        wait_for(lambda: engine.status()["error_files"]["count"] == 1, 30, "error/ counted")
+        page = open_page(browser, str(engine.ui_url))
+        expect(page.locator(".health-word")).to_have_text("Degraded")
+        expect(page.locator(".health-says")).to_have_text(
+            "Reports are moving, but something needs a look: 1 report was refused by the "
+            "server; 1 file could not be read."
+        )
+        card = page.locator("section.problem")
+        expect(card.locator("h2")).to_have_text("Files that could not be read (1)")
+        expect(card).to_contain_text(str(inbox / "error"))
+        expect(card).to_contain_text("ICT-01_SN-000099.json")
+        expect(page.locator(".chart svg")).to_be_visible()
+        save_screenshot(page, "station-page-overview.png")
 
 
 def test_a_failed_report_is_found_opened_superseded_and_delivered(
@@ -116,12 +145,24 @@ def test_requeue_works_with_javascript_on_and_off(
 ) -> None:
     key = failed_key(engine, sim)
     page = open_page(browser, engine.ui_url + "report?key=" + key, js=js)
-    page.click("text=Send it again as it is")
+    form = page.locator("form[action='/action/requeue']")
+    form.locator("input[name=reason]").fill("process code added on the server")
+    form.locator("input[name=who]").fill("Anna")
+    form.locator("button").click()
     expect(page.locator(".flash-ok")).to_contain_text("sent again")
     assert engine.wait_idle(20)
     assert engine.submission(key).state == "acked"
-    if js:  # the report's state follows without a reload
+    requeued = next(e for e in engine.history(key) if e.type == "Requeued")
+    assert (requeued.data["who"], requeued.data["reason"], requeued.data["origin"]) == (
+        "Anna",
+        "process code added on the server",
+        "station page",
+    )
+    if js:  # the report's state, attempts and events follow without a reload
         expect(page.locator(".state").first).to_have_text("accepted", timeout=20_000)
+        expect(page.locator("#report-history h2").first).to_have_text("Upload attempts (2)")
+        expect(page.locator("#report-history .events")).to_contain_text("Acknowledged")
+        expect(page.locator("#report-live tr", has_text="Sent again")).to_contain_text("by Anna")
     else:
         page.reload()
         expect(page.locator(".state").first).to_have_text("accepted")
@@ -239,3 +280,18 @@ def test_the_page_says_how_it_updates(browser: Browser, engine: SyncEngine, js: 
     else:
         expect(footer).to_contain_text("Reload the page")
         assert "updates by itself" not in footer.inner_text()
+
+
+def test_every_screenshot_the_docs_show_is_saved_by_a_browser_test() -> None:
+    root = Path(__file__).resolve().parents[3]
+    shown = set(
+        re.findall(
+            r"\(img/(station-page-[\w-]+\.png)\)", (root / "docs/operations.md").read_text("utf-8")
+        )
+    )
+    saved = set(
+        re.findall(r'save_screenshot\(page, "([\w.-]+)"\)', Path(__file__).read_text("utf-8"))
+    )
+    assert shown, "docs/operations.md shows no station page screenshot"
+    assert shown <= saved, f"no browser test saves {sorted(shown - saved)}"
+    assert {p.name for p in (root / "docs/img").glob("station-page-*.png")} >= shown

@@ -19,6 +19,10 @@ def test_demo_with_the_page_prints_a_working_url(tmp_path: Path) -> None:
             answer = httpx.get(match.group(1) + "reports?state=failed", timeout=10)
             seen[match.group(1)] = answer.status_code
             assert "Reports" in answer.text
+            overview = httpx.get(match.group(1), timeout=10).text
+            # The demo's malformed file is in error/: the page says so, and why health is degraded.
+            assert "Files that could not be read (1)" in overview
+            assert "1 file could not be read" in overview
 
     assert run_demo(workdir=tmp_path, echo=echo, ui_seconds=0.3)
     assert list(seen.values()) == [200]

@@ -89,7 +89,7 @@ def test_the_same_post_with_token_and_origin_works(
     key = failed_key(engine, sim)
     answer = client.post(
         "/action/requeue",
-        data={"key": key, "csrf": csrf_of(client)},
+        data={"key": key, "csrf": csrf_of(client), "who": "anna", "reason": ""},
         headers={"Referer": str(client.base_url) + "report"},
     )
     assert answer.status_code == 303
@@ -129,6 +129,7 @@ def test_report_text_is_escaped_everywhere(
         client.get("/reports", params={"sn": "<script>"}).text,
         client.get("/report", params={"key": key}).text,
         client.get("/live/report", params={"key": key}).text,
+        client.get("/live/report", params={"key": key, "part": "history"}).text,
     ]
     for html in pages:
         assert SCRIPT_SN not in html
