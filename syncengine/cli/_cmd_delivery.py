@@ -119,7 +119,7 @@ def submit(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Supersede the one failed --key with the corrected WSJF report in FILE.",
 )
-@click.option("--reason", metavar="TEXT", help="Why (recorded with --with).")
+@click.option("--reason", metavar="TEXT", help="Why (recorded in the journal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the requeued keys as JSON.")
 @click.pass_obj
 def replay(
@@ -173,8 +173,11 @@ def replay(
             return
         from journal import InvalidTransitionError
 
+        from syncengine.cli._cmd_resolve import operator
+
         done: list[str] = []
-        reason = "replay requested with the syncengine CLI"
+        why = reason or "replay requested with the syncengine CLI"
+        who = operator()
         with click.progressbar(
             plan.todo,
             label="requeueing",
@@ -184,7 +187,7 @@ def replay(
         ) as bar:
             for item in bar:
                 try:
-                    journal.requeue(item.key, reason=reason, origin="cli")
+                    journal.requeue(item.key, reason=why, who=who, origin="cli")
                 except InvalidTransitionError:
                     # The engine took it between plan and requeue: it is being sent already.
                     click.echo(f"skipped {item.key}: being uploaded right now", err=True)

@@ -218,6 +218,25 @@ def test_replay_failed_requeues_them(env, journal_path: Path) -> None:
         assert journal.state(KEY_A) == "pending"
 
 
+def test_replay_records_who_why_and_origin(env, journal_path: Path) -> None:
+    import getpass
+
+    add(journal_path, KEY_A, "failed")
+    add(journal_path, KEY_B, "failed")
+    assert invoke(["replay", "--key", KEY_A, "--reason", "fixture re-seated"], env).exit_code == 0
+    assert invoke(["replay", "--key", KEY_B], env).exit_code == 0
+    with Journal(journal_path) as journal:
+        told = journal.history(KEY_A)[-1].data
+        default = journal.history(KEY_B)[-1].data
+    assert (told["reason"], told["who"], told["origin"]) == (
+        "fixture re-seated",
+        getpass.getuser(),
+        "cli",
+    )
+    assert default["reason"] == "replay requested with the syncengine CLI"
+    assert default["who"] == getpass.getuser()
+
+
 def test_replay_dry_run_changes_nothing(env, journal_path: Path) -> None:
     add(journal_path, KEY_A, "failed")
     result = invoke(["replay", "--failed", "--dry-run"], env)
