@@ -172,7 +172,6 @@ def replay(
                 click.echo(f"{len(plan.todo)} submission(s) would be requeued (dry run)", err=True)
             return
         from journal import InvalidTransitionError
-
         from syncengine.cli._cmd_resolve import operator
 
         done: list[str] = []
