@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from journal import Journal, ReportFilter
 
     from .._config import EngineConfig
+    from .._engine import SyncEngine
 
 log = logging.getLogger("syncengine.ui")
 
@@ -54,7 +55,7 @@ _FLASH = {
 class StationPage:
     """The station page of one running engine (mounted on its loopback server)."""
 
-    def __init__(self, engine: Any, config: EngineConfig) -> None:
+    def __init__(self, engine: SyncEngine, config: EngineConfig) -> None:
         self._engine = engine
         self._config = config
         ui = config.ui
@@ -63,7 +64,7 @@ class StationPage:
         if ui.token is not None:
             secrets_.append(ui.token.get_secret_value())
         self._hidden = _hidden_forms(secrets_)
-        self._sampler = Sampler(engine.status, ui.sample_s)
+        self._sampler = Sampler(engine.status, ui.sample_s, join_s=config.timeouts.stop_join_s)
         self._reader: Journal | None = None
         self._reader_lock = threading.Lock()
         self._env = Environment(

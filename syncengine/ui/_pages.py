@@ -14,7 +14,7 @@ from .._error_folder import read_note
 from ..cli._views import format_age, format_time, inspect_view
 
 if TYPE_CHECKING:
-    from journal import Event
+    from journal import Event, ReportRow, Submission
 
 STATE_LABELS = {
     "pending": "waiting",
@@ -187,7 +187,7 @@ def server_said(message: str | None) -> str | None:
     return message
 
 
-def list_row(row: Any) -> dict[str, Any]:
+def list_row(row: ReportRow) -> dict[str, Any]:
     """One line of the reports table."""
     key = str(row.key)
     pending = row.state == "pending" and row.next_attempt_at is not None
@@ -266,7 +266,7 @@ def resolution_rows(events: list[Event]) -> list[tuple[str, str]]:
     return rows
 
 
-def report(sub: Any, events: list[Any]) -> dict[str, Any]:
+def report(sub: Submission, events: list[Event]) -> dict[str, Any]:
     """Everything ``syncengine inspect`` shows, plus links and the payload as formatted JSON."""
     view = inspect_view(sub, events)
     source = sub.source if isinstance(sub.source, dict) else {}

@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,19 +26,28 @@ class Sample:
 
 
 class Sampler:
-    """Samples ``status()`` on a daemon thread into a bounded ring."""
+    """Samples ``status()`` on a daemon thread into a bounded ring.
+
+    ``join_s`` bounds the wait for the thread in :meth:`stop` (``timeouts.stop_join_s``).
+    """
 
     def __init__(
-        self, status: Callable[[], dict[str, Any]], sample_s: float, window_s: float = 1800.0
+        self,
+        status: Callable[[], Mapping[str, Any]],
+        sample_s: float,
+        *,
+        join_s: float,
+        window_s: float = 1800.0,
     ) -> None:
         self._status = status
         self.sample_s = sample_s
+        self._join_s = join_s
         self._ring: deque[Sample] = deque(maxlen=max(2, int(window_s / sample_s) + 1))
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def take(self, status: dict[str, Any] | None = None) -> None:
+    def take(self, status: Mapping[str, Any] | None = None) -> None:
         """Record one sample now (from ``status`` if given)."""
         snap = status if status is not None else self._status()
         counts = snap.get("counts") or {}
@@ -72,7 +81,7 @@ class Sampler:
         """Stop sampling."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(5.0)
+            self._thread.join(self._join_s)
 
     def _run(self) -> None:
         while not self._stop.is_set():
