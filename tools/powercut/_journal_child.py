@@ -55,7 +55,15 @@ def main(argv: list[str]) -> int:
         k = keys[0]
         if i % 3 == 0:
             journal.upload_started([k])
-            journal.acknowledged(k, answer={"id": k, "status_code": 200})
+            journal.acknowledged(
+                k,
+                answer={
+                    "report_id": k,
+                    "latency_s": 0.0,
+                    "status_code": 200,
+                    "correlation_id": None,
+                },
+            )
             print(f"A {k}", flush=True)
         elif i % 3 == 1:
             journal.upload_started([k])

@@ -75,7 +75,15 @@ def build_pristine(dest: Path, *, checkpointed: int = 200, recent: int = 25) -> 
             j.submit(key, _payload(i), source={"file": f"r{i}.json"})
             if i % 3 == 0:
                 j.upload_started([key])
-                j.acknowledged(key, answer={"id": key, "status_code": 200})
+                j.acknowledged(
+                    key,
+                    answer={
+                        "report_id": key,
+                        "latency_s": 0.0,
+                        "status_code": 200,
+                        "correlation_id": None,
+                    },
+                )
             elif i % 3 == 1:
                 j.upload_started([key])
                 j.retry_scheduled(
