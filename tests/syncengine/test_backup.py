@@ -5,7 +5,6 @@ archive end to end and catches damage."""
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 import signal
 import sqlite3
@@ -20,6 +19,7 @@ from click.testing import CliRunner, Result
 
 from journal import Journal
 from syncengine.cli import EXIT_FAILED, cli
+from tests.isolation import isolate_environment
 
 from .test_engine_support import report
 
@@ -46,11 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+    isolate_environment(tmp_path, monkeypatch)
     return {"SYNCENGINE_JOURNAL": str(tmp_path / "journal.db")}
 
 

@@ -19,6 +19,7 @@ from syncengine.cli import (
 )
 from syncengine.cli._runtime import engine_config_and_credentials
 from syncengine.cli._views import parse_since
+from tests.isolation import isolate_environment
 from watsim import Simulator
 
 TOKEN = make_token("operator", "cli-test-api-key-0123456789")
@@ -28,12 +29,7 @@ SECRET_KEY = "cli-test-api-key-0123456789"
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """An isolated environment: no user config, credentials in tmp_path."""
-    for name in list(__import__("os").environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    isolate_environment(tmp_path, monkeypatch)
     return {
         "SYNCENGINE_JOURNAL": str(tmp_path / "journal.sqlite3"),
         "SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc"),

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from syncengine.cli import EXIT_FAILED, EXIT_USAGE, cli
+from tests.isolation import isolate_environment
 from tests.watsim.examples import (
     REFUSED_LOOPS_LINES,
     example_uut,
@@ -20,12 +21,7 @@ from tests.watsim.examples import (
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(__import__("os").environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    isolate_environment(tmp_path, monkeypatch)
     return {"SYNCENGINE_JOURNAL": str(tmp_path / "journal.sqlite3")}
 
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from journal import Journal
 from syncengine._ingest import submission_key
 from syncengine.cli import EXIT_FAILED, cli
+from tests.isolation import isolate_environment
 from tests.watsim.examples import example_uut
 
 TOKEN = "c2VjcmV0LXRva2VuLW5ldmVyLXByaW50ZWQ="
@@ -22,11 +23,7 @@ TOKEN = "c2VjcmV0LXRva2VuLW5ldmVyLXByaW50ZWQ="
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(__import__("os").environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    isolate_environment(tmp_path, monkeypatch)
     return {
         "SYNCENGINE_JOURNAL": str(tmp_path / "journal.sqlite3"),
         "SYNCENGINE_SERVER_URL": "http://127.0.0.1:9",

@@ -13,16 +13,12 @@ import pytest
 
 from syncengine._settings import SettingsError, load_settings
 from syncengine.cli import EXIT_CONFIG
+from tests.isolation import isolate_environment
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    isolate_environment(tmp_path, monkeypatch)
     return {"SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc")}
 
 

@@ -4,13 +4,13 @@ file leaves them unset, instead of printing null."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from syncengine.cli import cli
+from tests.isolation import isolate_environment
 
 CONFIG = """
 server_url = "https://acme.wats.com"
@@ -31,10 +31,7 @@ done_action = "delete"
 
 @pytest.fixture
 def show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    isolate_environment(tmp_path, monkeypatch)
     (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
 
     def run(*args: str) -> Result:

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from syncengine.cli import EXIT_CONFIG, cli
+from tests.isolation import isolate_environment
 from tests.watsim.examples import example_uut
 
 COMMANDS = [
@@ -27,12 +27,7 @@ COMMANDS = [
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    isolate_environment(tmp_path, monkeypatch)
     return {"SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc")}
 
 

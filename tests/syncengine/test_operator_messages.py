@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from pywats import make_token
 from syncengine.cli import cli
+from tests.isolation import isolate_environment
 from tests.watsim.examples import example_uut
 from watsim import Simulator
 
@@ -30,12 +31,7 @@ TOKEN = make_token(USER, KEY)
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    isolate_environment(tmp_path, monkeypatch)
     return {
         "SYNCENGINE_JOURNAL": str(tmp_path / "journal.db"),
         "SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc"),

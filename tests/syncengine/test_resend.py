@@ -4,7 +4,6 @@ restore: a new, recorded submission (not a bypass of the journal) that the engin
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 from journal import Journal
 from syncengine import SyncEngine
 from syncengine.cli import EXIT_FAILED, cli
+from tests.isolation import isolate_environment
 from watsim import Simulator
 
 from .test_engine_support import fast_config, report, wait_for
@@ -20,11 +20,7 @@ from .test_engine_support import fast_config, report, wait_for
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+    isolate_environment(tmp_path, monkeypatch)
     return {"SYNCENGINE_JOURNAL": str(tmp_path / "journal.db")}
 
 

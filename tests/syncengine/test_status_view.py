@@ -5,7 +5,6 @@ engine counts error/ files in health."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -14,6 +13,7 @@ from syncengine import SyncEngine
 from syncengine._config import WatchFolder
 from syncengine.cli import cli
 from syncengine.cli._views import status_lines
+from tests.isolation import isolate_environment
 from watsim import Simulator
 
 from .test_engine_support import fast_config, wait_for
@@ -93,10 +93,7 @@ def test_files_in_error_folder_make_health_degraded_and_are_counted(tmp_path: Pa
 def test_a_stopped_engine_shows_no_health_endpoint_address(
     tmp_path: Path, sim: Simulator, monkeypatch
 ):
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    isolate_environment(tmp_path, monkeypatch)
     config = fast_config(tmp_path, sim, health_http={"enabled": True, "port": 0})
     env = {"SYNCENGINE_JOURNAL": str(config.journal_path), "SYNCENGINE_SERVER_URL": sim.base_url}
     with SyncEngine(config) as engine:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from syncengine.cli import cli
+from tests.isolation import isolate_environment
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """An isolated environment: no user config, a file credentials store in tmp_path."""
-    for name in list(os.environ):
-        if name.startswith("SYNCENGINE_") or name == "CREDENTIALS_DIRECTORY":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    isolate_environment(tmp_path, monkeypatch)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     return {
         "SYNCENGINE_CREDENTIALS": str(tmp_path / "creds" / "credentials.enc"),
         "SYNCENGINE_CREDENTIALS_STORE": "file",
