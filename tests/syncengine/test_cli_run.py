@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from pywats import make_token
+from tests.syncengine.run_process import running_cli, wait_until
 from tests.watsim.examples import example_uut
 from watsim import Simulator
 
@@ -77,15 +76,6 @@ def _report_file(folder: Path, serial: str, process_code: int = 10) -> tuple[Pat
     return path, report["id"]
 
 
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 def _cli(
     env: dict[str, str], *args: str, timeout: float = DEADLINE_S
 ) -> subprocess.CompletedProcess:
@@ -107,25 +97,17 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     outside.mkdir()
     with Simulator(token=TOKEN, seed=3) as sim:
         env = _env(work, sim.base_url)
-        stderr_path = work / "run.stderr"
-        with stderr_path.open("w") as stderr:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "syncengine", "run"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-        try:
+        with running_cli(["run"], env, work / "run.stderr") as child:
             ids = [_report_file(watch, f"SN-RUN-{i}")[1] for i in range(2)]
             _report_file(watch, "SN-RUN-REJECTED", process_code=999)
             extra, extra_id = _report_file(outside, "SN-RUN-SUBMIT")
             ids.append(extra_id)
             result = Scenario(work, watch, ids)
             result.submit_stdout = _cli(env, "submit", str(extra)).stdout
-            _wait(
+            wait_until(
                 lambda: (
                     sim.stats()["distinct_reports"] >= len(ids)
-                    and "failed permanently" in stderr_path.read_text(encoding="utf-8")
+                    and "failed permanently" in child.log()
                 ),
                 DEADLINE_S,
             )
@@ -134,13 +116,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             result.running_status = json.loads(running.stdout) if running.stdout else {}
             second = _cli(env, "run", timeout=30)
             result.second_run_rc, result.second_run_stderr = second.returncode, second.stderr
-            proc.send_signal(signal.SIGTERM)
-            result.returncode = proc.wait(timeout=DEADLINE_S)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        result.stderr = stderr_path.read_text(encoding="utf-8")
+            result.returncode = child.stop(DEADLINE_S)
+        result.stderr = child.log()
         log_file = work / "logs" / "syncengine.log"
         result.log_text = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
         status = _cli(env, "status", "--json")

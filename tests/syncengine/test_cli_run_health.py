@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from pywats import make_token
+from tests.syncengine.run_process import running_cli, wait_until
 from watsim import Simulator
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGTERM semantics are POSIX")
@@ -36,15 +35,6 @@ class Observed:
     status_json: dict
     healthz: dict
     returncode: int | None
-
-
-def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def _status(env: dict[str, str], *args: str) -> str:
@@ -74,18 +64,10 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
             XDG_CONFIG_HOME=str(work / "xdg-config"),
             XDG_DATA_HOME=str(work / "xdg-data"),
         )
-        stderr_path = work / "run.stderr"
-        with stderr_path.open("w") as stderr:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "syncengine", "run"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-        try:
-            log = lambda: stderr_path.read_text(encoding="utf-8")  # noqa: E731
-            assert _wait(lambda: LINE.search(log()) is not None, DEADLINE_S), log()
-            assert _wait(lambda: "health endpoint" in _status(env), DEADLINE_S), log()
+        with running_cli(["run"], env, work / "run.stderr") as child:
+            log = child.log
+            assert wait_until(lambda: LINE.search(log()) is not None, DEADLINE_S), log()
+            assert wait_until(lambda: "health endpoint" in _status(env), DEADLINE_S), log()
             match = LINE.search(log())
             assert match is not None
             with urllib.request.urlopen(f"{match.group(1)}/healthz", timeout=10) as answer:
@@ -93,14 +75,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
             result = Observed(
                 log(), _status(env), json.loads(_status(env, "--json")), healthz, None
             )
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=DEADLINE_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        result.returncode = proc.returncode
+            result.returncode = child.stop(DEADLINE_S)
         yield result
 
 

@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +15,7 @@ from click.testing import CliRunner
 from pywats import make_token
 from syncengine.cli import cli
 from tests.isolation import isolate_environment
+from tests.syncengine.run_process import running_cli, wait_until
 from tests.watsim.examples import example_uut
 from watsim import Simulator
 
@@ -76,18 +72,10 @@ def test_run_with_a_rejected_config_token_takes_a_later_login_over_as_it_logs(tm
         )
         report = example_uut()
         (inbox / "board.json").write_text(json.dumps(report), encoding="utf-8")
-        stderr_path = tmp_path / "run.stderr"
         run_env = {**os.environ, **env, "SYNCENGINE_CONFIG": str(config)}
-        with stderr_path.open("w") as stderr:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "syncengine", "run"],
-                env=run_env,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-        try:
-            log = lambda: stderr_path.read_text(encoding="utf-8")  # noqa: E731
-            assert _wait(lambda: "the server rejects the token from" in log(), 60), log()
+        with running_cli(["run"], run_env, tmp_path / "run.stderr") as child:
+            log = child.log
+            assert wait_until(lambda: "the server rejects the token from" in log(), 60), log()
             line = next(x for x in log().splitlines() if "the server rejects the token" in x)
             assert f"'token' in {config}" in line and "takes it over" in line
             assert "without a restart" in line and "cannot replace" not in line
@@ -95,25 +83,9 @@ def test_run_with_a_rejected_config_token_takes_a_later_login_over_as_it_logs(tm
             login = CliRunner().invoke(cli, args, env=env, input=KEY + "\n")
             assert login.exit_code == 0, login.output
             # What the line promised: the running engine recovers and delivers, no restart.
-            assert _wait(lambda: "auth_failed -> online" in log(), 60), log()
-            assert _wait(lambda: sim.stats()["distinct_reports"] == 1, 60), log()
-            assert proc.poll() is None
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+            assert wait_until(lambda: "auth_failed -> online" in log(), 60), log()
+            assert wait_until(lambda: sim.stats()["distinct_reports"] == 1, 60), log()
+            assert child.proc.poll() is None
 
 
 def test_config_show_prints_absolute_paths_and_marks_defaults(tmp_path: Path, env, monkeypatch):
