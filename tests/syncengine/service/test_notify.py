@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 
 from syncengine import SyncEngine
 from syncengine.service import Notifier, Watchdog
+from tests.syncengine.run_process import running_cli
 from tests.syncengine.test_engine_support import fast_config, report, wait_for
 from watsim import Simulator
 
@@ -147,23 +147,13 @@ def test_syncengine_run_speaks_the_protocol_to_systemd(
         WATCHDOG_PID="",
         PYTHONUNBUFFERED="1",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncengine", "--config", str(config), "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    with running_cli(["--config", str(config), "run"], env, tmp_path / "run.log") as child:
         got = messages_until(sock, "READY=1")
         got += messages_until(sock, "WATCHDOG=1")
         got += messages_until(sock, "WATCHDOG=1")  # not a one-off: the thread keeps pinging
-        proc.send_signal(signal.SIGTERM)
+        child.proc.send_signal(signal.SIGTERM)
         got += messages_until(sock, "STOPPING=1")
-        assert proc.wait(60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert child.stop(60) == 0
     lines = [line for message in got for line in message.splitlines()]
     assert lines.index("READY=1") < lines.index("STOPPING=1")
     assert lines.count("WATCHDOG=1") >= 2
@@ -188,23 +178,12 @@ def test_an_idle_engine_with_a_long_idle_poll_keeps_the_watchdog_fed(
         "idle_poll_s = 120\n"
     )
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000", WATCHDOG_PID="")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncengine", "--config", str(config), "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with running_cli(["--config", str(config), "run"], env, tmp_path / "run.log") as child:
         messages_until(sock, "READY=1")
         sock.settimeout(5)  # ten times the watchdog's freshness window, far below idle_poll_s
         for _ in range(12):  # about 4 s of pings at one per interval / 3
             messages_until(sock, "WATCHDOG=1")
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert child.stop(60) == 0
 
 
 def test_a_hung_journal_write_stops_the_pings_until_it_moves_again(
@@ -226,13 +205,7 @@ def test_a_hung_journal_write_stops_the_pings_until_it_moves_again(
     )
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="600000", WATCHDOG_PID="")
     log = tmp_path / "run.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncengine", "--config", str(config), "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    try:
+    with running_cli(["--config", str(config), "run"], env, log) as child:
         messages_until(sock, "READY=1")
         messages_until(sock, "WATCHDOG=1")
         item = report(1, tag="hung")
@@ -255,12 +228,7 @@ def test_a_hung_journal_write_stops_the_pings_until_it_moves_again(
             holder.close()
         sock.settimeout(20)
         messages_until(sock, "WATCHDOG=1")  # moving again
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert child.stop(60) == 0
     assert sim.stats()["distinct_reports"] == 1
     # No thread died: the pings came back by themselves and the engine stopped cleanly.
     assert "Traceback" not in log.read_text()
