@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from journal import Journal
 from syncengine.cli import EXIT_CONFIG
 from syncengine.service import CREDENTIAL_NAME
+from tests.syncengine.run_process import running_cli
 from tests.syncengine.service.conftest import invoke
 from tests.syncengine.test_engine_support import report, wait_for
 from watsim import Simulator
@@ -188,24 +187,14 @@ def test_run_names_the_systemd_credential_when_the_server_rejects_its_token(
     with Journal(tmp_path / "journal.db") as producer:
         producer.submit(item["id"], item)
     log = tmp_path / "run.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncengine", "--config", str(station), "run"],
-        env={**os.environ, **env, "CREDENTIALS_DIRECTORY": str(creds)},
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    try:
+    run_env = {**os.environ, **env, "CREDENTIALS_DIRECTORY": str(creds)}
+    with running_cli(["--config", str(station), "run"], run_env, log) as child:
         wait_for(
             lambda: "the server rejects the token from" in log.read_text(),
             timeout=60,
             what="the auth-failure line",
         )
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert child.stop(60) == 0
     line = next(x for x in log.read_text().splitlines() if "rejects the token from" in x)
     assert f"the token from the systemd credential {CREDENTIAL_NAME}" in line
     assert "config.toml" not in line
