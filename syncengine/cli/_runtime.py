@@ -74,7 +74,9 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     """
     if isinstance(exc, CliError):
         return exc.code, str(exc)
-    if isinstance(exc, (SettingsError, LocalServerError)):
+    from syncengine._watcher import WatchFolderError  # here: it imports watchdog
+
+    if isinstance(exc, (SettingsError, LocalServerError, WatchFolderError)):
         return EXIT_CONFIG, f"configuration: {exc}"
     if isinstance(exc, (LoginRejectedError, CredentialsNotFoundError)):
         return EXIT_AUTH, str(exc)

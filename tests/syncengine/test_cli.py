@@ -271,6 +271,7 @@ def test_expected_exceptions_map_to_their_documented_exit_codes(tmp_path: Path) 
     from pywats import AuthenticationError, ConnectError
     from syncengine import EngineLockedError
     from syncengine._settings import SettingsError
+    from syncengine._watcher import WatchFolderError
     from syncengine.credentials import (
         CredentialsStoreError,
         LoginRejectedError,
@@ -279,6 +280,7 @@ def test_expected_exceptions_map_to_their_documented_exit_codes(tmp_path: Path) 
 
     cases = {
         SettingsError("x"): EXIT_CONFIG,
+        WatchFolderError("watch[0].path: gone", key="watch[0].path"): EXIT_CONFIG,
         CredentialsStoreError("x"): EXIT_CONFIG,
         LoginRejectedError("x"): EXIT_AUTH,
         LoginUnreachableError("x"): EXIT_SERVER,
