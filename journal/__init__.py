@@ -29,7 +29,7 @@ from ._errors import (
     SubmissionConflictError,
     UnknownSubmissionError,
 )
-from ._files import file_sha256, fsync_dir
+from ._files import file_sha256, fsync_dir, replace_file, write_atomic
 from ._journal import Journal
 from ._models import (
     AckAnswer,
@@ -76,6 +76,8 @@ __all__ = [
     "fsync_dir",
     "query",
     "read_archive",
+    "replace_file",
     "superseding_key",
     "table_counts",
+    "write_atomic",
 ]

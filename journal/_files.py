@@ -1,4 +1,5 @@
-"""File helpers shared by the journal and syncengine: a file's SHA-256, a directory's fsync.
+"""File helpers shared by the journal and syncengine: a file's SHA-256, a directory's fsync,
+a whole-file write that a reader never sees half done.
 
 Both live here, in the lowest package that needs them, so that there is one of each: the
 journal's archive, the folder watcher's ingest, ``syncengine submit`` and the credentials store
@@ -7,11 +8,14 @@ all call these.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
 import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 log = logging.getLogger("journal.files")
@@ -80,3 +84,49 @@ def fsync_dir(directory: Path | str) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def write_atomic(
+    path: Path | str, data: bytes, *, mode: int | None = None, tmp: Path | None = None
+) -> None:
+    """Replace the file at ``path`` by ``data`` so that a reader sees the old file or the new
+    one, never half of one.
+
+    ``data`` goes to a temporary beside ``path`` (``tmp``, or a unique name starting with
+    ``path``'s), which is given ``mode`` when one is asked for (the service's ``UMask=0077``
+    would make it private), fsynced, then renamed over ``path``. On Windows the rename fails
+    while a reader has the target open; it is tried again for up to a second. On any failure
+    the temporary is removed and the error raised; ``path`` is then as it was.
+    """
+    path = Path(path)
+    if tmp is None:
+        fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        tmp, handle = Path(name), os.fdopen(fd, "wb")
+    else:
+        handle = open(tmp, "wb")  # noqa: SIM115 -- closed below, before the rename
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            if mode is not None:
+                os.chmod(tmp, mode)  # not fchmod: Windows has only os.chmod
+            os.fsync(handle.fileno())
+        replace_file(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def replace_file(src: Path | str, dst: Path | str) -> None:
+    """``os.replace``, tried again for up to a second on Windows, where it fails while a reader
+    has ``dst`` open (readers of status, textfile and credentials files are quick)."""
+    for _ in range(20):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if sys.platform != "win32":
+                raise
+            time.sleep(0.05)
+    os.replace(src, dst)

@@ -121,9 +121,10 @@ def write_sidecar(
     if details:
         lines += ["", "details:", details]
     sidecar = sidecar_for(moved_to)
+    from journal import write_atomic
+
     tmp = sidecar.with_name(sidecar.name + _TMP_SUFFIX)
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, sidecar)
+    write_atomic(sidecar, ("\n".join(lines) + "\n").encode("utf-8"), tmp=tmp)
     return sidecar
 
 

@@ -589,15 +589,7 @@ TEXTFILE_MODE = 0o644
 
 def _write_textfile(path: Path, data: bytes) -> None:
     # The temporary's name is what remove_stale_temporaries() recognises after a kill.
+    from journal import write_atomic  # not at import: importing syncengine stays cheap
+
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.chmod(tmp, TEXTFILE_MODE)  # not fchmod: Windows has only os.chmod
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data, mode=TEXTFILE_MODE, tmp=tmp)

@@ -21,11 +21,7 @@ Health, first match wins:
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, TypedDict, cast
@@ -175,34 +171,13 @@ def classify_health(
 
 
 def write_status(path: Path, status: StatusSnapshot | dict[str, Any]) -> None:
-    """Write ``status`` as JSON to ``path`` atomically (temp file + fsync + os.replace)."""
+    """Write ``status`` as JSON to ``path`` atomically (``journal.write_atomic``)."""
+    from journal import write_atomic  # not at import: importing syncengine stays cheap
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(status, handle, indent=2, sort_keys=True, default=str)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        _replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _replace(src: str, dst: Path) -> None:
-    # On Windows os.replace fails while a reader has the target open; readers are quick.
-    for _ in range(20):
-        try:
-            os.replace(src, dst)
-            return
-        except PermissionError:
-            if sys.platform != "win32":
-                raise
-            time.sleep(0.05)
-    os.replace(src, dst)
+    text = json.dumps(status, indent=2, sort_keys=True, default=str) + "\n"
+    write_atomic(path, text.encode("utf-8"))
 
 
 def _lock_is_free(lock_path: Path) -> bool:

@@ -16,8 +16,7 @@ from typing import Any
 
 import platformdirs
 
-from journal import fsync_dir
-from syncengine._status import _replace
+from journal import fsync_dir, replace_file
 from syncengine.credentials._cipher import KEY_LEN, decrypt, encrypt
 from syncengine.credentials._errors import CredentialsStoreError
 from syncengine.credentials._keywrap import unwrap_key, wrap_key
@@ -51,7 +50,7 @@ def _write_private(path: Path, data: bytes, *, replace: bool = True) -> bool:
             handle.flush()
             os.fsync(handle.fileno())
         if replace:
-            _replace(tmp, path)  # retried on Windows while the engine reads the old file
+            replace_file(tmp, path)  # retried on Windows while the engine reads the old file
         else:
             try:
                 # Both refuse an existing target: link on POSIX, rename on Windows.
@@ -159,7 +158,7 @@ class EncryptedFileStore:
         except _UndecryptableError as exc:
             aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
             try:
-                _replace(str(self.path), aside)  # retried on Windows while a reader has it
+                replace_file(self.path, aside)  # retried on Windows while a reader has it
             except OSError as move:
                 raise CredentialsStoreError(
                     f"{exc}; and it cannot be set aside: {move.strerror}"

@@ -196,13 +196,8 @@ def _geteuid() -> int:
 
 
 def _write_file(path: Path, text: str) -> None:
+    from journal import write_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()  # systemd would otherwise find a stray unit.tmp next to the unit
-        raise
+    # The temporary is removed on failure: systemd would otherwise find a stray unit.tmp.
+    write_atomic(path, text.encode("utf-8"), mode=0o644, tmp=path.with_name(path.name + ".tmp"))

@@ -307,14 +307,14 @@ def test_a_failed_write_leaves_no_temporary_file(
 ) -> None:
     root = tmp_path / "root"
     root.mkdir()
-    chmod = Path.chmod
+    chmod = os.chmod
 
-    def refuse_unit_chmod(self: Path, mode: int, **kw: object) -> None:
-        if self.name == "wats-sync.service.tmp":
-            raise PermissionError(13, "Permission denied", str(self))
-        chmod(self, mode, **kw)  # type: ignore[arg-type]
+    def refuse_unit_chmod(path: str | Path, mode: int, **kw: object) -> None:
+        if Path(path).name == "wats-sync.service.tmp":
+            raise PermissionError(13, "Permission denied", str(path))
+        chmod(path, mode, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "chmod", refuse_unit_chmod)
+    monkeypatch.setattr(os, "chmod", refuse_unit_chmod)
     with pytest.raises(PermissionError):
         SystemdManager(root=root).install(spec(tmp_path))
     left = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
